@@ -1,0 +1,17 @@
+"""skkeras_prep: Keras models with their scikit-learn preprocessing, as scikit-learn estimators."""
+
+from .classifier import KerasPipelineClassifier
+from .exceptions import SkKerasPrepWarning, TrainingDivergedError
+from ._persistence import load
+from .regressor import KerasPipelineRegressor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KerasPipelineClassifier",
+    "KerasPipelineRegressor",
+    "SkKerasPrepWarning",
+    "TrainingDivergedError",
+    "load",
+    "__version__",
+]

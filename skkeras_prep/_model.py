@@ -1,0 +1,276 @@
+"""Building and compiling the Keras model; resolving optimizer, loss and callbacks.
+
+``model`` may be None (the default MLP), a builder object with a ``build(meta)`` method (see
+``skkeras_prep.models``), a callable returning a model, or a ``keras.Model`` instance (cloned,
+never mutated). Seeds: Keras draws the default seed of each initializer and dropout layer from
+Python's ``random`` module when the layer is created, so building happens inside
+``seeded_python_random(seed)``, which restores the caller's random state afterwards.
+"""
+
+import contextlib
+import copy
+import inspect
+import random
+import threading
+
+import keras
+import numpy as np
+
+_SEED_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def seeded_python_random(seed):
+    """Seed Python's ``random`` for the duration of the block, then restore its state."""
+    with _SEED_LOCK:
+        state = random.getstate()
+        random.seed(int(seed))
+        try:
+            yield
+        finally:
+            random.setstate(state)
+
+
+# -- builders ------------------------------------------------------------------------------
+def _call_builder(builder, routed_model_params, meta):
+    """Call a builder function with the keyword arguments it declares."""
+    available = dict(meta)
+    available["meta"] = dict(meta)
+    available.update(routed_model_params)
+    try:
+        signature = inspect.signature(builder)
+    except (TypeError, ValueError):
+        return builder(**routed_model_params)
+    params = signature.parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return builder(**available)
+    unknown = sorted(set(routed_model_params) - set(params))
+    if unknown:
+        raise ValueError(
+            f"model__ parameter(s) {unknown} are not arguments of the model builder "
+            f"{getattr(builder, '__name__', builder)!r}{signature}. Add them to its signature "
+            "or remove them."
+        )
+    kwargs = {name: available[name] for name in params if name in available}
+    missing = [
+        name
+        for name, p in params.items()
+        if name not in kwargs
+        and p.default is p.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    if missing:
+        raise ValueError(
+            f"The model builder needs argument(s) {missing} that were not given. Pass them "
+            f"as model__<name>=..., or use one of {sorted(available)}."
+        )
+    return builder(**kwargs)
+
+
+def clone_keras_model(model):
+    """A fresh copy of a ``keras.Model`` (same architecture, newly initialised weights)."""
+    new = keras.models.clone_model(model)
+    if getattr(model, "compiled", False) and model.optimizer is not None:
+        optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
+        new.compile(optimizer=optimizer, loss=model.loss, metrics=_compiled_metrics(model))
+    return new
+
+
+def _compiled_metrics(model):
+    config = getattr(model, "_compile_config", None)
+    if config is not None:
+        return config.config.get("metrics")
+    return None
+
+
+def build_model(model, routed_model_params, meta, seed):
+    """Return a new ``keras.Model`` from the ``model`` parameter, built under ``seed``."""
+    from .models import MLP
+
+    with seeded_python_random(seed):
+        if model is None:
+            built = MLP().set_params(**routed_model_params).build(meta)
+        elif isinstance(model, keras.Model):
+            if routed_model_params:
+                raise ValueError(
+                    "model__ parameters were given but `model` is a keras.Model instance, "
+                    "which takes no arguments. Use a builder function to make them searchable."
+                )
+            built = clone_keras_model(model)
+        elif hasattr(model, "build") and hasattr(model, "get_params"):
+            from sklearn.base import clone
+
+            builder = clone(model)
+            if routed_model_params:
+                builder.set_params(**routed_model_params)
+            built = builder.build(meta)
+        elif callable(model):
+            built = _call_builder(model, routed_model_params, meta)
+        else:
+            raise TypeError(
+                f"`model` must be None, a builder from skkeras_prep.models, a function "
+                f"returning a keras.Model, or a keras.Model; got {type(model).__name__}."
+            )
+        if not isinstance(built, keras.Model):
+            raise TypeError(
+                f"The model builder returned {type(built).__name__}; it must return a "
+                "keras.Model (for example keras.Sequential([...]))."
+            )
+        if not built.built:
+            built.build((None,) + tuple(meta["input_shape_"]))
+    return built
+
+
+def output_width(model, input_shape):
+    """The width of the model's (single) output."""
+    try:
+        shape = model.compute_output_shape((None,) + tuple(input_shape))
+    except Exception:  # some subclassed models cannot infer shapes: run one zero row
+        shape = keras.ops.shape(model(np.zeros((1,) + tuple(input_shape), dtype="float32")))
+    if isinstance(shape, (list, dict)) or (
+        isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list))
+    ):
+        raise ValueError(
+            "The model has several outputs; skkeras_prep estimators need a single output "
+            "tensor of shape (batch, width)."
+        )
+    shape = tuple(shape)
+    if len(shape) != 2:
+        raise ValueError(
+            f"The model's output has shape {shape}; it must be (batch, width). Add a "
+            "Flatten or Dense layer at the end."
+        )
+    return int(shape[1])
+
+
+# -- optimizer, loss, callbacks ------------------------------------------------------------
+_LOSS_ALIASES = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "bce": "binary_crossentropy",
+}
+
+
+def _snake(name):
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def loss_name(loss):
+    """A normalised snake_case name for a loss string, class, instance or function."""
+    if loss is None:
+        return None
+    if isinstance(loss, str):
+        name = loss.lower()
+    elif isinstance(loss, type):
+        name = _snake(loss.__name__)
+    elif isinstance(loss, keras.losses.Loss):
+        name = _snake(type(loss).__name__)
+    else:
+        name = getattr(loss, "__name__", "")
+    return _LOSS_ALIASES.get(name, name)
+
+
+def _loss_classes():
+    return {
+        _snake(obj.__name__): obj
+        for obj in vars(keras.losses).values()
+        if isinstance(obj, type) and issubclass(obj, keras.losses.Loss)
+    }
+
+
+def resolve_loss(loss, params):
+    """The loss to compile with, applying ``loss__*`` parameters."""
+    if not params:
+        return loss
+    if isinstance(loss, type):
+        return loss(**params)
+    if isinstance(loss, str):
+        cls = _loss_classes().get(loss_name(loss))
+        if cls is None:
+            raise ValueError(
+                f"loss__ parameters need a Keras loss class; {loss!r} does not name one. "
+                "Pass loss as a class (e.g. keras.losses.Huber) or drop the loss__ parameters."
+            )
+        return cls(**params)
+    raise ValueError(
+        "loss__ parameters can only be applied to a loss given by name or class, not to a "
+        f"{type(loss).__name__} instance; set the arguments on the instance instead."
+    )
+
+
+def resolve_optimizer(optimizer, params):
+    """A new optimizer instance; a user's instance is copied, never reused or mutated."""
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        config = optimizer.get_config()
+        config.update(params)
+        return type(optimizer).from_config(config)
+    if isinstance(optimizer, type) and issubclass(optimizer, keras.optimizers.Optimizer):
+        return optimizer(**params)
+    if isinstance(optimizer, str):
+        try:
+            return keras.optimizers.get({"class_name": optimizer, "config": dict(params)})
+        except (ValueError, TypeError) as exc:
+            raise ValueError(
+                f"Could not make optimizer {optimizer!r} with optimizer__ parameters "
+                f"{params}: {exc}"
+            ) from None
+    raise TypeError(
+        f"`optimizer` must be a name like 'adam', a keras optimizer class or instance; got "
+        f"{type(optimizer).__name__}."
+    )
+
+
+def resolve_callbacks(callbacks, params):
+    """New callback instances: classes are instantiated with ``callbacks__*`` parameters,
+    instances are deep-copied, so fits never share callback state.
+
+    ``callbacks__<i>__<arg>`` (list) or ``callbacks__<key>__<arg>`` (dict) address one
+    callback; ``callbacks__<arg>`` applies to every callback given as a class.
+    """
+    if callbacks is None:
+        if params:
+            raise ValueError("callbacks__ parameters were given but `callbacks` is None.")
+        return []
+    if isinstance(callbacks, dict):
+        items = list(callbacks.items())
+    elif isinstance(callbacks, (list, tuple)):
+        items = [(str(i), cb) for i, cb in enumerate(callbacks)]
+    else:
+        items = [("0", callbacks)]
+    shared = {k: v for k, v in params.items() if "__" not in k}
+    per_key = {}
+    for key, value in params.items():
+        if "__" in key:
+            head, _, arg = key.partition("__")
+            per_key.setdefault(head, {})[arg] = value
+    unknown = set(per_key) - {k for k, _ in items}
+    if unknown:
+        raise ValueError(
+            f"callbacks__ parameters address {sorted(unknown)}, but the callbacks are keyed "
+            f"{[k for k, _ in items]}."
+        )
+    made = []
+    for key, cb in items:
+        kwargs = {**shared, **per_key.get(key, {})}
+        if isinstance(cb, type):
+            made.append(cb(**kwargs))
+        elif isinstance(cb, keras.callbacks.Callback):
+            if per_key.get(key):
+                raise ValueError(
+                    f"callbacks__{key}__ parameters need callback {key} to be a class; it is "
+                    "an instance. Pass the class, or set the arguments on the instance."
+                )
+            made.append(copy.deepcopy(cb))
+        else:
+            raise TypeError(
+                f"Callback {key!r} is a {type(cb).__name__}; pass keras.callbacks.Callback "
+                "instances or classes."
+            )
+    return made

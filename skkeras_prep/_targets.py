@@ -1,0 +1,253 @@
+"""Target encoders: user labels or values in, arrays for Keras out, and back again.
+
+Nothing here needs TensorFlow. An encoder is fitted once per fit on the training targets, is
+told the model's output width once the model is built (``set_output_width``), and then turns
+targets into what the loss expects (``encode``) and model outputs into what scikit-learn's API
+returns (``to_proba``, ``to_labels``, ``to_predictions``).
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+# How targets are laid out for the loss.
+BINARY_COLUMN = "binary_column"  # float32 (n, 1) of 0/1, for one sigmoid unit
+SPARSE_LABELS = "sparse_labels"  # int32 (n,) class indices, for softmax + sparse CE
+ONE_HOT = "one_hot"  # float32 (n, k) one-hot rows, for softmax + categorical CE
+INDICATOR = "indicator"  # float32 (n, k) 0/1 columns, for multilabel sigmoid units
+
+
+def _as_target_array(y):
+    """Turn a list, Series, categorical or array target into a numpy array."""
+    if hasattr(y, "dtype") and str(getattr(y, "dtype", "")) == "category":
+        y = np.asarray(y.astype(object))
+    y = np.asarray(y)
+    if y.dtype.kind == "c":
+        raise ValueError("Complex data not supported: y has a complex dtype; pass real values.")
+    return y
+
+
+def _ravel_column(y):
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the "
+            "shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=4,
+        )
+        return y.ravel()
+    return y
+
+
+class ClassifierTargetEncoder:
+    """Labels <-> class indices or indicator columns; knows ``classes_`` and the target type."""
+
+    def fit(self, y, classes=None):
+        y = _as_target_array(y)
+        if y.ndim == 0 or y.size == 0 and y.ndim == 1:
+            raise ValueError("y is empty or a scalar; pass one label per row of X.")
+        target_type = type_of_target(y, input_name="y") if y.ndim == 2 and y.shape[1] > 1 else None
+        if target_type == "multilabel-indicator":
+            self.target_type_ = "multilabel-indicator"
+            self.classes_ = np.arange(y.shape[1])
+            self.n_outputs_ = y.shape[1]
+            self.n_classes_ = y.shape[1]
+            return y
+        if y.ndim == 2 and y.shape[1] > 1:
+            raise ValueError(
+                f"y has shape {y.shape}; a classifier takes one label per row, or a 0/1 "
+                "indicator matrix for multilabel targets. For several output columns of "
+                "labels, wrap the classifier in sklearn.multioutput.MultiOutputClassifier."
+            )
+        y = _ravel_column(y)
+        check_classification_targets(y)
+        if classes is None:
+            classes = np.unique(y)
+        else:
+            classes = np.unique(np.asarray(classes))
+            unseen = np.setdiff1d(np.unique(y), classes)
+            if unseen.size:
+                raise ValueError(
+                    f"y contains labels {unseen.tolist()} that are not in classes="
+                    f"{classes.tolist()}; pass every label in `classes`."
+                )
+        if classes.size < 2:
+            raise ValueError(
+                f"The target has only one class ({classes.tolist()}); a classifier needs at "
+                "least 2 classes. Check the labels, or the row filter that produced them."
+            )
+        self.classes_ = classes
+        self.n_classes_ = classes.size
+        self.target_type_ = "binary" if classes.size == 2 else "multiclass"
+        self.n_outputs_ = 1
+        return y
+
+    def check_labels(self, y):
+        """Validate labels against the fitted classes (later partial_fit calls, score)."""
+        y = _as_target_array(y)
+        if self.target_type_ == "multilabel-indicator":
+            if y.ndim != 2 or y.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    f"y must be an indicator matrix with {self.n_outputs_} columns, as at "
+                    f"the first fit; got shape {y.shape}."
+                )
+            return y
+        y = _ravel_column(y)
+        check_classification_targets(y)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y contains new labels {unseen.tolist()} not seen at the first fit (classes_="
+                f"{self.classes_.tolist()}). Pass all labels with partial_fit(..., classes=...) "
+                "on the first call, or refit from scratch."
+            )
+        return y
+
+    # -- model output layout -------------------------------------------------------------
+    def expected_widths(self):
+        if self.target_type_ == "binary":
+            return (1, 2)
+        return (self.n_classes_,)
+
+    def set_output_width(self, width, loss_name):
+        """Pick the target layout for the model's output width and loss; check the width."""
+        allowed = self.expected_widths()
+        if width not in allowed:
+            if self.target_type_ == "binary":
+                hint = "1 (a sigmoid unit) or 2 (a softmax over both classes)"
+            elif self.target_type_ == "multiclass":
+                hint = f"{self.n_classes_} (one softmax unit per class)"
+            else:
+                hint = f"{self.n_classes_} (one sigmoid unit per label)"
+            raise ValueError(
+                f"The model's output has width {width}, but the {self.target_type_} target "
+                f"with classes {self.classes_.tolist()} needs width {hint}. Use "
+                "skkeras_prep.models.output_units(meta) in the builder, or read "
+                "meta['n_classes_']."
+            )
+        self.output_width_ = width
+        if self.target_type_ == "multilabel-indicator":
+            self.layout_ = INDICATOR
+        elif width == 1:
+            self.layout_ = BINARY_COLUMN
+        elif loss_name == "categorical_crossentropy":
+            self.layout_ = ONE_HOT
+        else:
+            self.layout_ = SPARSE_LABELS
+        return self
+
+    def default_loss(self):
+        if self.target_type_ in ("binary", "multilabel-indicator") and self.output_width_ == 1:
+            return "binary_crossentropy"
+        if self.target_type_ == "multilabel-indicator":
+            return "binary_crossentropy"
+        return "sparse_categorical_crossentropy"
+
+    def class_indices(self, y):
+        """Integer class index of each label (not for multilabel)."""
+        return np.searchsorted(self.classes_, y).astype(np.int32)
+
+    def encode(self, y):
+        if self.layout_ == INDICATOR:
+            return np.asarray(y, dtype=np.float32)
+        idx = self.class_indices(y)
+        if self.layout_ == BINARY_COLUMN:
+            return idx.astype(np.float32).reshape(-1, 1)
+        if self.layout_ == ONE_HOT:
+            return np.eye(self.n_classes_, dtype=np.float32)[idx]
+        return idx
+
+    # -- model output -> sklearn -----------------------------------------------------------
+    def to_proba(self, output):
+        out = np.asarray(output, dtype=np.float64)
+        if out.size and (not np.all(np.isfinite(out)) or out.min() < -1e-6 or out.max() > 1 + 1e-6):
+            raise ValueError(
+                "The model's outputs are not probabilities (values outside [0, 1] or not "
+                "finite). End the model with a 'sigmoid' (binary, multilabel) or 'softmax' "
+                "(multiclass) activation instead of returning logits."
+            )
+        out = np.clip(out, 0.0, 1.0)
+        if self.layout_ == INDICATOR:
+            return out
+        if self.layout_ == BINARY_COLUMN:
+            p = out[:, 0]
+            return np.column_stack([1.0 - p, p])
+        total = out.sum(axis=1, keepdims=True)
+        total[total == 0] = 1.0
+        return out / total
+
+    def to_labels(self, proba):
+        if self.layout_ == INDICATOR:
+            return (proba > 0.5).astype(int)
+        if self.target_type_ == "binary":
+            return self.classes_[(proba[:, 1] > proba[:, 0]).astype(int)]
+        return self.classes_[np.argmax(proba, axis=1)]
+
+
+class RegressorTargetEncoder:
+    """Values -> float32 columns (optionally through a fitted target transformer) and back."""
+
+    def fit(self, y, target_transformer=None):
+        y = _as_target_array(y)
+        if y.ndim == 0 or y.ndim > 2:
+            raise ValueError(f"y must be 1-D or 2-D (n_samples, n_outputs); got shape {y.shape}.")
+        if y.dtype.kind not in "biuf":
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    "y contains non-numeric values; a regressor needs numbers. For labels, "
+                    "use KerasPipelineClassifier."
+                ) from None
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = _ravel_column(y)
+        self.y_ndim_ = y.ndim
+        y2 = y.reshape(len(y), -1).astype(np.float64)
+        self.n_outputs_ = y2.shape[1]
+        self.target_type_ = "continuous" if self.n_outputs_ == 1 else "continuous-multioutput"
+        if target_transformer is not None:
+            self.target_transformer_ = clone(target_transformer).fit(y2)
+        else:
+            self.target_transformer_ = None
+        return y
+
+    def check_values(self, y):
+        y = _as_target_array(y).astype(np.float64)
+        y2 = y.reshape(len(y), -1)
+        if y2.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y2.shape[1]} output column(s), but the estimator was first fitted "
+                f"with {self.n_outputs_}."
+            )
+        return y
+
+    def set_output_width(self, width, loss_name=None):
+        if width != self.n_outputs_:
+            raise ValueError(
+                f"The model's output has width {width}, but y has {self.n_outputs_} output "
+                f"column(s). Use skkeras_prep.models.output_units(meta) or "
+                "meta['n_outputs_'] in the builder."
+            )
+        self.output_width_ = width
+        return self
+
+    def default_loss(self):
+        return "mean_squared_error"
+
+    def encode(self, y):
+        y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        if self.target_transformer_ is not None:
+            y2 = np.asarray(self.target_transformer_.transform(y2), dtype=np.float64)
+        return y2.astype(np.float32)
+
+    def to_predictions(self, output):
+        out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)
+        if self.target_transformer_ is not None:
+            out = np.asarray(self.target_transformer_.inverse_transform(out), dtype=np.float64)
+            out = out.reshape(len(output), -1)
+        if self.y_ndim_ == 1:
+            return out[:, 0]
+        return out
