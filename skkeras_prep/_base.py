@@ -70,6 +70,23 @@ def _steps_per_execution(per_epoch, verbose, user_callbacks):
     return max(d for d in range(1, min(per_epoch, 32) + 1) if per_epoch % d == 0)
 
 
+def _accepts_nan(transformer):
+    """Whether the preprocessor turns NaN input into finite output, so that the estimator
+    as a whole accepts NaN: true for scikit-learn's imputers; a Pipeline's first step
+    decides; a ColumnTransformer needs every branch to. A scaler's ``allow_nan`` tag only
+    means it passes NaN through, which the network cannot take. Missing values that
+    survive preprocessing are caught after ``transform`` in any case."""
+    steps = getattr(transformer, "steps", None)
+    if isinstance(steps, list):
+        first = [step for _, step in steps if step is not None and step != "passthrough"]
+        return _accepts_nan(first[0]) if first else False
+    branches = getattr(transformer, "transformers", None)
+    if isinstance(branches, list) and hasattr(transformer, "remainder"):
+        used = [t for _, t, _ in branches if not isinstance(t, str)]
+        return bool(used) and all(_accepts_nan(t) for t in used)
+    return type(transformer).__module__.startswith("sklearn.impute")
+
+
 class _KerasPipelineBase(BaseEstimator):
     """Shared parameters, parameter routing, fit orchestration and batched prediction."""
 
@@ -110,13 +127,12 @@ class _KerasPipelineBase(BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
-        for name, value in routed.items():
-            setattr(self, name, value)
+        self._routed = routed
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        params.update(extra_params(self, self._get_param_names()))
+        params.update(extra_params(self))
         return params
 
     def _builder_param_names(self, model):
@@ -130,20 +146,20 @@ class _KerasPipelineBase(BaseEstimator):
         builder_names = self._builder_param_names(params.get("model", self.model))
         plain, routed = {}, {}
         known = set(self.get_params(deep=True))
+        extras = extra_params(self)
         for key, value in params.items():
-            if not is_routed_name(key):
+            if key.startswith("model__") and key[len("model__"):] in builder_names:
+                # a parameter of a builder object: set it on the builder the sklearn way
+                plain[key] = value
+                extras.pop(key, None)
+            elif is_routed_name(key) or key in extras:
+                routed[key] = value
+            else:
                 if key not in known and "__" not in key:
                     check_routed_names([key], type(self).__name__)
                 plain[key] = value
-            elif key.startswith("model__") and key[len("model__"):] in builder_names:
-                # a parameter of a builder object: set it on the builder the sklearn way
-                plain[key] = value
-                self.__dict__.pop(key, None)
-            else:
-                routed[key] = value
         super().set_params(**plain)
-        for key, value in routed.items():
-            setattr(self, key, value)
+        self._routed = {**extras, **routed}
         return self
 
     def __sklearn_tags__(self):
@@ -156,7 +172,7 @@ class _KerasPipelineBase(BaseEstimator):
             except Exception:  # a third-party transformer without tags: assume numeric arrays
                 inner = None
             if inner is not None:
-                tags.input_tags.allow_nan = inner.allow_nan
+                tags.input_tags.allow_nan = _accepts_nan(self.preprocessor)
                 tags.input_tags.sparse = inner.sparse
                 tags.input_tags.string = inner.string
                 tags.input_tags.categorical = inner.categorical
@@ -200,7 +216,7 @@ class _KerasPipelineBase(BaseEstimator):
         return self._fit(X, y, sample_weight, epochs=1, fresh=fresh, classes=classes, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, epochs, fresh, classes=None, incremental=False):
-        check_routed_names(extra_params(self, self._get_param_names()), type(self).__name__)
+        check_routed_names(extra_params(self), type(self).__name__)
         check_params(self)
         if y is None:
             raise ValueError(
@@ -363,6 +379,13 @@ class _KerasPipelineBase(BaseEstimator):
 
         return save_estimator(self, path)
 
+    def export_model(self):
+        """A ``keras.Model`` taking raw features, with the fitted preprocessing baked in, that
+        returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md."""
+        from .export import export_model
+
+        return export_model(self)
+
     # -- prediction ------------------------------------------------------------------------
     def _model_output(self, X):
         """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches."""
@@ -374,7 +397,16 @@ class _KerasPipelineBase(BaseEstimator):
             Xt = X
         Xt = _dataset.as_row_store(Xt)
         outputs = [
-            keras.ops.convert_to_numpy(self.model_(batch, training=False))
+            self._call_model(batch)
             for batch in _dataset.prediction_batches(Xt, batch_size=_PREDICT_BATCH_SIZE)
         ]
         return np.concatenate(outputs, axis=0)
+
+    def _call_model(self, batch):
+        """The model's output for one batch. A single row is run as two copies: a one-row
+        matrix product takes another kernel whose result can differ in the last float32
+        bit, and a row's prediction must not depend on how many rows come with it."""
+        if len(batch) == 1:
+            batch = np.concatenate([batch, batch])
+            return keras.ops.convert_to_numpy(self.model_(batch, training=False))[:1]
+        return keras.ops.convert_to_numpy(self.model_(batch, training=False))

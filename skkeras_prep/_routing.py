@@ -1,7 +1,8 @@
 """Routed parameters: ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*``.
 
 A routed parameter is a keyword argument of the estimator whose name starts with one of the
-prefixes below and a double underscore. It is stored on the estimator unchanged, shows up in
+prefixes below and a double underscore. It is stored unchanged in the estimator's private
+``_routed`` dict (so scikit-learn sees no public attribute besides the declared ones), shows up in
 ``get_params``, is settable with ``set_params`` and survives ``clone``. At fit time the values
 are handed to the part the prefix names (the model builder, the optimizer, the loss, the
 callbacks). This module holds only the name logic; it needs no TensorFlow.
@@ -29,23 +30,16 @@ def check_routed_names(names, estimator_name):
         )
 
 
-def extra_params(estimator, declared):
-    """The keyword arguments stored on ``estimator`` beyond its declared parameters.
-
-    These are the routed parameters, plus any unknown name a user passed to ``__init__``
-    (kept so that ``clone`` carries it and ``fit`` can report it). Fitted attributes end in
-    ``_`` and internals start with ``_``, so neither is mistaken for one.
-    """
-    return {
-        k: v
-        for k, v in vars(estimator).items()
-        if k not in declared and not k.startswith("_") and not k.endswith("_")
-    }
+def extra_params(estimator):
+    """The keyword arguments given to the estimator beyond its declared parameters: the
+    routed parameters, plus any unknown name (kept so that ``clone`` carries it and ``fit``
+    can report it). They live in the private dict ``_routed``, as a new dict here."""
+    return dict(getattr(estimator, "_routed", {}))
 
 
 def routed_params(estimator):
-    """The routed parameters stored on ``estimator``, as a new dict."""
-    return {k: v for k, v in vars(estimator).items() if is_routed_name(k)}
+    """The routed parameters of ``estimator``, as a new dict."""
+    return {k: v for k, v in extra_params(estimator).items() if is_routed_name(k)}
 
 
 def params_for(prefix, params):
