@@ -1,6 +1,7 @@
 """KerasPipelineRegressor: the shared core with real-valued targets."""
 
 from sklearn.base import RegressorMixin
+from sklearn.preprocessing import StandardScaler
 
 from ._base import _KerasPipelineBase
 from ._targets import RegressorTargetEncoder
@@ -11,10 +12,13 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
 
     Parameters are those of :class:`KerasPipelineClassifier` without ``class_weight``, plus:
 
-    target_transformer : scikit-learn transformer or None, default=None
+    target_transformer : "auto", scikit-learn transformer or None, default="auto"
         Fitted on y (as a 2-D column block) and inverted at predict, like
-        ``TransformedTargetRegressor``. ``StandardScaler()`` is a good choice: unscaled targets
-        are the most common reason a neural regressor fails.
+        ``TransformedTargetRegressor``. "auto" standardises y (``StandardScaler()``), because
+        unscaled targets are the most common reason a neural regressor fails; None trains on
+        y as it is.
+    batch_size : int, default=64
+        Rows per gradient step (the classifier's default is 32).
 
     ``loss=None`` is mean squared error on a linear output of width ``n_outputs_``; ``score``
     is R².
@@ -31,8 +35,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     >>> from sklearn.preprocessing import StandardScaler
     >>> from skkeras_prep import KerasPipelineRegressor
     >>> X, y = load_diabetes(return_X_y=True)
-    >>> reg = KerasPipelineRegressor(preprocessor=StandardScaler(),
-    ...                              target_transformer=StandardScaler(), epochs=5, random_state=0)
+    >>> reg = KerasPipelineRegressor(preprocessor=StandardScaler(), epochs=5, random_state=0)
     >>> reg.fit(X, y).predict(X[:2]).shape
     (2,)
     """
@@ -46,14 +49,14 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         loss=None,
         metrics=None,
         epochs=100,
-        batch_size=32,
+        batch_size=64,
         shuffle=True,
         validation_split=0.0,
         early_stopping=False,
         n_iter_no_change=10,
         tol=1e-4,
         callbacks=None,
-        target_transformer=None,
+        target_transformer="auto",
         warm_start=False,
         random_state=None,
         verbose=0,
@@ -78,7 +81,22 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         return RegressorTargetEncoder()
 
     def _fit_target_encoder(self, encoder, y, classes):
-        return encoder.fit(y, target_transformer=self.target_transformer)
+        transformer = self.target_transformer
+        if isinstance(transformer, str):
+            if transformer != "auto":
+                raise ValueError(
+                    f"target_transformer must be 'auto', None or a transformer such as "
+                    f"StandardScaler(); got {transformer!r}."
+                )
+            transformer = StandardScaler()
+        elif transformer is not None and not (
+            hasattr(transformer, "fit") and hasattr(transformer, "inverse_transform")
+        ):
+            raise TypeError(
+                "target_transformer needs fit, transform and inverse_transform (for example "
+                f"StandardScaler()); got {type(transformer).__name__}."
+            )
+        return encoder.fit(y, target_transformer=transformer)
 
     def _check_targets_again(self, y):
         return self.target_encoder_.check_values(y)
