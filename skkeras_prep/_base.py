@@ -300,6 +300,7 @@ class _KerasPipelineBase(BaseEstimator):
             self.input_shape_ = tuple(Xt.shape[1:])
             self._set_target_attributes(encoder)
         self.model_ = model
+        self._forward = _model.forward_function(model, self.input_shape_)
         self.history_ = history
         self.n_iter_ = len(history.get("loss", []))
         return self
@@ -370,7 +371,7 @@ class _KerasPipelineBase(BaseEstimator):
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path):
-        """Save the fitted estimator to one file; reload it with ``skkeras_prep.load(path)``.
+        """Save the estimator (fitted or not) to one file; reload it with ``skkeras_prep.load(path)``.
 
         The file holds the Keras model in the ``.keras`` format, the fitted preprocessor and
         target encoding in a safe format, and version metadata. Saving is atomic.
@@ -406,7 +407,17 @@ class _KerasPipelineBase(BaseEstimator):
         """The model's output for one batch. A single row is run as two copies: a one-row
         matrix product takes another kernel whose result can differ in the last float32
         bit, and a row's prediction must not depend on how many rows come with it."""
+        forward = self._forward
         if len(batch) == 1:
-            batch = np.concatenate([batch, batch])
-            return keras.ops.convert_to_numpy(self.model_(batch, training=False))[:1]
-        return keras.ops.convert_to_numpy(self.model_(batch, training=False))
+            return forward(np.concatenate([batch, batch])).numpy()[:1]
+        return forward(batch).numpy()
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # a copy: it may be the live __dict__
+        state.pop("_forward", None)  # a traced TensorFlow function; rebuilt on load
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "model_" in self.__dict__:
+            self._forward = _model.forward_function(self.model_, self.input_shape_)

@@ -41,7 +41,8 @@ def gather_rows(X, index):
     """Rows ``index`` (an int array or a slice) of X as a dense float32 array."""
     rows = X[index]
     if sp.issparse(rows):
-        rows = rows.toarray()
+        # cast the stored values first, so the one dense block made is the float32 batch
+        return rows.astype(np.float32, copy=False).toarray()
     return np.asarray(rows, dtype=np.float32)
 
 
@@ -69,6 +70,16 @@ class _EpochOrder:
 
 def n_batches(n, batch_size):
     return max(1, -(-n // batch_size))
+
+
+# Evaluation and prediction batches (whose size does not change the result) hold at most this
+# many bytes once dense: 8192 rows of 50,000 sparse columns would otherwise be 1.6 GB each.
+MAX_EVAL_BATCH_BYTES = 64 * 2**20
+
+
+def _capped_batch_size(X, batch_size):
+    row_bytes = 4 * int(np.prod(X.shape[1:], dtype=np.int64))
+    return max(1, min(batch_size, MAX_EVAL_BATCH_BYTES // max(row_bytes, 1)))
 
 
 def _feature_shape(X):
@@ -103,6 +114,7 @@ def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed):
 def evaluation_dataset(X, y, sample_weight, *, batch_size):
     """One ordered pass of (x, y, w) batches, for validation data."""
     n = n_rows(X)
+    batch_size = _capped_batch_size(X, batch_size)
     y = np.asarray(y)
     w = np.asarray(sample_weight, dtype=np.float32)
     y_dtype = tf.as_dtype(y.dtype)
@@ -122,8 +134,10 @@ def evaluation_dataset(X, y, sample_weight, *, batch_size):
 
 
 def prediction_batches(X, *, batch_size):
-    """Ordered float32 batches of X. One batch is returned directly; more stream via tf.data."""
+    """Ordered float32 batches of X. One batch is returned directly; more stream via tf.data.
+    Wide rows get smaller batches (``MAX_EVAL_BATCH_BYTES``)."""
     n = n_rows(X)
+    batch_size = _capped_batch_size(X, batch_size)
     if n <= batch_size:
         yield gather_rows(X, slice(0, n))
         return

@@ -143,6 +143,18 @@ def output_width(model, input_shape):
     return int(shape[1])
 
 
+def forward_function(model, input_shape):
+    """``model(x, training=False)`` as a TensorFlow function for float32 batches.
+
+    Created at fit time and traced on its first call (about 25 ms). After that a call costs
+    about 0.3 ms, against 1.5 ms for an eager call and 30-70 ms for ``model.predict``.
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None,) + tuple(input_shape), tf.float32)
+    return tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+
 # -- optimizer, loss, callbacks ------------------------------------------------------------
 _LOSS_ALIASES = {
     "mse": "mean_squared_error",

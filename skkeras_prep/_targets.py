@@ -9,6 +9,7 @@ returns (``to_proba``, ``to_labels``, ``to_predictions``).
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -21,9 +22,12 @@ INDICATOR = "indicator"  # float32 (n, k) 0/1 columns, for multilabel sigmoid un
 
 
 def _as_target_array(y):
-    """Turn a list, Series, categorical or array target into a numpy array."""
-    if hasattr(y, "dtype") and str(getattr(y, "dtype", "")) == "category":
-        y = np.asarray(y.astype(object))
+    """Turn a list, Series, categorical, sparse indicator or array target into a numpy array.
+
+    A categorical becomes an array of its categories' own dtype (int categories stay ints;
+    an object array of ints would be an 'unknown' target type for scikit-learn)."""
+    if sp.issparse(y):
+        y = y.toarray()  # a sparse label indicator matrix: n_samples x n_labels, small
     y = np.asarray(y)
     if y.dtype.kind == "c":
         raise ValueError("Complex data not supported: y has a complex dtype; pass real values.")
@@ -187,6 +191,14 @@ class ClassifierTargetEncoder:
         return self.classes_[np.argmax(proba, axis=1)]
 
 
+def _check_finite_target(y):
+    if not np.isfinite(y).all():
+        raise ValueError(
+            "y contains NaN or infinity. Drop or impute those rows before fit; a regressor "
+            "needs a finite target for every row."
+        )
+
+
 class RegressorTargetEncoder:
     """Values -> float32 columns (optionally through a fitted target transformer) and back."""
 
@@ -204,6 +216,7 @@ class RegressorTargetEncoder:
                 ) from None
         if y.ndim == 2 and y.shape[1] == 1:
             y = _ravel_column(y)
+        _check_finite_target(y)
         self.y_ndim_ = y.ndim
         y2 = y.reshape(len(y), -1).astype(np.float64)
         self.n_outputs_ = y2.shape[1]
@@ -216,6 +229,7 @@ class RegressorTargetEncoder:
 
     def check_values(self, y):
         y = _as_target_array(y).astype(np.float64)
+        _check_finite_target(y)
         y2 = y.reshape(len(y), -1)
         if y2.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -241,6 +255,11 @@ class RegressorTargetEncoder:
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if self.target_transformer_ is not None:
             y2 = np.asarray(self.target_transformer_.transform(y2), dtype=np.float64)
+        if np.abs(y2).max(initial=0.0) > np.finfo(np.float32).max:
+            raise ValueError(
+                "y has values too large for float32 (the model's precision). Rescale y, or "
+                "keep target_transformer='auto' to standardise it."
+            )
         return y2.astype(np.float32)
 
     def to_predictions(self, output):

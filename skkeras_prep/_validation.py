@@ -50,6 +50,23 @@ def _check_not_1d(X):
         )
 
 
+def _no_preprocessor_hint(message):
+    """How to fix a missing-value or text-column error when there is no preprocessor."""
+    if "NaN" in message or "infinity" in message:
+        return (
+            "Without a preprocessor X must be numeric and finite: pass e.g. "
+            "preprocessor=make_pipeline(SimpleImputer(), StandardScaler()) to fill missing "
+            "values (infinite values must be replaced before fit)."
+        )
+    if "could not convert" in message:
+        return (
+            "Without a preprocessor X must be numeric: encode text or category columns with "
+            "preprocessor=ColumnTransformer([...]) using OneHotEncoder(handle_unknown='ignore') "
+            "or OrdinalEncoder."
+        )
+    return None
+
+
 def check_X(estimator, X, *, reset, preprocessor):
     """Validate X and set or check ``n_features_in_`` / ``feature_names_in_``.
 
@@ -63,15 +80,21 @@ def check_X(estimator, X, *, reset, preprocessor):
     if not reset:
         X = align_frame_columns(estimator, X)
     if preprocessor is None:
-        return validate_data(
-            estimator,
-            X,
-            reset=reset,
-            accept_sparse=("csr", "csc", "coo"),
-            dtype="numeric",
-            ensure_all_finite=True,
-            ensure_min_samples=1,
-        )
+        try:
+            return validate_data(
+                estimator,
+                X,
+                reset=reset,
+                accept_sparse=("csr", "csc", "coo"),
+                dtype="numeric",
+                ensure_all_finite=True,
+                ensure_min_samples=1,
+            )
+        except ValueError as error:
+            hint = _no_preprocessor_hint(str(error))
+            if hint is None:
+                raise
+            raise ValueError(f"{error} {hint}") from error
     if isinstance(X, str) or np.isscalar(X):
         raise ValueError(f"X must be 2-D array-like or a DataFrame, got {type(X).__name__}.")
     _check_not_1d(X)
@@ -86,6 +109,15 @@ def check_X(estimator, X, *, reset, preprocessor):
             "of 1 is required."
         )
     return X
+
+
+def _output_names(preprocessor, width):
+    """The preprocessor's output feature names, or None where it cannot give them."""
+    try:
+        names = np.asarray(preprocessor.get_feature_names_out())
+    except Exception:  # no get_feature_names_out, or one that cannot name these columns
+        return None
+    return names if names.shape == (width,) else None
 
 
 def check_transformed(Xt, preprocessor):
@@ -123,9 +155,11 @@ def check_transformed(Xt, preprocessor):
             columns = np.flatnonzero(~np.isfinite(data).all(axis=0))
         shown = columns[:10].tolist()
         more = " ..." if columns.size > 10 else ""
+        names = _output_names(preprocessor, shape[1])
+        named = f" ({[str(names[c]) for c in shown]}{more})" if names is not None else ""
         raise ValueError(
             f"Input X contains NaN or infinity after preprocessing, in transformed column(s) "
-            f"{shown}{more}. Add a sklearn.impute.SimpleImputer to the preprocessor for "
+            f"{shown}{more}{named}. Add a sklearn.impute.SimpleImputer to the preprocessor for "
             "missing values, or clean the data; infinite values must be replaced before fit."
         )
     return Xt

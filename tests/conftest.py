@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow's C++ start-up logs in test output
+# scikit-learn's check_array_api_input (NumPy inputs with array API dispatch on) runs only when
+# scipy was imported with this set; without it that common check is skipped.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

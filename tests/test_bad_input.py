@@ -160,3 +160,13 @@ def test_bad_sample_weight(iris):
         small().fit(X, y, sample_weight=-np.ones(150))
     with pytest.raises(ValueError, match="All sample weights are zero"):
         small().fit(X, y, sample_weight=np.zeros(150))
+
+
+def test_non_finite_regression_target(iris):
+    X, _ = iris
+    y = np.linspace(0, 1, len(X))
+    y[4] = np.nan
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        KerasPipelineRegressor(MLP((4,)), epochs=1).fit(X, y)
+    with pytest.raises(ValueError, match="too large for float32"):
+        KerasPipelineRegressor(MLP((4,)), epochs=1, target_transformer=None).fit(X, np.full(len(X), 1e300))

@@ -12,8 +12,8 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXPECTED_OUTPUT = {
     "quickstart.py": ["5-fold stratified cross-validation", "mean", "GridSearchCV", "best:"],
     "regression_early_stopping.py": ["best epoch", "learning curve", "5-fold CV R^2"],
-    "tabular_mixed_types.py": [],
-    "export_for_serving.py": [],
+    "tabular_mixed_types.py": ["GridSearchCV (3-fold ROC AUC)", "best:", "5-fold cross-validation", "new customers"],
+    "export_for_serving.py": ["all predictions agree"],
 }
 
 

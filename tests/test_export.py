@@ -1,0 +1,275 @@
+"""est.export_model(): one keras.Model from raw features to predict_proba / predict output."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    PolynomialFeatures,
+    QuantileTransformer,
+    RobustScaler,
+    StandardScaler,
+)
+
+from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
+from skkeras_prep.export import ExportError, frame_to_inputs, input_name
+from skkeras_prep.models import MLP
+
+FAST = dict(model=MLP((8,)), epochs=3, random_state=0)
+ONE_EPOCH = dict(model=MLP((4,)), epochs=1, random_state=0)
+
+
+# -- data: numbers, text, missing values; held-out rows with unseen categories ---------------
+def make_frame(n, seed):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "age": rng.normal(40, 12, n),
+        "income": rng.lognormal(10, 0.6, n),
+        "city": rng.choice(["paris", "lyon", "nice", "lille"], n),
+        "plan": rng.choice(["basic", "pro", "team"], n),
+        "score": rng.uniform(0, 5, n),
+        "visits / month": rng.integers(0, 20, n),  # not a valid SavedModel input name
+    })
+    X.loc[::6, "age"] = np.nan
+    X.loc[::8, "income"] = np.nan
+    X.loc[::5, "city"] = None
+    X.loc[::9, "plan"] = None
+    return X
+
+
+@pytest.fixture(scope="module")
+def frames():
+    train, test = make_frame(160, 0), make_frame(24, 1)
+    test.loc[test.index[:3], "city"] = ["atlantis", "gotham", None]  # unseen, unseen, missing
+    test.loc[test.index[3:5], "plan"] = ["platinum", None]  # unseen, missing
+    test.loc[test.index[5], "age"] = np.nan
+    test.loc[test.index[6], "score"] = 9.0  # outside the fitted range: MinMaxScaler clips
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def arrays():
+    rng = np.random.default_rng(2)
+    scales = [1.0, 10.0, 100.0]
+    X = np.column_stack([rng.normal(size=(150, 3)) * scales, rng.integers(0, 4, 150)])
+    X[::7, 0] = np.nan
+    X_test = np.column_stack([rng.normal(size=(20, 3)) * scales, rng.integers(0, 4, 20)])
+    X_test[:2, 3] = [9.0, -1.0]  # unseen codes
+    X_test[2:4, 1] = np.nan
+    return X, X_test
+
+
+def frame_classifier_preprocessor():
+    return ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="median", add_indicator=True),
+                                  StandardScaler()), ["age", "income"]),
+            ("city", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                   OneHotEncoder(handle_unknown="ignore")), ["city"]),
+            ("plan", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                                    encoded_missing_value=-2), ["plan"]),
+            ("score", MinMaxScaler(clip=True), ["score"]),
+        ],
+        remainder="passthrough",  # visits / month
+    )
+
+
+def frame_regressor_preprocessor():
+    return ColumnTransformer(
+        [
+            ("num", make_pipeline(SimpleImputer(strategy="mean"), RobustScaler()),
+             ["age", "income", "score"]),
+            ("text", make_pipeline(SimpleImputer(strategy="constant", fill_value="unknown"),
+                                   OneHotEncoder(handle_unknown="ignore", drop="first")),
+             ["city", "plan"]),
+        ],
+        remainder="drop",
+    )
+
+
+def array_preprocessor():
+    return ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="mean"), MaxAbsScaler()), [0, 1, 2]),
+        ("code", OneHotEncoder(handle_unknown="ignore"), [3]),
+    ])
+
+
+@pytest.fixture(scope="module")
+def frame_classifier(frames):
+    train, _ = frames
+    y = np.where(train["score"] + (train["plan"] == "pro") > 2.5, "yes", "no")
+    est = KerasPipelineClassifier(preprocessor=frame_classifier_preprocessor(), **FAST)
+    return est.fit(train, y)
+
+
+@pytest.fixture(scope="module")
+def frame_regressor(frames):
+    train, _ = frames
+    y = 1000.0 + 50.0 * train["score"] + 10.0 * (train["city"] == "paris")
+    return KerasPipelineRegressor(preprocessor=frame_regressor_preprocessor(),
+                                  target_transformer=StandardScaler(), **FAST).fit(train, y)
+
+
+@pytest.fixture(scope="module")
+def array_classifier(arrays):
+    X, _ = arrays
+    y = (X[:, 3] + (X[:, 1] > 0)).astype(int) % 3
+    return KerasPipelineClassifier(preprocessor=array_preprocessor(), **FAST).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def array_regressor(arrays):
+    X, _ = arrays
+    X = np.nan_to_num(X)
+    y = np.column_stack([X[:, 1] * 3.0 + 7.0, X[:, 2] - X[:, 0]])
+    est = KerasPipelineRegressor(target_transformer=MinMaxScaler(), **FAST)  # no preprocessor
+    return est.fit(X, y)
+
+
+CASES = ["frame_classifier", "frame_regressor", "array_classifier", "array_regressor"]
+
+
+@pytest.fixture(scope="module")
+def exported():
+    """Exported models, built once per estimator for the whole module."""
+    return {}
+
+
+def _case(request, name, frames, arrays):
+    est = request.getfixturevalue(name)
+    X_test = frames[1] if name.startswith("frame") else arrays[1]
+    if name == "array_regressor":
+        X_test = np.nan_to_num(X_test)
+    return est, X_test
+
+
+def _expected(est, X):
+    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+
+
+def _export(est, cache):
+    if id(est) not in cache:
+        cache[id(est)] = est.export_model()
+    return cache[id(est)]
+
+
+# -- parity ----------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:Found unknown categories")  # OneHotEncoder(drop=...) warns
+@pytest.mark.parametrize("name", CASES)
+def test_exported_model_matches_the_estimator(name, request, frames, arrays, exported):
+    est, X_test = _case(request, name, frames, arrays)
+    model = _export(est, exported)
+    assert isinstance(model, keras.Model)
+    got = keras.ops.convert_to_numpy(model(frame_to_inputs(model, X_test)))
+    want = _expected(est, X_test)
+    assert np.ptp(want, axis=0).min() > 1e-3  # the rows differ, so a wrong translation shows
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)
+
+
+def test_held_out_rows_really_have_unseen_and_missing_values(frame_classifier, frames):
+    _, test = frames
+    city = frame_classifier.preprocessor_.named_transformers_["city"][-1]
+    assert not set(test["city"].dropna()) <= set(city.categories_[0])
+    assert test[["age", "city", "plan"]].isna().any().all()
+
+
+def test_predict_method_and_array_input_work(array_classifier, arrays, exported):
+    _, X_test = arrays
+    model = _export(array_classifier, exported)
+    got = model.predict(X_test, verbose=0)  # a plain float array
+    np.testing.assert_allclose(got, array_classifier.predict_proba(X_test), atol=1e-5)
+
+
+def test_binary_sigmoid_model_gives_two_columns(frame_classifier, frames, exported):
+    _, test = frames
+    assert frame_classifier.model_.output_shape == (None, 1)
+    model = _export(frame_classifier, exported)
+    proba = keras.ops.convert_to_numpy(model(frame_to_inputs(model, test)))
+    assert proba.shape == (len(test), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_inputs_follow_how_the_estimator_was_fitted(frame_classifier, array_classifier, exported):
+    frame_model = _export(frame_classifier, exported)
+    assert set(frame_model.input) == {input_name(c) for c in frame_classifier.feature_names_in_}
+    dtypes = {name: t.dtype for name, t in frame_model.input.items()}
+    assert dtypes["city"] == dtypes["plan"] == "string"
+    assert dtypes["age"] == dtypes["visits___month"] == "float64"  # name made signature-safe
+    array_model = _export(array_classifier, exported)
+    assert tuple(array_model.input.shape) == (None, 4)
+
+
+def test_exported_model_does_not_share_weights(frame_regressor, exported):
+    model = _export(frame_regressor, exported)
+    exported_ids = {id(v) for v in model.weights}
+    assert exported_ids and not exported_ids & {id(v) for v in frame_regressor.model_.weights}
+
+
+# -- SavedModel and .keras --------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["frame_classifier", "array_regressor"])
+def test_saved_model_serves_the_same_predictions(name, request, frames, arrays, exported, tmp_path):
+    est, X_test = _case(request, name, frames, arrays)
+    model = _export(est, exported)
+    model.export(str(tmp_path / "served"), verbose=False)
+    served = tf.saved_model.load(str(tmp_path / "served"))
+    assert "serve" in served.signatures
+    got = served.serve(frame_to_inputs(model, X_test)).numpy()
+    np.testing.assert_allclose(got, _expected(est, X_test), rtol=1e-6, atol=1e-5)
+
+
+def test_exported_model_saves_as_keras_file(frame_classifier, frames, exported, tmp_path):
+    _, test = frames
+    model = _export(frame_classifier, exported)
+    model.save(tmp_path / "exported.keras")
+    reloaded = keras.saving.load_model(tmp_path / "exported.keras")  # layers are registered
+    got = keras.ops.convert_to_numpy(reloaded(frame_to_inputs(reloaded, test)))
+    np.testing.assert_allclose(got, frame_classifier.predict_proba(test), atol=1e-5)
+
+
+# -- what cannot be exported -------------------------------------------------------------------
+def test_unfitted_estimator_cannot_be_exported():
+    with pytest.raises(NotFittedError):
+        KerasPipelineClassifier().export_model()
+
+
+@pytest.mark.parametrize("preprocessor", [
+    PolynomialFeatures(), make_pipeline(StandardScaler(), FunctionTransformer(np.tanh)),
+    ColumnTransformer([("poly", PolynomialFeatures(), [0, 1])], remainder="passthrough"),
+], ids=["top-level", "in-pipeline", "in-column-transformer"])
+def test_unsupported_transformer_is_named_with_the_supported_list(preprocessor, binary_data):
+    X, y = binary_data
+    est = KerasPipelineClassifier(preprocessor=preprocessor, **ONE_EPOCH).fit(X, y)
+    with pytest.raises(ExportError, match="Supported preprocessors: StandardScaler") as info:
+        est.export_model()
+    assert isinstance(info.value, ValueError)
+    assert "PolynomialFeatures" in str(info.value) or "FunctionTransformer" in str(info.value)
+
+
+def test_unsupported_target_transformer_is_refused(binary_data):
+    X, _ = binary_data
+    y = X[:, 0] * 2.0
+    quantiles = QuantileTransformer(n_quantiles=20)
+    est = KerasPipelineRegressor(target_transformer=quantiles, **ONE_EPOCH)
+    est.fit(X, y)
+    with pytest.raises(ExportError, match="QuantileTransformer.*Supported target transformers"):
+        est.export_model()
+
+
+def test_text_columns_in_an_array_need_a_dataframe(frames):
+    train, _ = frames
+    X = train[["city"]].fillna("none").to_numpy()
+    y = (train["score"] > 2.5).to_numpy().astype(int)
+    est = KerasPipelineClassifier(preprocessor=OneHotEncoder(), **ONE_EPOCH).fit(X, y)
+    with pytest.raises(ExportError, match="pandas DataFrame"):
+        est.export_model()
