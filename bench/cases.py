@@ -7,8 +7,6 @@ is missing costs nothing until it is asked for (``run`` skips it beforehand).
 Contenders
 ----------
 skkeras_prep   KerasPipelineClassifier(MLP(...), preprocessor=...)
-skkeras_proposed  the same, with the changes recommended in bench/FINDINGS.md applied by
-               monkeypatching (bench/proposed.py), to measure them side by side
 keras_fit      the same Keras layers, compiled and ``model.fit`` on in-memory numpy
 scikeras       scikeras 0.13 ``KerasClassifier`` (in a Pipeline when a scaler is needed)
 keras_wrapper  ``keras.wrappers.SKLearnClassifier`` (one-hot targets, softmax output)
@@ -35,15 +33,12 @@ from .harness import MB, PeakMeter, current_rss
 
 CONTENDERS = {
     "skkeras_prep": {"label": "skkeras_prep", "requires": ("skkeras_prep", "keras")},
-    "skkeras_proposed": {"label": "skkeras_prep + proposed changes",
-                         "requires": ("skkeras_prep", "keras")},
     "keras_fit": {"label": "raw Keras", "requires": ("keras",)},
     "scikeras": {"label": "scikeras 0.13", "requires": ("scikeras", "keras")},
     "keras_wrapper": {"label": "keras.wrappers.SKLearnClassifier", "requires": ("keras",)},
     "sklearn_mlp": {"label": "sklearn MLPClassifier", "requires": ("sklearn",)},
 }
-KERAS_BASED = {"skkeras_prep", "skkeras_proposed", "keras_fit", "scikeras", "keras_wrapper"}
-SKKERAS = {"skkeras_prep", "skkeras_proposed"}
+KERAS_BASED = {"skkeras_prep", "keras_fit", "scikeras", "keras_wrapper"}
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -118,11 +113,7 @@ def make_estimator(contender, *, hidden, epochs, batch_size, seed, preprocessor=
     """An sklearn-API estimator for ``contender`` (a Pipeline when a preprocessor is given)."""
     from sklearn.pipeline import make_pipeline
 
-    if contender in SKKERAS:
-        if contender == "skkeras_proposed":
-            from . import proposed
-
-            proposed.apply()
+    if contender == "skkeras_prep":
         from skkeras_prep import KerasPipelineClassifier
         from skkeras_prep.models import MLP
 
@@ -350,7 +341,6 @@ def predict_one(contender, p):
 def _one_row_name(contender):
     return {
         "skkeras_prep": " predict_proba",
-        "skkeras_proposed": " predict_proba",
         "keras_fit": " model.predict(x)",
         "scikeras": " predict_proba",
         "keras_wrapper": " predict (no predict_proba)",
@@ -480,7 +470,7 @@ def transform_calls(contender, p):
             est = make_contender(contender, hidden=p["hidden"], epochs=epochs, batch_size=p["batch"],
                                  seed=p["seed"], preprocessor=CountingScaler())
             if early:
-                if contender not in SKKERAS:
+                if contender != "skkeras_prep":
                     continue
                 est.set_params(early_stopping=True, n_iter_no_change=epochs + 1)
             for key in CALLS:

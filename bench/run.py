@@ -69,7 +69,7 @@ SCENARIOS = {
     "predict_large": (ALL_CONTENDERS, True),
     "repeated_fits": (ALL_CONTENDERS, False),  # memory growth: once is enough
     "repeated_fits_scaled": (ALL_CONTENDERS, False),
-    "transform_calls": (["skkeras_prep", "skkeras_proposed"], False),  # a count, not a timing
+    "transform_calls": (["skkeras_prep"], False),  # a count, not a timing
 }
 
 
@@ -100,7 +100,7 @@ def profile_jobs(mode):
     """cProfile of skkeras_prep's and scikeras's wine CV (not timed: profiling slows them)."""
     params = dict(SIZES[mode]["wine_cv"], seed=0, rounds=2)
     out = []
-    for contender in ("skkeras_prep", "skkeras_proposed", "scikeras"):
+    for contender in ("skkeras_prep", "scikeras"):
         path = os.path.join(HERE, "results", f"profile_wine_cv_{contender}_round{{round}}.txt")
         out.append({"scenario": "wine_cv", "contender": contender, "rep": -1,
                     "params": dict(params, profile={"rounds": [0, 1], "path": path})})
@@ -165,37 +165,37 @@ def _ratio(a, b):
     return None if a is None or b is None or not b else a / b
 
 
-def _targets_for(table, contender, suffix):
-    """(target, measured, goal, met) rows for one skkeras variant."""
+def evaluate_targets(table, mode, contender="skkeras_prep"):
+    """(target, measured, goal, met) tuples; met is None where a peer was not measured."""
     out = []
     skk = _entry(table, "fit_large", contender)
     raw = _by_label(table, "fit_large", "raw Keras")
     if skk:
         r = _ratio(raw and raw["fit_s"], skk["fit_s"])
-        out.append((f"1. fit throughput vs raw Keras model.fit{suffix}",
+        out.append((f"1. fit throughput vs raw Keras model.fit",
                     f"{r:.2f}x" if r else "n/a", ">= 1.3x", None if r is None else r >= 1.3))
         pct = skk["overhead_pct_of_data"]
         raw_note = f" (raw Keras +{raw['overhead_pct_of_data']:.0f}%)" if raw else ""
-        out.append((f"2. fit peak RSS above loaded data{suffix}",
+        out.append((f"2. fit peak RSS above loaded data",
                     f"+{pct:.1f}% of data, +{skk['peak_over_before_mb']:.0f} MB{raw_note}",
                     "<= 10%", pct <= 10))
     skk = _entry(table, "wine_cv", contender)
     sk = _by_label(table, "wine_cv", "scikeras")
     if skk and sk:
         rw, rc = _ratio(sk["warm_s"], skk["warm_s"]), _ratio(sk["cold_s"], skk["cold_s"])
-        out.append((f"3. wine CV vs scikeras, warm process{suffix}", f"{rw:.2f}x", ">= 5x", rw >= 5))
-        out.append((f"3. wine CV vs scikeras, first CV in a fresh process{suffix}", f"{rc:.2f}x",
+        out.append((f"3. wine CV vs scikeras, warm process", f"{rw:.2f}x", ">= 5x", rw >= 5))
+        out.append((f"3. wine CV vs scikeras, first CV in a fresh process", f"{rc:.2f}x",
                     ">= 5x", rc >= 5))
         a, b = skk["accuracy_pooled"], sk["accuracy_pooled"]
-        out.append((f"3. wine CV accuracy, mean of all runs{suffix}",
+        out.append((f"3. wine CV accuracy, mean of all runs",
                     f"{a:.3f} (sd {skk['accuracy_sd']:.3f}, {skk['accuracy_n']} CVs) vs scikeras "
                     f"{b:.3f} (sd {sk['accuracy_sd']:.3f})", "no loss (>= scikeras - 0.01)",
                     a >= b - 0.01))
     elif skk:
-        out.append((f"3. wine CV vs scikeras{suffix}", "scikeras not measured", ">= 5x", None))
+        out.append((f"3. wine CV vs scikeras", "scikeras not measured", ">= 5x", None))
     skk = _entry(table, "predict_one", contender)
     if skk:
-        out.append((f"4. predict_proba on one row, median{suffix}", f"{skk['median_ms']:.2f} ms",
+        out.append((f"4. predict_proba on one row, median", f"{skk['median_ms']:.2f} ms",
                     "<= 2 ms", skk["median_ms"] <= 2.0))
     skk = _entry(table, "predict_large", contender)
     if skk:
@@ -203,30 +203,24 @@ def _targets_for(table, contender, suffix):
             raw = table.get("predict_large", {}).get(name)
             if raw:
                 r = _ratio(raw["predict_s"], skk["predict_s"])
-                out.append((f"4. large predict_proba vs {name}{suffix}", f"{r:.2f}x", ">= 1.0x", r >= 1.0))
+                out.append((f"4. large predict_proba vs {name}", f"{r:.2f}x", ">= 1.0x", r >= 1.0))
     skk = _entry(table, "repeated_fits", contender)
     if skk:
-        out.append((f"5. RSS growth, fit {skk['from_fit']:.0f} -> {skk['to_fit']:.0f}{suffix}",
+        out.append((f"5. RSS growth, fit {skk['from_fit']:.0f} -> {skk['to_fit']:.0f}",
                     f"{skk['growth_mb']:.1f} MB", "<= 30 MB", skk["growth_mb"] <= 30))
     skk = _entry(table, "repeated_fits_scaled", contender)
     if skk:
         out.append((f"5. RSS growth with a preprocessor at data size, fit {skk['from_fit']:.0f} -> "
-                    f"{skk['to_fit']:.0f}{suffix}", f"{skk['growth_mb']:.1f} MB "
+                    f"{skk['to_fit']:.0f}", f"{skk['growth_mb']:.1f} MB "
                     f"({skk['growth_per_fit_mb']:.1f} MB per fit; data {skk['data_mb']:.0f} MB)",
                     "no growth with data size", skk["growth_per_fit_mb"] < 0.1 * skk["data_mb"]))
     rows = [e for e in table.get("transform_calls", {}).values() if e["contender"] == contender]
     if rows:
         passes = [e["transform_passes_per_fit"] for e in rows]
-        out.append((f"6. preprocessor transform passes per fit{suffix}",
+        out.append((f"6. preprocessor transform passes per fit",
                     ", ".join(f"{p:g}" for p in passes), "1 (not once per epoch)",
                     all(p == 1 for p in passes)))
     return out
-
-
-def evaluate_targets(table, mode):
-    """(target, measured, goal, met) tuples; met is None where a peer was not measured."""
-    return _targets_for(table, "skkeras_prep", "") + _targets_for(
-        table, "skkeras_proposed", " [proposed]")
 
 
 # -- report --------------------------------------------------------------------------------

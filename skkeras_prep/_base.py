@@ -9,6 +9,7 @@ One way through the data (see docs/DESIGN.md):
 Subclasses supply the target encoder and turn model outputs into labels or values.
 """
 
+import contextlib
 import logging
 import numbers
 
@@ -321,6 +322,10 @@ class _KerasPipelineBase(BaseEstimator):
         self.target_type_ = encoder.target_type_
 
     def _train(self, model, Xt, y, w, epochs, seeds, routed, epochs_done):
+        with contextlib.ExitStack() as stack:  # lets the pipelines' arrays go when done
+            return self._train_streams(model, Xt, y, w, epochs, seeds, routed, epochs_done, stack)
+
+    def _train_streams(self, model, Xt, y, w, epochs, seeds, routed, epochs_done, stack):
         n = _dataset.n_rows(Xt)
         validation = None
         fraction = self.validation_split or (0.1 if self.early_stopping else 0.0)
@@ -342,19 +347,21 @@ class _KerasPipelineBase(BaseEstimator):
             train_rows.sort()
             val_rows.sort()
             validation = _dataset.evaluation_dataset(
-                Xt[val_rows], y[val_rows], w[val_rows], batch_size=max(self.batch_size, 1024)
+                Xt[val_rows], y[val_rows], w[val_rows], batch_size=max(self.batch_size, 1024),
+                stack=stack,
             )
             Xt, y, w = Xt[train_rows], y[train_rows], w[train_rows]
 
         dataset, per_epoch = _dataset.training_dataset(
             Xt, y, w, batch_size=self.batch_size, epochs=epochs, shuffle=self.shuffle,
-            seed=seeds[1] + epochs_done,
+            seed=seeds[1] + epochs_done, stack=stack,
         )
         callbacks = _model.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
         steps = _steps_per_execution(per_epoch, self.verbose, callbacks)
         if getattr(model, "steps_per_execution", 1) != steps:
             model.steps_per_execution = steps
             model.train_function = None  # rebuilt by keras with the new step count
+        _model.build_optimizer(model)
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if self.early_stopping:
             callbacks.append(

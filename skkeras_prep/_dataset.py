@@ -13,6 +13,13 @@ is gathered by index inside a parallel, prefetched ``tf.data`` map:
 Only the batch is converted to float32 (and densified, for sparse input), so the data is never
 copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
 inside a batch does not change a mean-reduced loss.
+
+Lifetime: TensorFlow keeps every Python function given to ``tf.numpy_function`` outside a
+``tf.function`` alive until the process ends (it is attached to the global default graph). The
+gather functions therefore reach the arrays only through a ``_Rows`` holder, and the caller
+empties it when the pipeline is done: ``training_dataset`` and ``evaluation_dataset`` register
+the release on the ``contextlib.ExitStack`` they are given, and ``prediction_batches`` releases
+when the generator ends. Without this, every fit kept its transformed X, y and weights alive.
 """
 
 import threading
@@ -46,25 +53,49 @@ def gather_rows(X, index):
     return np.asarray(rows, dtype=np.float32)
 
 
+class _Rows:
+    """The arrays one pipeline gathers from, behind a single reference that ``release`` drops."""
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
+
+    def release(self):
+        self.__dict__.clear()
+
+
 class _EpochOrder:
-    """Seeded per-epoch permutations, computed once per epoch and shared by the map workers."""
+    """Seeded per-epoch permutations shared by the parallel map workers.
+
+    Only the newest epoch's permutation is kept (int32 where the row count allows: 4 bytes a
+    row). A straggling batch of the previous epoch, which parallel workers can reach after the
+    next epoch started, recomputes its permutation instead of keeping it cached.
+    """
 
     def __init__(self, n, seed, shuffle):
         self.n = n
         self.seed = seed
         self.shuffle = shuffle
-        self._cache = {}
+        self._epoch = -1
+        self._order = None
         self._lock = threading.Lock()
+
+    def permutation(self, epoch):
+        """The row order of ``epoch``; equal to ``default_rng([seed, epoch]).permutation(n)``."""
+        order = np.arange(self.n, dtype=np.int32 if self.n < 2**31 else np.int64)
+        np.random.default_rng([self.seed, epoch]).shuffle(order)
+        return order
 
     def indices(self, epoch, start, stop):
         if not self.shuffle:
             return slice(start, stop)
         with self._lock:
-            order = self._cache.get(epoch)
-            if order is None:
-                order = np.random.default_rng([self.seed, epoch]).permutation(self.n)
-                self._cache = {e: o for e, o in self._cache.items() if e >= epoch - 1}
-                self._cache[epoch] = order
+            if epoch > self._epoch:
+                self._order = None  # let the old permutation go before making the new one
+                self._order = self.permutation(epoch)
+                self._epoch = epoch
+            order = self._order if epoch == self._epoch else None
+        if order is None:
+            order = self.permutation(epoch)
         return np.sort(order[start:stop])
 
 
@@ -86,19 +117,22 @@ def _feature_shape(X):
     return (None,) + tuple(X.shape[1:])
 
 
-def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed):
-    """Batches (x, y, w) for ``epochs`` passes over the rows; see the module docstring."""
+def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack):
+    """Batches (x, y, w) for ``epochs`` passes over the rows, and the number of batches in an
+    epoch; see the module docstring. The arrays are let go when ``stack`` (a
+    ``contextlib.ExitStack``) closes."""
     n = n_rows(X)
     per_epoch = n_batches(n, batch_size)
-    order = _EpochOrder(n, seed, shuffle)
     y = np.asarray(y)
-    w = np.asarray(sample_weight, dtype=np.float32)
+    rows = _Rows(X=X, y=y, w=np.asarray(sample_weight, dtype=np.float32),
+                 order=_EpochOrder(n, seed, shuffle))
+    stack.callback(rows.release)
     y_dtype = tf.as_dtype(y.dtype)
 
     def gather(step):
         epoch, batch = divmod(int(step), per_epoch)
-        index = order.indices(epoch, batch * batch_size, min(n, (batch + 1) * batch_size))
-        return gather_rows(X, index), y[index], w[index]
+        index = rows.order.indices(epoch, batch * batch_size, min(n, (batch + 1) * batch_size))
+        return gather_rows(rows.X, index), rows.y[index], rows.w[index]
 
     x_shape, y_shape = _feature_shape(X), (None,) + y.shape[1:]
 
@@ -111,17 +145,19 @@ def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed):
     return dataset.prefetch(AUTOTUNE), per_epoch
 
 
-def evaluation_dataset(X, y, sample_weight, *, batch_size):
-    """One ordered pass of (x, y, w) batches, for validation data."""
+def evaluation_dataset(X, y, sample_weight, *, batch_size, stack):
+    """One ordered pass of (x, y, w) batches, for validation data; the arrays are let go when
+    ``stack`` closes."""
     n = n_rows(X)
     batch_size = _capped_batch_size(X, batch_size)
     y = np.asarray(y)
-    w = np.asarray(sample_weight, dtype=np.float32)
+    rows = _Rows(X=X, y=y, w=np.asarray(sample_weight, dtype=np.float32))
+    stack.callback(rows.release)
     y_dtype = tf.as_dtype(y.dtype)
 
     def gather(batch):
         index = slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size))
-        return gather_rows(X, index), y[index], w[index]
+        return gather_rows(rows.X, index), rows.y[index], rows.w[index]
 
     x_shape, y_shape = _feature_shape(X), (None,) + y.shape[1:]
 
@@ -141,9 +177,10 @@ def prediction_batches(X, *, batch_size):
     if n <= batch_size:
         yield gather_rows(X, slice(0, n))
         return
+    rows = _Rows(X=X)
 
     def gather(batch):
-        return gather_rows(X, slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size)))
+        return gather_rows(rows.X, slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size)))
 
     x_shape = _feature_shape(X)
 
@@ -152,4 +189,7 @@ def prediction_batches(X, *, batch_size):
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
     dataset = dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
-    yield from dataset
+    try:
+        yield from dataset
+    finally:
+        rows.release()

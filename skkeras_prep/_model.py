@@ -121,6 +121,19 @@ def build_model(model, routed_model_params, meta, seed):
     return built
 
 
+def build_optimizer(model):
+    """Create the optimizer's variables before ``model.fit``.
+
+    Keras otherwise creates them inside the first trace of the train function; variables made
+    during a trace make ``tf.function`` trace a second time, which doubled the tracing cost
+    of every fit (about 0.2 s on a small model) and left the branch functions of their lifted
+    initialisers registered in the eager context for the life of the process.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        optimizer.build(model.trainable_variables)
+
+
 def output_width(model, input_shape):
     """The width of the model's (single) output."""
     try:

@@ -166,9 +166,10 @@ def check_transformed(Xt, preprocessor):
 
 
 def check_sample_weight(sample_weight, n_samples):
-    """Validated float32 weights of shape (n_samples,); ones when None."""
+    """Validated float32 weights of shape (n_samples,). None gives unit weights as a read-only
+    broadcast view, which costs no memory whatever the number of rows."""
     if sample_weight is None:
-        return np.ones(n_samples, dtype=np.float32)
+        return np.broadcast_to(np.float32(1.0), (n_samples,))
     if isinstance(sample_weight, numbers.Number):
         sample_weight = np.full(n_samples, sample_weight, dtype=np.float64)
     w = np.asarray(sample_weight)

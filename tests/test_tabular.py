@@ -12,6 +12,8 @@ and the same float32 batches give the same model, so many tests compare a fit on
 kind with a fit on the equivalent plain array.
 """
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -310,8 +312,9 @@ def test_wide_rows_get_smaller_prediction_and_validation_batches():
     batches = [np.asarray(b) for b in _dataset.prediction_batches(X, batch_size=8192)]
     assert max(len(b) for b in batches) <= cap
     np.testing.assert_array_equal(np.concatenate(batches), X.toarray())
-    val = _dataset.evaluation_dataset(X, np.zeros(n), np.ones(n), batch_size=1024)
-    sizes = [int(x.shape[0]) for x, _, _ in val]
+    with contextlib.ExitStack() as stack:
+        val = _dataset.evaluation_dataset(X, np.zeros(n), np.ones(n), batch_size=1024, stack=stack)
+        sizes = [int(x.shape[0]) for x, _, _ in val]
     assert max(sizes) <= cap and sum(sizes) == n
 
 
