@@ -282,7 +282,10 @@ class _KerasPipelineBase(BaseEstimator):
             history = {k: list(v) for k, v in self.history_.items()}
 
         y_encoded = encoder.encode(y)
-        keras_history = self._train(model, Xt, y_encoded, weights, epochs, seeds, routed, len(history.get("loss", [])))
+        keras_history = self._train(
+            model, Xt, y_encoded, encoder.batch_dtype(), weights, epochs, seeds, routed,
+            len(history.get("loss", [])),
+        )
         for key, values in keras_history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
         losses = np.asarray(history.get("loss", []), dtype=float)
@@ -321,60 +324,59 @@ class _KerasPipelineBase(BaseEstimator):
         self.n_outputs_ = encoder.n_outputs_
         self.target_type_ = encoder.target_type_
 
-    def _train(self, model, Xt, y, w, epochs, seeds, routed, epochs_done):
-        with contextlib.ExitStack() as stack:  # lets the pipelines' arrays go when done
-            return self._train_streams(model, Xt, y, w, epochs, seeds, routed, epochs_done, stack)
+    def _train(self, model, Xt, y, y_dtype, w, epochs, seeds, routed, epochs_done):
+        """Run ``model.fit`` over the streamed rows; the pipelines' arrays are let go when
+        the ``ExitStack`` closes (see ``_dataset``)."""
+        with contextlib.ExitStack() as stack:
+            n = _dataset.n_rows(Xt)
+            validation = None
+            fraction = self.validation_split or (0.1 if self.early_stopping else 0.0)
+            if fraction:
+                rows = np.arange(n)
+                n_val = int(np.ceil(fraction * n))
+                if n_val < 1 or n - n_val < 1:
+                    raise ValueError(
+                        f"validation_split={fraction} leaves no rows for training or validation "
+                        f"with {n} samples; lower it or pass more data."
+                    )
+                stratify = self._stratify_labels(y)
+                try:
+                    train_rows, val_rows = train_test_split(
+                        rows, test_size=n_val, random_state=seeds[2], stratify=stratify
+                    )
+                except ValueError:  # a class too small to stratify: fall back to a plain split
+                    train_rows, val_rows = train_test_split(rows, test_size=n_val, random_state=seeds[2])
+                train_rows.sort()
+                val_rows.sort()
+                validation = _dataset.evaluation_dataset(
+                    Xt[val_rows], y[val_rows], w[val_rows], batch_size=max(self.batch_size, 1024),
+                    stack=stack, y_dtype=y_dtype,
+                )
+                Xt, y, w = Xt[train_rows], y[train_rows], w[train_rows]
 
-    def _train_streams(self, model, Xt, y, w, epochs, seeds, routed, epochs_done, stack):
-        n = _dataset.n_rows(Xt)
-        validation = None
-        fraction = self.validation_split or (0.1 if self.early_stopping else 0.0)
-        if fraction:
-            rows = np.arange(n)
-            n_val = int(np.ceil(fraction * n))
-            if n_val < 1 or n - n_val < 1:
-                raise ValueError(
-                    f"validation_split={fraction} leaves no rows for training or validation "
-                    f"with {n} samples; lower it or pass more data."
-                )
-            stratify = self._stratify_labels(y)
-            try:
-                train_rows, val_rows = train_test_split(
-                    rows, test_size=n_val, random_state=seeds[2], stratify=stratify
-                )
-            except ValueError:  # a class too small to stratify: fall back to a plain split
-                train_rows, val_rows = train_test_split(rows, test_size=n_val, random_state=seeds[2])
-            train_rows.sort()
-            val_rows.sort()
-            validation = _dataset.evaluation_dataset(
-                Xt[val_rows], y[val_rows], w[val_rows], batch_size=max(self.batch_size, 1024),
-                stack=stack,
+            dataset, per_epoch = _dataset.training_dataset(
+                Xt, y, w, batch_size=self.batch_size, epochs=epochs, shuffle=self.shuffle,
+                seed=seeds[1] + epochs_done, stack=stack, y_dtype=y_dtype,
             )
-            Xt, y, w = Xt[train_rows], y[train_rows], w[train_rows]
-
-        dataset, per_epoch = _dataset.training_dataset(
-            Xt, y, w, batch_size=self.batch_size, epochs=epochs, shuffle=self.shuffle,
-            seed=seeds[1] + epochs_done, stack=stack,
-        )
-        callbacks = _model.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
-        steps = _steps_per_execution(per_epoch, self.verbose, callbacks)
-        if getattr(model, "steps_per_execution", 1) != steps:
-            model.steps_per_execution = steps
-            model.train_function = None  # rebuilt by keras with the new step count
-        _model.build_optimizer(model)
-        callbacks.append(keras.callbacks.TerminateOnNaN())
-        if self.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=self.n_iter_no_change, min_delta=self.tol,
-                    restore_best_weights=True,
+            callbacks = _model.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
+            steps = _steps_per_execution(per_epoch, self.verbose, callbacks)
+            if getattr(model, "steps_per_execution", 1) != steps:
+                model.steps_per_execution = steps
+                model.train_function = None  # rebuilt by keras with the new step count
+            _model.build_optimizer(model)
+            callbacks.append(keras.callbacks.TerminateOnNaN())
+            if self.early_stopping:
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss", patience=self.n_iter_no_change, min_delta=self.tol,
+                        restore_best_weights=True,
+                    )
                 )
+            result = model.fit(
+                dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
+                callbacks=callbacks, verbose=self.verbose, shuffle=False,  # the dataset shuffles
             )
-        result = model.fit(
-            dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
-            callbacks=callbacks, verbose=self.verbose, shuffle=False,  # the dataset shuffles
-        )
-        return result.history
+            return result.history
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path):

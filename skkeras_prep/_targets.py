@@ -14,6 +14,8 @@ from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+_CHUNK = 65536  # rows per chunk when labels are turned into class indices
+
 # How targets are laid out for the loss.
 BINARY_COLUMN = "binary_column"  # float32 (n, 1) of 0/1, for one sigmoid unit
 SPARSE_LABELS = "sparse_labels"  # int32 (n,) class indices, for softmax + sparse CE
@@ -151,18 +153,29 @@ class ClassifierTargetEncoder:
         return "sparse_categorical_crossentropy"
 
     def class_indices(self, y):
-        """Integer class index of each label (not for multilabel)."""
-        return np.searchsorted(self.classes_, y).astype(np.int32)
+        """Class index of each label (not for multilabel), in the smallest unsigned integer
+        type that holds them; computed in chunks, so no int64 copy of y is made."""
+        y = np.asarray(y)
+        out = np.empty(len(y), dtype=np.min_scalar_type(max(self.n_classes_ - 1, 0)))
+        for start in range(0, len(y), _CHUNK):
+            out[start:start + _CHUNK] = np.searchsorted(self.classes_, y[start:start + _CHUNK])
+        return out
 
     def encode(self, y):
+        """Targets as stored for training: compact integers (1 byte a row for up to 256
+        classes) that ``_dataset`` casts to ``batch_dtype()`` one batch at a time."""
         if self.layout_ == INDICATOR:
-            return np.asarray(y, dtype=np.float32)
+            return np.asarray(y).astype(np.uint8)  # validated 0/1 columns
         idx = self.class_indices(y)
         if self.layout_ == BINARY_COLUMN:
-            return idx.astype(np.float32).reshape(-1, 1)
+            return idx.reshape(-1, 1)
         if self.layout_ == ONE_HOT:
-            return np.eye(self.n_classes_, dtype=np.float32)[idx]
+            return np.eye(self.n_classes_, dtype=np.uint8)[idx]
         return idx
+
+    def batch_dtype(self):
+        """The dtype the loss gets: class indices for sparse cross-entropy, else floats."""
+        return np.int32 if self.layout_ == SPARSE_LABELS else np.float32
 
     # -- model output -> sklearn -----------------------------------------------------------
     def to_proba(self, output):
@@ -261,6 +274,9 @@ class RegressorTargetEncoder:
                 "keep target_transformer='auto' to standardise it."
             )
         return y2.astype(np.float32)
+
+    def batch_dtype(self):
+        return np.float32
 
     def to_predictions(self, output):
         out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)

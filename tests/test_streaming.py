@@ -152,3 +152,37 @@ def test_unit_weights_cost_no_memory(data, monkeypatch):
     monkeypatch.setattr(_dataset, "training_dataset", spy)
     KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=1, random_state=0).fit(X, y)
     assert seen[0].strides == (0,) and (seen[0] == 1).all()
+
+
+@pytest.mark.parametrize(
+    "n_classes, loss, stored, batch",
+    [(2, None, np.uint8, np.float32), (3, None, np.uint8, np.int32),
+     (300, None, np.uint16, np.int32), (3, "categorical_crossentropy", np.uint8, np.float32)],
+)
+def test_targets_are_stored_compactly_and_cast_per_batch(monkeypatch, n_classes, loss, stored, batch):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(3 * n_classes, 3))
+    y = np.arange(3 * n_classes) % n_classes * 10  # labels 0, 10, 20, ...
+    seen = {}
+    real = _dataset.training_dataset
+
+    def spy(X, y, sample_weight, **kwargs):
+        dataset, per_epoch = real(X, y, sample_weight, **kwargs)
+        seen["stored"] = np.asarray(y)
+        seen["batch"] = next(iter(dataset))[1].numpy()
+        return dataset, per_epoch
+
+    monkeypatch.setattr(_dataset, "training_dataset", spy)
+    KerasPipelineClassifier(
+        MLP(hidden_layer_sizes=(4,)), loss=loss, epochs=1, batch_size=8, shuffle=False,
+        random_state=0,
+    ).fit(X, y)
+    assert seen["stored"].dtype == stored
+    assert seen["batch"].dtype == batch
+    first = np.arange(len(seen["batch"])) % n_classes  # class indices of the unshuffled rows
+    expected = first.astype(batch)
+    if loss == "categorical_crossentropy":
+        expected = np.eye(n_classes, dtype=np.float32)[first]
+    elif n_classes == 2:
+        expected = expected.reshape(-1, 1)
+    np.testing.assert_array_equal(seen["batch"], expected)
