@@ -429,14 +429,14 @@ def write_report(path, meta, results, table, targets):
                   "the warm round by cumulative time; full listings (cumulative and internal "
                   "time) in `bench/results/profile_wine_cv_*.txt` (git-ignored)."]
         for r in profiles:
-            path = r["job"]["params"]["profile"]["path"].format(round=1)
+            listing = r["job"]["params"]["profile"]["path"].format(round=1)
             try:
-                with open(path) as fh:
+                with open(listing) as fh:
                     text = fh.read().splitlines()
             except OSError:
                 continue
             head = [l for l in text[:60] if l.strip()][:32]
-            lines += ["", f"`{os.path.basename(path)}`:", "", "```"] + head + ["```"]
+            lines += ["", f"`{os.path.basename(listing)}`:", "", "```"] + head + ["```"]
     errors = [r for r in results if "error" in r]
     if errors:
         lines += ["", "## Errors", ""]

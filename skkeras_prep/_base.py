@@ -372,6 +372,7 @@ class _KerasPipelineBase(BaseEstimator):
                         restore_best_weights=True,
                     )
                 )
+            stack.enter_context(_model.releasing_gradient_registrations(model))
             result = model.fit(
                 dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
                 callbacks=callbacks, verbose=self.verbose, shuffle=False,  # the dataset shuffles

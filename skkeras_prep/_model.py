@@ -134,6 +134,68 @@ def build_optimizer(model):
         optimizer.build(model.trainable_variables)
 
 
+@contextlib.contextmanager
+def releasing_gradient_registrations(model):
+    """Drop, when the block ends, the gradient functions that tracing ``model``'s training
+    step left in TensorFlow's gradient registry.
+
+    Keras's TensorFlow optimizer sums gradients with ``ReplicaContext.all_reduce``, a
+    ``tf.custom_gradient``; in a traced function each use registers a gradient function under
+    a new name ("CustomGradient-<n>") that is never unregistered, and that function holds the
+    traced graph. Every fit therefore kept its training graph (about 1.5 MB) for the life of
+    the process. The registry is read only while a gradient is being traced, so an entry is
+    useless once the trace that made it is done. Only entries whose graph uses this model's
+    variables are removed; others' entries are left alone. Where TensorFlow has no such
+    registry, nothing happens.
+    """
+    registry = _gradient_registry()
+    before = set(registry) if registry is not None else set()
+    try:
+        yield
+    finally:
+        if registry is not None:
+            own = {id(getattr(v, "value", v)) for v in model.variables}
+            for name in [n for n in list(registry) if n not in before]:
+                if name.startswith("CustomGradient-") and _uses_variables(registry.get(name), own):
+                    registry.pop(name, None)
+
+
+def _gradient_registry():
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops._gradient_registry._registry
+    except (ImportError, AttributeError):
+        return None
+    return registry if isinstance(registry, dict) else None
+
+
+def _uses_variables(entry, variable_ids):
+    """Whether a registered gradient function belongs to a graph using these variables."""
+    try:
+        for graph in _graphs_in_closure(entry["type"], depth=3):
+            if any(id(v) in variable_ids for v in graph.variables):
+                return True
+    except Exception:  # an unexpected layout: leave the entry where it is
+        return False
+    return False
+
+
+def _graphs_in_closure(fn, depth):
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            graph = getattr(item, "graph", None)
+            if graph is not None and hasattr(graph, "variables"):
+                yield graph
+        if callable(value) and depth > 1:
+            yield from _graphs_in_closure(value, depth - 1)
+
+
 def output_width(model, input_shape):
     """The width of the model's (single) output."""
     try:

@@ -186,3 +186,48 @@ def test_targets_are_stored_compactly_and_cast_per_batch(monkeypatch, n_classes,
     elif n_classes == 2:
         expected = expected.reshape(-1, 1)
     np.testing.assert_array_equal(seen["batch"], expected)
+
+
+def _custom_gradient_entries():
+    from tensorflow.python.framework import ops
+
+    return {n for n in ops._gradient_registry._registry if n.startswith("CustomGradient-")}
+
+
+class ForeignCustomGradient(keras.callbacks.Callback):
+    """Traces someone else's tf.custom_gradient function in the middle of a fit."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        import tensorflow as tf
+
+        @tf.custom_gradient
+        def scaled(x):
+            return x * 3.0, lambda dy: dy * 3.0
+
+        @tf.function
+        def grad(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = scaled(x)
+            return tape.gradient(y, x)
+
+        grad(tf.constant(1.0))
+
+
+def test_fits_leave_no_gradient_registrations_behind(data):
+    """Keras's TensorFlow optimizer registers a custom gradient per traced train step, which
+    keeps the step's graph alive for the life of the process; a fit removes its own."""
+    X, y = data
+    before = _custom_gradient_entries()
+    for seed in range(3):
+        clf = KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=2, random_state=seed)
+        clf.fit(X, y)
+    assert _custom_gradient_entries() == before
+    # another's registration made during a fit is left where it is
+    clf = KerasPipelineClassifier(
+        MLP(hidden_layer_sizes=(4,)), epochs=1, callbacks=[ForeignCustomGradient()], random_state=0
+    ).fit(X, y)
+    assert len(_custom_gradient_entries() - before) == 1
+    # and the fitted model still trains on (warm start reuses its traced step)
+    clf.set_params(warm_start=True, callbacks=None).fit(X, y)
+    assert clf.n_iter_ == 2
