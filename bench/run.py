@@ -437,6 +437,11 @@ def write_report(path, meta, results, table, targets):
                 continue
             head = [l for l in text[:60] if l.strip()][:32]
             lines += ["", f"`{os.path.basename(listing)}`:", "", "```"] + head + ["```"]
+    lines += ["", "## Other measurements", "",
+              "- `results/sparse_memory.md`: peak memory of a fit on a 200,000 x 50,000 sparse "
+              "matrix (`python -m bench.sparse_memory`).",
+              "- `results/retained_graphs.md`: which step of a Keras fit keeps memory across "
+              "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`)."]
     errors = [r for r in results if "error" in r]
     if errors:
         lines += ["", "## Errors", ""]
@@ -461,7 +466,16 @@ def main(argv=None):
     parser.add_argument("--in-process", action="store_true",
                         help="run cases in this process (fast, for the smoke test; RSS not isolated)")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile runs")
+    parser.add_argument("--report-only", action="store_true",
+                        help="re-render --out from the raw results in --json; run nothing")
     args = parser.parse_args(argv)
+    if args.report_only:
+        with open(args.json or os.path.join(HERE, "results", "latest.json")) as fh:
+            saved = json.load(fh)
+        write_report(args.out, saved["meta"], saved["results"], saved["table"],
+                     [tuple(t) for t in saved["targets"]])
+        print(f"wrote {args.out}")
+        return 0
     args.mode = args.mode or "full"
     reps = args.reps or SIZES[args.mode]["reps"]
     scenarios = [s for s in args.scenarios.split(",") if s]

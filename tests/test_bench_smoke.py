@@ -64,3 +64,12 @@ def test_plan_alternates_contenders_and_skips_missing_peers(monkeypatch):
                         dict(cases.CONTENDERS["scikeras"], requires=("no_such_module_xyz",)))
     assert not bench_run.available("scikeras")
     assert bench_run.available("skkeras_prep")
+
+
+@pytest.mark.slow
+def test_retained_graphs_benchmark_runs_and_skkeras_keeps_no_graph():
+    from bench import retained_graphs
+
+    rows = {r["case"]: r for r in retained_graphs.measure(fits=6)}
+    assert len(rows) == 8 and all(r["growth_mb_per_cycle"] == r["growth_mb_per_cycle"] for r in rows.values())
+    assert rows["skkeras_prep fit (optimizer built before training)"]["graphs_per_cycle"] == 0
