@@ -401,14 +401,19 @@ def repeated_fits(contender, p):
         del est
         gc.collect()
         rss.append(current_rss() / MB)
+    return [_growth_row(contender, p, rss, laps)]
+
+
+def _growth_row(contender, p, rss, laps, **extra):
+    """The result row of a repeated-fit scenario: RSS growth from fit ``from_fit`` on."""
     a, b = p["from_fit"], p["n_fits"]
     growth = rss[b - 1] - rss[a - 1]
-    return [{
+    return {
         "label": CONTENDERS[contender]["label"], "growth_mb": growth,
         "growth_per_fit_mb": growth / max(b - a, 1), "fit_median_s": statistics.median(laps),
         "rss_first_fit_mb": rss[0], "rss_last_fit_mb": rss[-1], "from_fit": a, "to_fit": b,
-        "rss_trace_mb": [round(v, 1) for v in rss],
-    }]
+        "rss_trace_mb": [round(v, 1) for v in rss], **extra,
+    }
 
 
 def repeated_fits_scaled(contender, p):
@@ -431,14 +436,7 @@ def repeated_fits_scaled(contender, p):
         del est
         gc.collect()
         rss.append(current_rss() / MB)
-    a, b = p["from_fit"], p["n_fits"]
-    growth = rss[b - 1] - rss[a - 1]
-    return [{
-        "label": CONTENDERS[contender]["label"], "growth_mb": growth,
-        "growth_per_fit_mb": growth / max(b - a, 1), "fit_median_s": statistics.median(laps),
-        "data_mb": X.nbytes / MB, "rss_first_fit_mb": rss[0], "rss_last_fit_mb": rss[-1],
-        "from_fit": a, "to_fit": b, "rss_trace_mb": [round(v, 1) for v in rss],
-    }]
+    return [_growth_row(contender, p, rss, laps, data_mb=X.nbytes / MB)]
 
 
 # counting transformer for target 6 (module level, so sklearn.clone and pickling work)
