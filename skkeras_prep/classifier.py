@@ -159,9 +159,13 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return compute_sample_weight(self.class_weight, y).astype(np.float32)
 
     def _stratify_labels(self, y_encoded):
+        """Class of each row for a stratified validation split; None for multilabel."""
+        y_encoded = np.asarray(y_encoded)
         if y_encoded.ndim == 2 and y_encoded.shape[1] > 1:
+            if (y_encoded.sum(axis=1) == 1).all():  # one-hot rows
+                return y_encoded.argmax(axis=1)
             return None
-        return np.asarray(y_encoded).reshape(len(y_encoded), -1)[:, 0]
+        return y_encoded.reshape(len(y_encoded), -1)[:, 0]
 
     # -- API -------------------------------------------------------------------------------
     def partial_fit(self, X, y, classes=None, sample_weight=None):

@@ -52,6 +52,23 @@ def test_validation_split_is_stratified_and_seeded(iris, monkeypatch):
     np.testing.assert_array_equal(seen[0], seen[1])
 
 
+def test_validation_split_is_stratified_for_one_hot_targets(iris, monkeypatch):
+    X, y = iris
+    seen = []
+    from skkeras_prep import _dataset
+
+    original = _dataset.evaluation_dataset
+
+    def spy(X, y, w, **kwargs):
+        seen.append(np.asarray(y).copy())
+        return original(X, y, w, **kwargs)
+
+    monkeypatch.setattr(_dataset, "evaluation_dataset", spy)
+    small(validation_split=0.2, epochs=1, loss="categorical_crossentropy").fit(X, y)
+    assert seen[0].shape == (30, 3)
+    assert seen[0].sum(axis=0).tolist() == [10, 10, 10]
+
+
 def test_early_stopping_stops_and_restores_the_best_weights(iris):
     X, y = iris
     clf = small(
