@@ -470,8 +470,13 @@ def main(argv=None):
                         help="re-render --out from the raw results in --json; run nothing")
     args = parser.parse_args(argv)
     if args.report_only:
-        with open(args.json or os.path.join(HERE, "results", "latest.json")) as fh:
-            saved = json.load(fh)
+        source = args.json or os.path.join(HERE, "results", "latest.json")
+        try:
+            with open(source) as fh:
+                saved = json.load(fh)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--report-only needs the raw results of a run in {source} ({exc}); "
+                         "run the benchmark first or pass --json PATH")
         write_report(args.out, saved["meta"], saved["results"], saved["table"],
                      [tuple(t) for t in saved["targets"]])
         print(f"wrote {args.out}")

@@ -123,6 +123,34 @@ def _feature_shape(X):
     return (None,) + tuple(X.shape[1:])
 
 
+def _labelled_rows(X, y, sample_weight, y_dtype, stack, **extra):
+    """The holder of X, y and weights for a pipeline of (x, y, w) batches; y is cast to
+    ``y_dtype`` (default: its own) per batch, and the holder is emptied when ``stack``
+    closes."""
+    y = np.asarray(y)
+    rows = _Rows(X=X, y=y, w=np.asarray(sample_weight, dtype=np.float32),
+                 y_dtype=np.dtype(y.dtype if y_dtype is None else y_dtype), **extra)
+    stack.callback(rows.release)
+    return rows
+
+
+def _labelled_batch(rows, index):
+    return gather_rows(rows.X, index), rows.y[index].astype(rows.y_dtype), rows.w[index]
+
+
+def _labelled_loader(gather, rows):
+    """A ``tf.data`` map function: a step number -> ``gather(step)`` as (x, y, w) tensors of
+    known shape. Shapes and types are read now, so the traced function holds no arrays."""
+    types = [tf.float32, tf.as_dtype(rows.y_dtype), tf.float32]
+    shapes = (_feature_shape(rows.X), (None,) + rows.y.shape[1:], (None,))
+
+    def load(step):
+        batch = tf.numpy_function(gather, [step], types)
+        return tuple(tf.ensure_shape(tensor, shape) for tensor, shape in zip(batch, shapes))
+
+    return load
+
+
 def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
                      y_dtype=None):
     """Batches (x, y, w) for ``epochs`` passes over the rows, and the number of batches in an
@@ -131,27 +159,17 @@ def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed, 
     ``contextlib.ExitStack``) closes."""
     n = n_rows(X)
     per_epoch = n_batches(n, batch_size)
-    y = np.asarray(y)
-    y_dtype = np.dtype(y.dtype if y_dtype is None else y_dtype)
-    rows = _Rows(X=X, y=y, w=np.asarray(sample_weight, dtype=np.float32),
-                 order=_EpochOrder(n, seed, shuffle))
-    stack.callback(rows.release)
+    rows = _labelled_rows(X, y, sample_weight, y_dtype, stack, order=_EpochOrder(n, seed, shuffle))
 
     def gather(step):
         epoch, batch = divmod(int(step), per_epoch)
         index = rows.order.indices(epoch, batch * batch_size, min(n, (batch + 1) * batch_size))
-        return gather_rows(rows.X, index), rows.y[index].astype(y_dtype), rows.w[index]
-
-    x_shape, y_shape = _feature_shape(X), (None,) + y.shape[1:]
-
-    def load(step):
-        xb, yb, wb = tf.numpy_function(
-            gather, [step], [tf.float32, tf.as_dtype(y_dtype), tf.float32]
-        )
-        return tf.ensure_shape(xb, x_shape), tf.ensure_shape(yb, y_shape), tf.ensure_shape(wb, (None,))
+        return _labelled_batch(rows, index)
 
     dataset = tf.data.Dataset.range(epochs * per_epoch)
-    dataset = dataset.map(load, num_parallel_calls=TRAIN_MAP_PARALLELISM, deterministic=True)
+    dataset = dataset.map(
+        _labelled_loader(gather, rows), num_parallel_calls=TRAIN_MAP_PARALLELISM, deterministic=True
+    )
     return dataset.prefetch(TRAIN_PREFETCH), per_epoch
 
 
@@ -160,25 +178,17 @@ def evaluation_dataset(X, y, sample_weight, *, batch_size, stack, y_dtype=None):
     ``training_dataset``; the arrays are let go when ``stack`` closes."""
     n = n_rows(X)
     batch_size = _capped_batch_size(X, batch_size)
-    y = np.asarray(y)
-    y_dtype = np.dtype(y.dtype if y_dtype is None else y_dtype)
-    rows = _Rows(X=X, y=y, w=np.asarray(sample_weight, dtype=np.float32))
-    stack.callback(rows.release)
+    rows = _labelled_rows(X, y, sample_weight, y_dtype, stack)
 
     def gather(batch):
-        index = slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size))
-        return gather_rows(rows.X, index), rows.y[index].astype(y_dtype), rows.w[index]
-
-    x_shape, y_shape = _feature_shape(X), (None,) + y.shape[1:]
-
-    def load(batch):
-        xb, yb, wb = tf.numpy_function(
-            gather, [batch], [tf.float32, tf.as_dtype(y_dtype), tf.float32]
-        )
-        return tf.ensure_shape(xb, x_shape), tf.ensure_shape(yb, y_shape), tf.ensure_shape(wb, (None,))
+        start = int(batch) * batch_size
+        return _labelled_batch(rows, slice(start, min(n, start + batch_size)))
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
-    return dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
+    dataset = dataset.map(
+        _labelled_loader(gather, rows), num_parallel_calls=AUTOTUNE, deterministic=True
+    )
+    return dataset.prefetch(AUTOTUNE)
 
 
 def prediction_batches(X, *, batch_size):

@@ -34,11 +34,12 @@ def test_validation_split_reports_val_loss_and_metrics(iris):
     assert all(len(v) == 3 for v in clf.history_.values())
 
 
-def test_validation_split_is_stratified_and_seeded(iris, monkeypatch):
-    X, y = iris
-    seen = []
+@pytest.fixture
+def validation_targets(monkeypatch):
+    """The targets of every validation set a fit builds, in order."""
     from skkeras_prep import _dataset
 
+    seen = []
     original = _dataset.evaluation_dataset
 
     def spy(X, y, w, **kwargs):
@@ -46,24 +47,21 @@ def test_validation_split_is_stratified_and_seeded(iris, monkeypatch):
         return original(X, y, w, **kwargs)
 
     monkeypatch.setattr(_dataset, "evaluation_dataset", spy)
+    return seen
+
+
+def test_validation_split_is_stratified_and_seeded(iris, validation_targets):
+    X, y = iris
+    seen = validation_targets
     small(validation_split=0.2, epochs=1).fit(X, y)
     small(validation_split=0.2, epochs=1).fit(X, y)
     assert np.bincount(seen[0]).tolist() == [10, 10, 10]  # 20% of 50 per class
     np.testing.assert_array_equal(seen[0], seen[1])
 
 
-def test_validation_split_is_stratified_for_one_hot_targets(iris, monkeypatch):
+def test_validation_split_is_stratified_for_one_hot_targets(iris, validation_targets):
     X, y = iris
-    seen = []
-    from skkeras_prep import _dataset
-
-    original = _dataset.evaluation_dataset
-
-    def spy(X, y, w, **kwargs):
-        seen.append(np.asarray(y).copy())
-        return original(X, y, w, **kwargs)
-
-    monkeypatch.setattr(_dataset, "evaluation_dataset", spy)
+    seen = validation_targets
     small(validation_split=0.2, epochs=1, loss="categorical_crossentropy").fit(X, y)
     assert seen[0].shape == (30, 3)
     assert seen[0].sum(axis=0).tolist() == [10, 10, 10]
