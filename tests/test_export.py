@@ -1,5 +1,7 @@
 """est.export_model(): one keras.Model from raw features to predict_proba / predict output."""
 
+import os
+
 import keras
 import numpy as np
 import pandas as pd
@@ -273,3 +275,32 @@ def test_text_columns_in_an_array_need_a_dataframe(frames):
     est = KerasPipelineClassifier(preprocessor=OneHotEncoder(), **ONE_EPOCH).fit(X, y)
     with pytest.raises(ExportError, match="pandas DataFrame"):
         est.export_model()
+
+
+# -- models exported by version 0.1 -------------------------------------------------------------
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+@pytest.fixture(scope="module")
+def v01_expected():
+    with np.load(os.path.join(FIXTURES, "export_v01_expected.npz"), allow_pickle=False) as f:
+        return dict(f)
+
+
+@pytest.mark.parametrize("file, prefix", [("export_v01.keras", "clf"),
+                                          ("export_v01_regressor.keras", "reg")])
+def test_models_exported_by_v01_still_load_and_give_the_same_output(file, prefix, v01_expected):
+    """The files were saved by skkeras_prep 0.1.0 (tests/fixtures/make_export_v01.py): the
+    registered names of the export layers must not change."""
+    model = keras.saving.load_model(os.path.join(FIXTURES, file))
+    inputs = {k.split(":", 1)[1]: v for k, v in v01_expected.items()
+              if k.startswith(prefix + ":") and not k.endswith(":output")}
+    if set(inputs) == {"features"}:
+        inputs = inputs["features"]
+    else:
+        assert set(inputs) == set(model.input)
+        inputs = {name: tf.constant(value) for name, value in inputs.items()}
+    got = keras.ops.convert_to_numpy(model(inputs))
+    want = v01_expected[f"{prefix}:output"]
+    assert np.ptp(want, axis=0).min() > 1e-3  # the rows differ, so a wrong layer shows
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
