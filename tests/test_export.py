@@ -440,3 +440,16 @@ def test_text_reaching_a_scaler_is_refused_with_the_transformers_that_take_text(
         est.export_model()
     for name in ("SimpleImputer", "OneHotEncoder", "OrdinalEncoder"):
         assert name in str(info.value)
+
+
+def test_text_in_a_column_the_model_reads_as_numbers_is_a_clear_error(frames):
+    train, test = frames
+    y = (train["score"] > 2.5).astype(int)
+    only_numbers = ColumnTransformer([("t", StandardScaler(), NUMERIC)])  # drops city, plan
+    est = KerasPipelineClassifier(preprocessor=only_numbers, **ONE_EPOCH).fit(train, y)
+    model = est.export_model()
+    with pytest.raises(ValueError, match="reads column 'city' as numbers .*any number, e.g. 0"):
+        frame_to_inputs(model, test)
+    filled = test.assign(city=0.0, plan=0.0)  # the dropped columns' values do not matter
+    got = keras.ops.convert_to_numpy(model(frame_to_inputs(model, filled)))
+    np.testing.assert_allclose(got, est.predict_proba(test), rtol=1e-6, atol=1e-5)

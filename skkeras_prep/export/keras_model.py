@@ -127,5 +127,16 @@ def frame_to_inputs(model, frame):
         if spec.dtype == "string":
             inputs[name] = tf.constant(_as_text(column).reshape(-1, 1), dtype=tf.string)
         else:
-            inputs[name] = tf.constant(np.asarray(column, dtype=np.float64).reshape(-1, 1))
+            inputs[name] = tf.constant(_as_numbers(column, columns[name], name).reshape(-1, 1))
     return inputs
+
+
+def _as_numbers(values, column, name):
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"The exported model reads column {column!r} as numbers (float64 input {name!r}), "
+            f"but it holds values that are not numbers ({error}). Pass the column as it was "
+            "at fit; a column that the preprocessor drops can hold any number, e.g. 0."
+        ) from None
