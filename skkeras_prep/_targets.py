@@ -203,6 +203,11 @@ class ClassifierTargetEncoder:
             return self.classes_[(proba[:, 1] > proba[:, 0]).astype(int)]
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def export_head(self):
+        """The output head of an exported model, as (step, arguments) pairs that
+        ``skkeras_prep.export`` turns into Keras layers: what ``to_proba`` does."""
+        return [("probabilities", {"layout": self.layout_})]
+
 
 def _check_finite_target(y):
     if not np.isfinite(y).all():
@@ -286,3 +291,11 @@ class RegressorTargetEncoder:
         if self.y_ndim_ == 1:
             return out[:, 0]
         return out
+
+    def export_head(self):
+        """The output head of an exported model, as (step, arguments) pairs that
+        ``skkeras_prep.export`` turns into Keras layers: what ``to_predictions`` does."""
+        steps = [("inverse_transform", {"transformer": self.target_transformer_})]
+        if self.y_ndim_ == 1:
+            steps.append(("first_column", {}))
+        return steps

@@ -1,14 +1,17 @@
 """est.export_model(): one keras.Model from raw features to predict_proba / predict output."""
 
+import os
+
 import keras
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn.preprocessing
 import tensorflow as tf
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import (
     FunctionTransformer,
     MaxAbsScaler,
@@ -21,8 +24,17 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+import skkeras_prep.export
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
-from skkeras_prep.export import ExportError, frame_to_inputs, input_name
+from skkeras_prep.export import (
+    SUPPORTED_TARGET_TRANSFORMERS,
+    SUPPORTED_TRANSFORMERS,
+    ExportError,
+    frame_to_inputs,
+    input_name,
+)
+from skkeras_prep.export.keras_model import preprocessing_layers
+from skkeras_prep.export.translators import TRANSLATORS
 from skkeras_prep.models import MLP
 
 FAST = dict(model=MLP((8,)), epochs=3, random_state=0)
@@ -273,3 +285,171 @@ def test_text_columns_in_an_array_need_a_dataframe(frames):
     est = KerasPipelineClassifier(preprocessor=OneHotEncoder(), **ONE_EPOCH).fit(X, y)
     with pytest.raises(ExportError, match="pandas DataFrame"):
         est.export_model()
+
+
+# -- models exported by version 0.1 -------------------------------------------------------------
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+@pytest.fixture(scope="module")
+def v01_expected():
+    with np.load(os.path.join(FIXTURES, "export_v01_expected.npz"), allow_pickle=False) as f:
+        return dict(f)
+
+
+@pytest.mark.parametrize("file, prefix", [("export_v01.keras", "clf"),
+                                          ("export_v01_regressor.keras", "reg")])
+def test_models_exported_by_v01_still_load_and_give_the_same_output(file, prefix, v01_expected):
+    """The files were saved by skkeras_prep 0.1.0 (tests/fixtures/make_export_v01.py): the
+    registered names of the export layers must not change."""
+    model = keras.saving.load_model(os.path.join(FIXTURES, file))
+    inputs = {k.split(":", 1)[1]: v for k, v in v01_expected.items()
+              if k.startswith(prefix + ":") and not k.endswith(":output")}
+    if set(inputs) == {"features"}:
+        inputs = inputs["features"]
+    else:
+        assert set(inputs) == set(model.input)
+        inputs = {name: tf.constant(value) for name, value in inputs.items()}
+    got = keras.ops.convert_to_numpy(model(inputs))
+    want = v01_expected[f"{prefix}:output"]
+    assert np.ptp(want, axis=0).min() > 1e-3  # the rows differ, so a wrong layer shows
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_public_names_of_v01_are_still_there():
+    v01 = ["ExportError", "MISSING_STRING", "SUPPORTED_TRANSFORMERS",
+           "SUPPORTED_TARGET_TRANSFORMERS", "STRING", "NUMBER", "Block", "export_model",
+           "frame_to_inputs", "input_name"]
+    layers = ["SelectColumns", "Concat", "Affine", "FillMissing", "IsMissing", "OneHot", "Ordinal",
+              "JoinFeatures", "ProbabilityOutput", "FirstColumn"]
+    missing = [name for name in v01 + layers if not hasattr(skkeras_prep.export, name)]
+    assert not missing
+    for name in layers:  # the names stored in .keras files
+        layer = getattr(skkeras_prep.export, name)
+        assert keras.saving.get_registered_name(layer) == f"skkeras_prep>{name}"
+        assert keras.saving.get_registered_object(f"skkeras_prep>{name}") is layer
+
+
+# -- the translator registry --------------------------------------------------------------------
+def test_supported_transformers_are_the_registry():
+    assert SUPPORTED_TRANSFORMERS == tuple(cls.__name__ for cls in TRANSLATORS)
+    assert "FunctionTransformer" in SUPPORTED_TRANSFORMERS  # 0.1's list left it out
+    assert len(set(SUPPORTED_TRANSFORMERS)) == len(SUPPORTED_TRANSFORMERS)
+
+
+NUMERIC = ["score", "visits / month"]  # complete numeric columns of make_frame
+TEXT = ["city", "plan"]  # text columns with None
+
+
+def registry_examples():
+    """(columns of make_frame, preprocessor) for each registered translator. A new registry
+    entry fails test_every_registered_translator_exports until it gets an example here."""
+    everything = ["age", "income", *TEXT, *NUMERIC]
+    return {
+        "StandardScaler": (NUMERIC, StandardScaler()),
+        "MinMaxScaler": (NUMERIC, MinMaxScaler(clip=True)),  # test rows hold a score of 9.0
+        "MaxAbsScaler": (NUMERIC, MaxAbsScaler()),
+        "RobustScaler": (NUMERIC, RobustScaler()),
+        "SimpleImputer": (["age", "income", "city"], ColumnTransformer([
+            ("n", SimpleImputer(strategy="median", add_indicator=True), ["age", "income"]),
+            ("t", make_pipeline(SimpleImputer(strategy="constant", fill_value="none"),
+                                OneHotEncoder(handle_unknown="ignore")), ["city"]),
+        ])),
+        "OneHotEncoder": (TEXT, OneHotEncoder(handle_unknown="ignore")),
+        "OrdinalEncoder": (TEXT, OrdinalEncoder(handle_unknown="use_encoded_value",
+                                                unknown_value=-1, encoded_missing_value=-2)),
+        "ColumnTransformer": (everything, ColumnTransformer(
+            [("n", SimpleImputer(), ["age", "income"]),
+             ("t", OneHotEncoder(handle_unknown="ignore"), TEXT),
+             ("gone", "drop", ["score"])],
+            remainder="passthrough",  # visits / month
+        )),
+        "Pipeline": (["age", "income"], make_pipeline(SimpleImputer(), "passthrough",
+                                                      StandardScaler())),
+        "FunctionTransformer": (NUMERIC, ColumnTransformer([("t", FunctionTransformer(),
+                                                              NUMERIC)])),
+    }
+
+
+def _fitted_classes(transformer):
+    """The classes of every fitted transformer inside ``transformer``."""
+    found = {type(transformer).__name__}
+    if isinstance(transformer, Pipeline):
+        parts = [step for _, step in transformer.steps]
+    elif isinstance(transformer, ColumnTransformer):
+        parts = [part for _, part, _ in transformer.transformers_]
+    else:
+        parts = []
+    for part in parts:
+        if part is not None and not isinstance(part, str):
+            found |= _fitted_classes(part)
+    return found
+
+
+@pytest.mark.filterwarnings("ignore:Found unknown categories")
+@pytest.mark.parametrize("name", SUPPORTED_TRANSFORMERS)
+def test_every_registered_translator_exports(name, frames):
+    if name not in registry_examples():
+        pytest.fail(f"Add an example of {name} to registry_examples() in tests/test_export.py.")
+    columns, example = registry_examples()[name]
+    train, test = frames
+    y = np.where(train["score"] + (train["plan"] == "pro") > 2.5, "yes", "no")
+    train, test = train[columns], test[columns]
+    est = KerasPipelineClassifier(preprocessor=example, **ONE_EPOCH).fit(train, y)
+    assert name in _fitted_classes(est.preprocessor_)  # the example really uses the entry
+    translated = keras.Model(*preprocessing_layers(est))  # raw columns -> the model's features
+    features = keras.ops.convert_to_numpy(translated(frame_to_inputs(translated, test)))
+    want = est.preprocessor_.transform(test)
+    want = np.asarray(want.toarray() if hasattr(want, "toarray") else want, dtype=np.float32)
+    assert np.ptp(want, axis=0).max() > 1e-3
+    np.testing.assert_allclose(features, want, rtol=1e-6, atol=1e-6)
+    model = est.export_model()
+    got = keras.ops.convert_to_numpy(model(frame_to_inputs(model, test)))
+    np.testing.assert_allclose(got, est.predict_proba(test), rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", SUPPORTED_TARGET_TRANSFORMERS)
+def test_every_supported_target_transformer_is_inverted(name, arrays):
+    X, X_test = (np.nan_to_num(a[:, :3]) for a in arrays)
+    y = 50.0 + 20.0 * X[:, 1] - X[:, 2]
+    transformer = None if name == "None" else getattr(sklearn.preprocessing, name)()
+    est = KerasPipelineRegressor(target_transformer=transformer, **ONE_EPOCH).fit(X, y)
+    model = est.export_model()
+    got = keras.ops.convert_to_numpy(model(frame_to_inputs(model, X_test)))
+    want = est.predict(X_test)
+    assert got.shape == want.shape == (len(X_test),)
+    assert np.ptp(want) > 1e-3
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-5)
+
+
+def test_function_transformer_with_a_function_names_the_limit(binary_data):
+    X, y = binary_data
+    est = KerasPipelineClassifier(preprocessor=FunctionTransformer(np.tanh), **ONE_EPOCH)
+    est.fit(X, y)
+    with pytest.raises(ExportError, match="FunctionTransformer.*supported only without func"):
+        est.export_model()
+
+
+def test_text_reaching_a_scaler_is_refused_with_the_transformers_that_take_text():
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"n": rng.integers(0, 9, 40).astype(str).astype(object)})  # numbers as text
+    y = (X["n"].astype(int) > 4).astype(int)
+    preprocessor = make_pipeline(SimpleImputer(strategy="most_frequent"), StandardScaler())
+    est = KerasPipelineClassifier(preprocessor=preprocessor, **ONE_EPOCH).fit(X, y)
+    with pytest.raises(ExportError, match="StandardScaler receives text columns") as info:
+        est.export_model()
+    for name in ("SimpleImputer", "OneHotEncoder", "OrdinalEncoder"):
+        assert name in str(info.value)
+
+
+def test_text_in_a_column_the_model_reads_as_numbers_is_a_clear_error(frames):
+    train, test = frames
+    y = (train["score"] > 2.5).astype(int)
+    only_numbers = ColumnTransformer([("t", StandardScaler(), NUMERIC)])  # drops city, plan
+    est = KerasPipelineClassifier(preprocessor=only_numbers, **ONE_EPOCH).fit(train, y)
+    model = est.export_model()
+    with pytest.raises(ValueError, match="reads column 'city' as numbers .*any number, e.g. 0"):
+        frame_to_inputs(model, test)
+    filled = test.assign(city=0.0, plan=0.0)  # the dropped columns' values do not matter
+    got = keras.ops.convert_to_numpy(model(frame_to_inputs(model, filled)))
+    np.testing.assert_allclose(got, est.predict_proba(test), rtol=1e-6, atol=1e-5)

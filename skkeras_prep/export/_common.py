@@ -1,0 +1,24 @@
+"""What every export module shares, without TensorFlow: the error, the column kinds and the
+missing-value conventions of the exported model's inputs."""
+
+STRING, NUMBER = "string", "number"  # the kinds of raw and intermediate columns
+MISSING_STRING = ""  # a missing text value in the exported model's inputs
+
+
+class ExportError(ValueError):
+    """The estimator holds something ``export_model`` cannot translate into Keras layers."""
+
+
+def is_missing(value):
+    """None, NaN or pandas.NA (the values scikit-learn treats as missing)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA refuses to be a bool
+        return True
+
+
+def floats(values):
+    """A JSON-safe list of floats: NaN is written as None."""
+    return None if values is None else [None if is_missing(v) else float(v) for v in values]

@@ -1,0 +1,142 @@
+"""The Keras-model export target: ``export_model(estimator)`` and the conversion of raw rows
+into its inputs.
+
+The model takes raw features, runs the translated preprocessor (``translators``), a copy of
+``estimator.model_`` and the output head (``heads``), and returns what ``predict_proba``
+(classifier) or ``predict`` (regressor) returns.
+"""
+
+import re
+
+import keras
+import numpy as np
+import tensorflow as tf
+from sklearn.utils.validation import check_is_fitted
+
+from ._common import MISSING_STRING, NUMBER, STRING, ExportError, is_missing
+from .heads import output_head
+from .layers import JoinFeatures
+from .translators import Block, input_kinds, merge, translate, width
+
+
+def input_name(column):
+    """The exported model's input name for a DataFrame column: characters other than letters,
+    digits, '_', '.' and '-' become '_' (SavedModel signatures allow no others), and a name
+    that does not start with a letter, digit or '.' gets the prefix 'c'."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(column))
+    return name if re.match(r"[A-Za-z0-9.]", name) else "c" + name
+
+
+def _input_names(columns):
+    names = [input_name(c) for c in columns]
+    clashes = sorted({c for c, n in zip(columns, names) if names.count(n) > 1})
+    if clashes:
+        raise ExportError(
+            f"Columns {clashes} map to the same input name of the exported model (see "
+            "skkeras_prep.export.input_name). Rename them so that they differ in letters or "
+            "digits, and refit."
+        )
+    return names
+
+
+def _make_inputs(estimator):
+    """Keras inputs for raw features, and the blocks they start as."""
+    n = int(estimator.n_features_in_)
+    kinds = input_kinds(estimator.preprocessor_, n)
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        if STRING in kinds:
+            raise ExportError(
+                "The estimator was fitted on an array with text columns. Fit it on a pandas "
+                "DataFrame to export a model that takes text columns by name."
+            )
+        features = keras.Input(shape=(n,), dtype="float64", name="features")
+        return features, [Block(features, NUMBER)]
+    dtypes = {STRING: "string", NUMBER: "float64"}
+    names = _input_names(names)
+    inputs = {name: keras.Input(shape=(1,), dtype=dtypes[kind], name=name)
+              for name, kind in zip(names, kinds)}
+    return inputs, [Block(inputs[name], kind) for name, kind in zip(names, kinds)]
+
+
+def preprocessing_layers(estimator):
+    """(inputs, features): the Keras inputs for raw features, and the float32 tensor the
+    translated ``preprocessor_`` makes of them (what ``estimator.model_`` receives)."""
+    check_is_fitted(estimator, "model_")
+    inputs, blocks = _make_inputs(estimator)
+    if estimator.preprocessor_ is not None:
+        blocks = translate(estimator.preprocessor_, blocks)
+    blocks = merge(blocks)
+    if any(b.kind == STRING for b in blocks):
+        raise ExportError("The preprocessor passes text columns through to the model; encode them.")
+    total = sum(width(b) for b in blocks)
+    if (total,) != tuple(estimator.input_shape_):
+        raise ExportError(
+            f"The translated preprocessor gives {total} features but the model takes "
+            f"{tuple(estimator.input_shape_)}; please report this as a bug."
+        )
+    return inputs, JoinFeatures()([b.tensor for b in blocks])
+
+
+def _copy_model(model):
+    """An independent copy of the trained model (shares no weights with the estimator)."""
+    try:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
+    except Exception:  # a subclassed model without a config cannot be cloned: reuse it
+        return model
+    return copy
+
+
+def export_model(estimator):
+    """A ``keras.Model`` from raw features to ``predict_proba`` (classifier) or ``predict``
+    (regressor) output, with the fitted preprocessor translated into Keras layers.
+
+    Raises ``ExportError`` (a ValueError) naming what cannot be translated. The model holds a
+    copy of the trained weights; it reads float64 numbers, and text columns as strings with
+    ``""`` for a missing value (see ``frame_to_inputs``).
+    """
+    inputs, features = preprocessing_layers(estimator)
+    output = _copy_model(estimator.model_)(features)
+    name = f"{type(estimator).__name__}_export"
+    return keras.Model(inputs, output_head(estimator.target_encoder_, output), name=name)
+
+
+def _as_text(values):
+    """Strings for a string input: missing values become ``MISSING_STRING``."""
+    return np.array([MISSING_STRING if is_missing(v) else str(v) for v in values], dtype=object)
+
+
+def frame_to_inputs(model, frame):
+    """The inputs of an exported ``model`` for a pandas DataFrame: a dict of (n, 1) tensors,
+    float64 for numeric inputs and strings (missing -> ``""``) for text inputs. An array is
+    returned as one float64 tensor. Works for ``model(...)``, ``model.predict`` and the
+    ``serve`` signature of a SavedModel written by ``model.export``."""
+    if not isinstance(model.input, dict):
+        return tf.constant(np.asarray(frame, dtype=np.float64))
+    columns = {input_name(c): c for c in frame.columns}
+    missing = [name for name in model.input if name not in columns]
+    if missing:
+        raise ValueError(
+            f"The DataFrame lacks the column(s) for input(s) {missing} of the exported model; "
+            "pass the columns the estimator was fitted on."
+        )
+    inputs = {}
+    for name, spec in model.input.items():
+        column = frame[columns[name]].to_numpy()
+        if spec.dtype == "string":
+            inputs[name] = tf.constant(_as_text(column).reshape(-1, 1), dtype=tf.string)
+        else:
+            inputs[name] = tf.constant(_as_numbers(column, columns[name], name).reshape(-1, 1))
+    return inputs
+
+
+def _as_numbers(values, column, name):
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"The exported model reads column {column!r} as numbers (float64 input {name!r}), "
+            f"but it holds values that are not numbers ({error}). Pass the column as it was "
+            "at fit; a column that the preprocessor drops can hold any number, e.g. 0."
+        ) from None
