@@ -5,6 +5,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._base import _KerasPipelineBase
+from ._params import NONE, InstanceOf, Options
 from ._targets import ClassifierTargetEncoder
 
 
@@ -91,6 +92,12 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     (3,)
     """
 
+    _parameter_constraints = {
+        **_KerasPipelineBase._parameter_constraints,
+        "class_weight": [NONE, Options(str, "balanced"),
+                         InstanceOf(dict, "a dict of weights keyed by label")],
+    }
+
     def __init__(
         self,
         model=None,
@@ -143,12 +150,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         self.n_classes_ = encoder.n_classes_
 
     def _extra_row_weights(self, y, encoder):
-        if self.class_weight is None:
+        if self.class_weight is None:  # its kind was checked at fit (_parameter_constraints)
             return None
-        if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-            raise ValueError(
-                f"class_weight must be None, 'balanced' or a dict keyed by label; got {self.class_weight!r}."
-            )
         if isinstance(self.class_weight, dict):
             unknown = [k for k in self.class_weight if k not in set(encoder.classes_.tolist())]
             if unknown:

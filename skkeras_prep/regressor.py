@@ -4,6 +4,7 @@ from sklearn.base import RegressorMixin
 from sklearn.preprocessing import StandardScaler
 
 from ._base import _KerasPipelineBase
+from ._params import NONE, HasMethods, Options
 from ._targets import RegressorTargetEncoder
 
 
@@ -39,6 +40,15 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     >>> reg.fit(X, y).predict(X[:2]).shape
     (2,)
     """
+
+    _parameter_constraints = {
+        **_KerasPipelineBase._parameter_constraints,
+        "target_transformer": [
+            NONE, Options(str, "auto"),
+            HasMethods(["fit", "transform", "inverse_transform"],
+                       "a transformer with fit, transform and inverse_transform"),
+        ],
+    }
 
     def __init__(
         self,
@@ -81,22 +91,15 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         return RegressorTargetEncoder()
 
     def _fit_target_encoder(self, encoder, y, classes):
-        transformer = self.target_transformer
-        if isinstance(transformer, str):
-            if transformer != "auto":
-                raise ValueError(
-                    f"target_transformer must be 'auto', None or a transformer such as "
-                    f"StandardScaler(); got {transformer!r}."
-                )
+        transformer = self.target_transformer  # its kind was checked at fit
+        if isinstance(transformer, str):  # "auto"
             transformer = StandardScaler()
-        elif transformer is not None and not (
-            hasattr(transformer, "fit") and hasattr(transformer, "inverse_transform")
-        ):
-            raise TypeError(
-                "target_transformer needs fit, transform and inverse_transform (for example "
-                f"StandardScaler()); got {type(transformer).__name__}."
-            )
         return encoder.fit(y, target_transformer=transformer)
+
+    def _divergence_advice(self, remedies=()):
+        if self.target_transformer is None:
+            remedies = [*remedies, "standardise the targets (target_transformer='auto', the default)"]
+        return super()._divergence_advice(remedies)
 
     def _check_targets_again(self, y):
         return self.target_encoder_.check_values(y)
