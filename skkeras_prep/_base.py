@@ -159,6 +159,8 @@ class _KerasPipelineBase(BaseEstimator):
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self, deep=True):
+        """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
+        ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
         params = super().get_params(deep=deep)
         params.update(extra_params(self))
         return params
@@ -169,6 +171,8 @@ class _KerasPipelineBase(BaseEstimator):
         return set()
 
     def set_params(self, **params):
+        """Set constructor or routed parameters; unknown names without ``__`` are refused
+        here, values are checked at the next ``fit``. Returns self."""
         if not params:
             return self
         builder_names = self._builder_param_names(params.get("model", self.model))
