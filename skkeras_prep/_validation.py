@@ -250,9 +250,10 @@ def transform(estimator, preprocessor, X):
             raise
         described = "; ".join(f"{c!r} was {old} at fit and is {new} now" for c, old, new in changed)
         message = (
-            f"The preprocessor {type(preprocessor).__name__} failed on X ({error}). Column(s) "
+            f"The preprocessor {type(preprocessor).__name__} failed on X because column(s) "
             f"changed dtype since fit: {described}. Pass each column with the dtype it had at "
-            "fit (for text categories: X[column].astype(str))."
+            "fit (for text categories: X[column].astype(str)). The preprocessor's own error is "
+            "chained below."
         )
         raise (TypeError if isinstance(error, TypeError) else ValueError)(message) from error
 
