@@ -311,11 +311,12 @@ class RegressorTargetEncoder:
         return y
 
     def set_output_width(self, width, loss_name=None):
-        if loss_name in SPARSE_LOSSES or loss_name in PER_ROW_DISTRIBUTION_LOSSES - {"cosine_similarity"}:
+        if loss_name in SPARSE_LOSSES:
             raise ValueError(
-                f"loss={loss_name!r} is a classification loss; a regressor needs a regression "
-                "loss such as loss=None (mean squared error), 'mean_absolute_error' or "
-                "keras.losses.Huber. For labels, use KerasPipelineClassifier."
+                f"loss={loss_name!r} takes integer class indices; a regressor needs a "
+                "regression loss such as loss=None (mean squared error), "
+                "'mean_absolute_error' or keras.losses.Huber. For labels, use "
+                "KerasPipelineClassifier."
             )
         if width != self.n_outputs_:
             raise ValueError(
