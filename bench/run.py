@@ -441,7 +441,9 @@ def write_report(path, meta, results, table, targets):
               "- `results/sparse_memory.md`: peak memory of a fit on a 200,000 x 50,000 sparse "
               "matrix (`python -m bench.sparse_memory`).",
               "- `results/retained_graphs.md`: which step of a Keras fit keeps memory across "
-              "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`)."]
+              "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`).",
+              "- `results/bad_input_matrix.md`: 200 bad inputs on both estimators, each outcome "
+              "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`)."]
     errors = [r for r in results if "error" in r]
     if errors:
         lines += ["", "## Errors", ""]

@@ -21,8 +21,10 @@ from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from . import _dataset, _model
+from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
+from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
-from ._validation import check_params, check_sample_weight, check_transformed, check_X
+from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
 from .exceptions import TrainingDivergedError
 
 logger = logging.getLogger(__name__)
@@ -41,11 +43,8 @@ def _draw_seeds(random_state, count):
         return [int(s) for s in rng.integers(0, 2**31 - 1, size=count)]
     if isinstance(random_state, np.random.RandomState):
         return [int(s) for s in random_state.randint(0, 2**31 - 1, size=count)]
-    if isinstance(random_state, np.random.Generator):
-        return [int(s) for s in random_state.integers(0, 2**31 - 1, size=count)]
-    raise ValueError(
-        f"random_state must be None, an int, or a numpy RandomState/Generator; got {random_state!r}."
-    )
+    # a numpy Generator (the only kind left: validate_params checked random_state at fit)
+    return [int(s) for s in random_state.integers(0, 2**31 - 1, size=count)]
 
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
@@ -91,6 +90,34 @@ def _accepts_nan(transformer):
 class _KerasPipelineBase(BaseEstimator):
     """Shared parameters, parameter routing, fit orchestration and batched prediction."""
 
+    # What each constructor parameter accepts; checked at the start of every fit by
+    # _params.validate_params (subclasses add their own entries). The docstrings of the
+    # public classes describe the same values in words.
+    _parameter_constraints = {
+        "model": [NONE, HasMethods(["build", "get_params"], "a builder from skkeras_prep.models"),
+                  CALLABLE],
+        "preprocessor": [NONE, HasMethods(["fit", "transform"],
+                                          "a scikit-learn transformer (with fit and transform)")],
+        "optimizer": [STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
+                                                "a keras optimizer instance")],
+        "loss": [NONE, STRING, CALLABLE],
+        "metrics": [NONE, InstanceOf((list, tuple, dict), "a list, tuple or dict of Keras metrics")],
+        "epochs": [positive_int()],
+        "batch_size": [positive_int()],
+        "shuffle": [BOOLEAN],
+        "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
+        "early_stopping": [BOOLEAN],
+        "n_iter_no_change": [positive_int()],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "callbacks": [NONE, InstanceOf((list, tuple, dict), "a list, tuple or dict of callbacks"),
+                      HasMethods(["set_model"], "a keras callback"), CLASS],
+        "warm_start": [BOOLEAN],
+        "random_state": [NONE, Interval(numbers.Integral, 0, None, closed="left"),
+                         InstanceOf((np.random.RandomState, np.random.Generator),
+                                    "a numpy RandomState or Generator")],
+        "verbose": [Options(numbers.Integral, 0, 1, 2)],
+    }
+
     def __init__(
         self,
         model=None,
@@ -132,6 +159,8 @@ class _KerasPipelineBase(BaseEstimator):
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self, deep=True):
+        """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
+        ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
         params = super().get_params(deep=deep)
         params.update(extra_params(self))
         return params
@@ -142,6 +171,8 @@ class _KerasPipelineBase(BaseEstimator):
         return set()
 
     def set_params(self, **params):
+        """Set constructor or routed parameters; unknown names without ``__`` are refused
+        here, values are checked at the next ``fit``. Returns self."""
         if not params:
             return self
         builder_names = self._builder_param_names(params.get("model", self.model))
@@ -195,6 +226,14 @@ class _KerasPipelineBase(BaseEstimator):
     def _stratify_labels(self, y_encoded):
         return None
 
+    def _divergence_advice(self, remedies=()):
+        """What to try when the loss became NaN or infinite: only remedies not already in use."""
+        remedies = list(remedies)
+        if self.preprocessor is None:
+            remedies.insert(0, "scale the inputs (e.g. preprocessor=StandardScaler())")
+        remedies.append("lower the learning rate (e.g. optimizer__learning_rate=1e-4)")
+        return "Try to " + "; or ".join(remedies) + "."
+
     # -- fitting ---------------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
         """Fit the preprocessor on (X, y), then train the Keras model on the transformed rows.
@@ -218,7 +257,7 @@ class _KerasPipelineBase(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, epochs, fresh, classes=None, incremental=False):
         check_routed_names(extra_params(self), type(self).__name__)
-        check_params(self)
+        validate_params(self, routed_params(self))
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None. "
@@ -238,6 +277,7 @@ class _KerasPipelineBase(BaseEstimator):
         extra = self._extra_row_weights(y, encoder)
         if extra is not None:
             weights = (weights * extra).astype(np.float32)
+            check_weight_range(weights, "sample_weight times class_weight")
 
         if fresh:
             preprocessor = None if self.preprocessor is None else clone(self.preprocessor)
@@ -251,7 +291,7 @@ class _KerasPipelineBase(BaseEstimator):
             preprocessor = self.preprocessor_
             if incremental and preprocessor is not None and hasattr(preprocessor, "partial_fit"):
                 preprocessor.partial_fit(X, y)
-            Xt = X if preprocessor is None else preprocessor.transform(X)
+            Xt = X if preprocessor is None else transform(self, preprocessor, X)
         if preprocessor is not None:
             Xt = check_transformed(Xt, preprocessor)
         Xt = _dataset.as_row_store(Xt)
@@ -292,10 +332,8 @@ class _KerasPipelineBase(BaseEstimator):
         if losses.size and not np.isfinite(losses).all():
             raise TrainingDivergedError(
                 "Training diverged: the loss became NaN or infinite at epoch "
-                f"{int(np.flatnonzero(~np.isfinite(losses))[0]) + 1}. Scale the inputs (e.g. "
-                "preprocessor=StandardScaler()), lower the learning rate "
-                "(optimizer__learning_rate=1e-4), or scale the targets "
-                "(target_transformer=StandardScaler() for a regressor)."
+                f"{int(np.flatnonzero(~np.isfinite(losses))[0]) + 1}. "
+                + self._divergence_advice()
             )
 
         if fresh:
@@ -403,7 +441,7 @@ class _KerasPipelineBase(BaseEstimator):
         check_is_fitted(self, "model_")
         X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
         if self.preprocessor_ is not None:
-            Xt = check_transformed(self.preprocessor_.transform(X), self.preprocessor_)
+            Xt = check_transformed(transform(self, self.preprocessor_, X), self.preprocessor_)
         else:
             Xt = X
         Xt = _dataset.as_row_store(Xt)

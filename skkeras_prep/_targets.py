@@ -36,6 +36,44 @@ def _as_target_array(y):
     return y
 
 
+# Losses that compare the output with a target of the same shape (element-wise or over the
+# last axis), by their normalised names (_model.loss_name); and the one that takes class
+# indices. Used to pick the target layout from the loss and to refuse impossible pairs.
+SAME_SHAPE_LOSSES = frozenset({
+    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error", "huber", "log_cosh", "binary_crossentropy",
+    "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
+    "kl_divergence", "kldivergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
+    "cosine_similarity",
+})
+SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
+# Losses normalised over the last axis: with a single output column they are always 0.
+PER_ROW_DISTRIBUTION_LOSSES = frozenset({
+    "categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge",
+    "kl_divergence", "kldivergence", "cosine_similarity",
+})
+
+
+def _check_label_values(y):
+    """Refuse missing (None, NaN) or mixed-type labels in an object array, naming rows."""
+    if y.dtype.kind != "O" or y.ndim != 1:
+        return
+    missing = np.flatnonzero([v is None or (isinstance(v, float) and v != v) for v in y])
+    if missing.size:
+        raise ValueError(
+            f"y contains missing labels (None or NaN) at {missing.size} row(s), first "
+            f"{missing[:5].tolist()}. Drop those rows, or fill them with a label of their own, "
+            "before fit."
+        )
+    kinds = sorted({"str" if isinstance(v, str) else "number" if isinstance(v, (int, float, np.number))
+                    else type(v).__name__ for v in y})
+    if len(kinds) > 1:
+        raise ValueError(
+            f"y mixes label types ({', '.join(kinds)}); labels must all be strings or all "
+            "numbers. Convert them, e.g. y.astype(str)."
+        )
+
+
 def _ravel_column(y):
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
@@ -69,6 +107,7 @@ class ClassifierTargetEncoder:
                 "labels, wrap the classifier in sklearn.multioutput.MultiOutputClassifier."
             )
         y = _ravel_column(y)
+        _check_label_values(y)
         check_classification_targets(y)
         if classes is None:
             classes = np.unique(y)
@@ -102,6 +141,7 @@ class ClassifierTargetEncoder:
                 )
             return y
         y = _ravel_column(y)
+        _check_label_values(y)
         check_classification_targets(y)
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
@@ -134,16 +174,35 @@ class ClassifierTargetEncoder:
                 "skkeras_prep.models.output_units(meta) in the builder, or read "
                 "meta['n_classes_']."
             )
-        self.output_width_ = width
         if self.target_type_ == "multilabel-indicator":
-            self.layout_ = INDICATOR
+            layout = INDICATOR
         elif width == 1:
-            self.layout_ = BINARY_COLUMN
-        elif loss_name == "categorical_crossentropy":
-            self.layout_ = ONE_HOT
+            layout = BINARY_COLUMN
+        elif loss_name in SAME_SHAPE_LOSSES:
+            layout = ONE_HOT  # e.g. categorical cross-entropy, or mse on softmax outputs
         else:
-            self.layout_ = SPARSE_LABELS
+            layout = SPARSE_LABELS  # sparse categorical cross-entropy, or a custom loss
+        self._check_loss(loss_name, width, layout)
+        self.output_width_ = width
+        self.layout_ = layout
         return self
+
+    def _check_loss(self, loss_name, width, layout):
+        """Refuse a loss that cannot work with this target layout, before training."""
+        if loss_name in SPARSE_LOSSES and layout in (BINARY_COLUMN, INDICATOR):
+            what = "one sigmoid unit" if layout == BINARY_COLUMN else "multilabel 0/1 columns"
+            raise ValueError(
+                f"loss={loss_name!r} takes one class index per row and needs a softmax over "
+                f"every class, but this {self.target_type_} target is trained as {what} "
+                f"(output width {width}). Use loss=None (binary cross-entropy) or "
+                "'binary_crossentropy'."
+            )
+        if loss_name in PER_ROW_DISTRIBUTION_LOSSES and width == 1:
+            raise ValueError(
+                f"loss={loss_name!r} compares distributions over the output columns, so with "
+                "one output unit it is constant and nothing is learned. Use loss=None "
+                "(binary cross-entropy), or a softmax output of width 2 for this loss."
+            )
 
     def default_loss(self):
         if self.target_type_ in ("binary", "multilabel-indicator") and self.output_width_ == 1:
@@ -257,6 +316,13 @@ class RegressorTargetEncoder:
         return y
 
     def set_output_width(self, width, loss_name=None):
+        if loss_name in SPARSE_LOSSES:
+            raise ValueError(
+                f"loss={loss_name!r} takes integer class indices; a regressor needs a "
+                "regression loss such as loss=None (mean squared error), "
+                "'mean_absolute_error' or keras.losses.Huber. For labels, use "
+                "KerasPipelineClassifier."
+            )
         if width != self.n_outputs_:
             raise ValueError(
                 f"The model's output has width {width}, but y has {self.n_outputs_} output "
@@ -273,10 +339,21 @@ class RegressorTargetEncoder:
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if self.target_transformer_ is not None:
             y2 = np.asarray(self.target_transformer_.transform(y2), dtype=np.float64)
-        if np.abs(y2).max(initial=0.0) > np.finfo(np.float32).max:
+        if self.target_transformer_ is not None:
+            if not (np.abs(y2) <= np.finfo(np.float32).max).all():  # NaN, infinite or too large
+                largest = np.abs(np.asarray(y, dtype=np.float64)).max()
+                raise ValueError(
+                    f"The target_transformer {type(self.target_transformer_).__name__} could not "
+                    "bring y into float32's range (the model's precision): y has values up to "
+                    f"{largest:.3g}, too large to standardise in float64 (their squares "
+                    "overflow), and it returned NaN, infinite or still huge values. Divide y "
+                    "by a power of ten before fit (and multiply the predictions back)."
+                )
+        elif np.abs(y2).max(initial=0.0) > np.finfo(np.float32).max:
             raise ValueError(
-                "y has values too large for float32 (the model's precision). Rescale y, or "
-                "keep target_transformer='auto' to standardise it."
+                f"y has values up to {np.abs(y2).max():.3g}, too large for float32 (the model's "
+                "precision). Standardise it with target_transformer='auto' (the default; "
+                "target_transformer=None trains on y as it is), or divide y by a power of ten."
             )
         return y2.astype(np.float32)
 

@@ -4,23 +4,54 @@ Every error says what was wrong and how to fix it. Nothing here needs TensorFlow
 """
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_scalar
 from sklearn.utils.validation import _num_samples, validate_data
+
+from .exceptions import SkKerasPrepWarning
+
+# The model computes in float32: larger magnitudes become infinite when a batch is cast.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# float32 holds every integer exactly only up to 2**24; larger inputs without a preprocessor
+# also put a network far outside the range its initialisation assumes.
+LARGE_INPUT = float(2**24)
+# Weighted losses and their squared gradients (Adam) must stay inside float32.
+MAX_SAMPLE_WEIGHT = 1e15
 
 
 def _is_frame(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
+def _record_frame(estimator, X):
+    """Remember a fit DataFrame's columns and dtypes (private, set with n_features_in_).
+
+    scikit-learn's ``feature_names_in_`` exists only for string column names; with integer
+    names, a DataFrame whose columns come in another order at predict would be read by
+    position and give wrong predictions silently. The dtypes name a column whose dtype
+    changed when the preprocessor fails on it at predict."""
+    if _is_frame(X):
+        estimator._frame_columns = list(X.columns)
+        estimator._frame_dtypes = {c: str(X[c].dtype) for c in X.columns} if X.columns.is_unique else {}
+    else:
+        estimator.__dict__.pop("_frame_columns", None)
+        estimator.__dict__.pop("_frame_dtypes", None)
+
+
 def align_frame_columns(estimator, X):
-    """Reorder a DataFrame's columns to ``feature_names_in_``; name missing or extra ones."""
+    """Reorder a DataFrame's columns to those seen at fit (``feature_names_in_``, or the
+    fit DataFrame's own column names); name missing or extra ones."""
     names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        names = getattr(estimator, "_frame_columns", None)
     if names is None or not _is_frame(X):
         return X
-    columns = [str(c) if not isinstance(c, str) else c for c in X.columns]
+    if getattr(estimator, "feature_names_in_", None) is not None:
+        columns = [str(c) if not isinstance(c, str) else c for c in X.columns]
+    else:
+        columns = list(X.columns)
     if list(columns) == list(names):
         return X
     missing = [c for c in names if c not in set(columns)]
@@ -67,21 +98,86 @@ def _no_preprocessor_hint(message):
     return None
 
 
+def _magnitude(data):
+    """The largest absolute value of a numeric array (0 when empty), in two passes that
+    allocate nothing (max and min)."""
+    if data.size == 0:
+        return 0.0
+    return max(abs(float(data.max())), abs(float(data.min())))
+
+
+def _scanned(data):
+    """Whether an array could hold values beyond float32's range or its exact integers:
+    float32 and narrower inputs cannot, and are not scanned (the common fast path)."""
+    kind, size = data.dtype.kind, data.dtype.itemsize
+    return (kind == "f" and size > 4) or (kind in "iu" and size >= 4)
+
+
+def check_float32_range(data, what, advice):
+    """Refuse values that the float32 cast of each batch would turn into infinity."""
+    if _scanned(data) and data.dtype.kind == "f":
+        largest = _magnitude(data)
+        if largest > FLOAT32_MAX:
+            raise ValueError(
+                f"{what} has values up to {largest:.3g}, beyond the range of float32 (about "
+                f"3.4e38), the precision the model computes in: they would become infinite. "
+                f"{advice}"
+            )
+
+
+def _column_problems(X):
+    """Columns of a 2-D object array that are not numbers, and those with missing values."""
+    text, missing = [], []
+    for j in range(X.shape[1]):
+        try:
+            column = X[:, j].astype(np.float64)
+        except (TypeError, ValueError):
+            text.append(j)
+            continue
+        if np.isnan(column).any():
+            missing.append(j)
+    return text, missing
+
+
+def _as_numeric(X):
+    """An object array (a list of mixed rows) as float64, or a clear error naming the
+    columns that are not numbers and those with missing values."""
+    try:
+        X = X.astype(np.float64)
+    except (TypeError, ValueError) as error:
+        text, missing = _column_problems(X) if X.ndim == 2 else ([], [])
+        where = f" in column(s) {text[:10]}" if text else ""
+        gaps = f" and missing values (None or NaN) in column(s) {missing[:10]}" if missing else ""
+        raise ValueError(
+            f"X contains values that are not numbers{where} ({error}){gaps}, and there is no "
+            "preprocessor. Without a preprocessor X must be numeric: encode text or category "
+            "columns with preprocessor=ColumnTransformer([('categories', OneHotEncoder("
+            "handle_unknown='ignore'), <those columns>)], remainder='passthrough'), and fill "
+            "missing values with a SimpleImputer."
+        ) from None
+    if not np.isfinite(X).all():
+        raise ValueError("Input X contains NaN or infinity (None counts as NaN). " + _no_preprocessor_hint("NaN"))
+    return X
+
+
 def check_X(estimator, X, *, reset, preprocessor):
     """Validate X and set or check ``n_features_in_`` / ``feature_names_in_``.
 
-    Without a preprocessor X must be numeric and finite (sklearn's own checks). With one, X is
-    passed on as it is (DataFrames keep their columns for a ColumnTransformer); only the
-    shape, the row count and the feature count are checked here, the rest by the
-    preprocessor and by ``check_transformed`` afterwards.
+    Without a preprocessor X must be numeric, finite and inside float32's range (sklearn's
+    own checks, then ours); at fit, values beyond 2**24 get a warning. With one, X is passed
+    on as it is (DataFrames keep their columns for a ColumnTransformer); only the shape, the
+    row count and the feature count are checked here, the rest by the preprocessor and by
+    ``check_transformed`` afterwards.
     """
     if X is None:
         raise ValueError("X is None; pass an array-like or DataFrame of shape (n_samples, n_features).")
     if not reset:
         X = align_frame_columns(estimator, X)
+    else:
+        _record_frame(estimator, X)
     if preprocessor is None:
         try:
-            return validate_data(
+            X = validate_data(
                 estimator,
                 X,
                 reset=reset,
@@ -95,12 +191,36 @@ def check_X(estimator, X, *, reset, preprocessor):
             if hint is None:
                 raise
             raise ValueError(f"{error} {hint}") from error
+        data = X.data if sp.issparse(X) else X
+        if data.dtype.kind == "O":
+            X = data = _as_numeric(X)
+        check_float32_range(
+            data, "X", "Rescale X before passing it (for example divide it by a power of ten)."
+        )
+        if reset and _scanned(data) and _magnitude(data) > LARGE_INPUT:
+            warnings.warn(
+                f"X has values up to {_magnitude(data):.3g} and there is no preprocessor. The "
+                "model computes in float32, which holds integers exactly only up to 2**24 "
+                "(about 1.7e7), and a network trains poorly on inputs this large (huge loss, "
+                "saturated outputs). Scale X, e.g. preprocessor=StandardScaler().",
+                SkKerasPrepWarning,
+                stacklevel=4,
+            )
+        return X
     if isinstance(X, str) or np.isscalar(X):
         raise ValueError(f"X must be 2-D array-like or a DataFrame, got {type(X).__name__}.")
     _check_not_1d(X)
     dtype = getattr(X, "dtype", None)
     if dtype is not None and np.dtype(dtype).kind == "c":
         raise ValueError("Complex data not supported; X has a complex dtype.")
+    shape = getattr(X, "shape", None)
+    expected = getattr(estimator, "n_features_in_", None)
+    if not reset and shape is not None and len(shape) > 2 and expected is not None and shape[1] != expected:
+        raise ValueError(
+            f"X has shape {tuple(shape)} ({len(shape)}-D), but the estimator was fitted on X "
+            f"with {expected} feature(s) along axis 1. Pass X with the layout seen at fit "
+            f"(2-D: X.reshape(len(X), -1) if the values are the same features)."
+        )
     validate_data(estimator, X, reset=reset, skip_check_array=True)
     n = _num_samples(X)
     if n == 0:
@@ -109,6 +229,33 @@ def check_X(estimator, X, *, reset, preprocessor):
             "of 1 is required."
         )
     return X
+
+
+def _changed_dtypes(estimator, X):
+    """The DataFrame columns whose dtype differs from the one seen at fit."""
+    seen = getattr(estimator, "_frame_dtypes", None)
+    if not seen or not _is_frame(X) or not X.columns.is_unique:
+        return []
+    return [(c, seen[c], str(X[c].dtype)) for c in X.columns if c in seen and str(X[c].dtype) != seen[c]]
+
+
+def transform(estimator, preprocessor, X):
+    """``preprocessor.transform(X)`` for a fitted estimator; when it fails on a DataFrame
+    whose columns changed dtype since fit, the error names those columns."""
+    try:
+        return preprocessor.transform(X)
+    except (TypeError, ValueError) as error:
+        changed = _changed_dtypes(estimator, X)
+        if not changed:
+            raise
+        described = "; ".join(f"{c!r} was {old} at fit and is {new} now" for c, old, new in changed)
+        message = (
+            f"The preprocessor {type(preprocessor).__name__} failed on X because column(s) "
+            f"changed dtype since fit: {described}. Pass each column with the dtype it had at "
+            "fit (for text categories: X[column].astype(str)). The preprocessor's own error is "
+            "chained below."
+        )
+        raise (TypeError if isinstance(error, TypeError) else ValueError)(message) from error
 
 
 def _output_names(preprocessor, width):
@@ -162,6 +309,22 @@ def check_transformed(Xt, preprocessor):
             f"{shown}{more}{named}. Add a sklearn.impute.SimpleImputer to the preprocessor for "
             "missing values, or clean the data; infinite values must be replaced before fit."
         )
+    if _scanned(data) and data.dtype.kind == "f" and _magnitude(data) > FLOAT32_MAX:
+        if sp.issparse(Xt):
+            coo = Xt.tocoo()
+            columns = np.unique(coo.col[np.abs(coo.data) > FLOAT32_MAX])
+        else:
+            columns = np.flatnonzero((np.abs(data) > FLOAT32_MAX).any(axis=0))
+        shown = columns[:10].tolist()
+        names = _output_names(preprocessor, shape[1])
+        named = f" ({[str(names[c]) for c in shown]})" if names is not None else ""
+        raise ValueError(
+            f"The preprocessor {name} returned values up to {_magnitude(data):.3g} in transformed "
+            f"column(s) {shown}{named}, beyond the range of float32 (about 3.4e38), the "
+            "precision the model computes in: they would become infinite. Rescale those input "
+            "columns (e.g. with a StandardScaler in the preprocessor), or divide them by a "
+            "power of ten before fit."
+        )
     return Xt
 
 
@@ -188,28 +351,18 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError("Negative values in sample_weight are not allowed; weights must be >= 0.")
     if not w.any():
         raise ValueError("All sample weights are zero; at least one row needs a positive weight.")
+    check_weight_range(w, "sample_weight")
     return w.astype(np.float32)
 
 
-def check_params(est):
-    """Validate the constructor parameters common to both estimators (called at fit)."""
-    check_scalar(est.epochs, "epochs", numbers.Integral, min_val=1)
-    check_scalar(est.batch_size, "batch_size", numbers.Integral, min_val=1)
-    check_scalar(est.validation_split, "validation_split", numbers.Real, min_val=0.0, max_val=1.0,
-                 include_boundaries="left")
-    check_scalar(est.n_iter_no_change, "n_iter_no_change", numbers.Integral, min_val=1)
-    check_scalar(est.tol, "tol", numbers.Real, min_val=0.0)
-    for flag in ("shuffle", "warm_start", "early_stopping"):
-        if not isinstance(getattr(est, flag), (bool, np.bool_)):
-            raise TypeError(f"{flag} must be True or False, got {getattr(est, flag)!r}.")
-    if est.verbose not in (0, 1, 2) or isinstance(est.verbose, bool):
-        raise ValueError(f"verbose must be 0 (silent), 1 (progress bar) or 2 (one line per epoch); got {est.verbose!r}.")
-    if est.preprocessor is not None and not (
-        hasattr(est.preprocessor, "fit") and hasattr(est.preprocessor, "transform")
-    ):
-        raise TypeError(
-            f"preprocessor must be a scikit-learn transformer (with fit and transform), such "
-            f"as StandardScaler() or a Pipeline; got {type(est.preprocessor).__name__}."
+def check_weight_range(w, what):
+    """Refuse row weights so large that the weighted loss or its squared gradients (Adam)
+    overflow float32 and training diverges for a reason that is not the model's."""
+    largest = float(np.max(w, initial=0.0))
+    if largest > MAX_SAMPLE_WEIGHT:
+        raise ValueError(
+            f"{what} has values up to {largest:.3g}; weights above {MAX_SAMPLE_WEIGHT:.0e} make "
+            "the weighted loss or its gradients overflow float32, the precision the model "
+            "computes in. What matters is how the weights compare: divide them by their mean "
+            "(sample_weight / sample_weight.mean())."
         )
-    if est.metrics is not None and not isinstance(est.metrics, (list, tuple, dict)):
-        raise TypeError(f"metrics must be a list of Keras metrics (e.g. ['accuracy']), got {est.metrics!r}.")

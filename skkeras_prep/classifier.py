@@ -5,6 +5,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._base import _KerasPipelineBase
+from ._params import NONE, InstanceOf, Options
 from ._targets import ClassifierTargetEncoder
 
 
@@ -36,9 +37,9 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         sparse categorical cross-entropy (softmax output). ``loss__<arg>`` sets arguments.
     metrics : list or None, default=None
         Keras metrics reported in ``history_``.
-    epochs : int, default=100
-        Passes over the training rows.
-    batch_size : int, default=32
+    epochs : int >= 1, default=100
+        Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
+    batch_size : int >= 1, default=32
         Rows per gradient step.
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
@@ -47,26 +48,46 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     early_stopping : bool, default=False
         Stop when ``val_loss`` has not improved by ``tol`` for ``n_iter_no_change`` epochs and
         restore the best weights. Holds out ``validation_split`` (0.1 if that is 0).
-    n_iter_no_change : int, default=10
-    tol : float, default=1e-4
+    n_iter_no_change : int >= 1, default=10
+        With ``early_stopping``: the number of epochs without an improvement of ``val_loss``
+        by at least ``tol`` after which training stops (Keras ``EarlyStopping(patience=...)``).
+    tol : float >= 0, default=1e-4
+        With ``early_stopping``: the smallest decrease of ``val_loss`` that counts as an
+        improvement (Keras ``EarlyStopping(min_delta=...)``).
     callbacks : list or dict of keras callbacks (instances or classes), default=None
         Each fit works on deep copies; classes are built with ``callbacks__*`` arguments.
     class_weight : dict, "balanced" or None, default=None
         Weights keyed by the user's labels, multiplied into the sample weights.
     warm_start : bool, default=False
         A second ``fit`` continues training the same ``model_`` instead of rebuilding it.
-    random_state : int, RandomState or None, default=None
+    random_state : int >= 0, RandomState, Generator or None, default=None
         Seeds the weight initialisation, dropout, shuffling and validation split without
         touching global random state. Equal ints give identical predictions.
     verbose : {0, 1, 2}, default=0
         0 is silent, 1 shows a progress bar, 2 one line per epoch.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
+        ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
+        schedule. Any other name is reported at ``fit``.
+
+    Every parameter is stored unchanged by ``__init__`` and checked at the start of ``fit``
+    against the class's ``_parameter_constraints`` table; a bad value raises
+    ``skkeras_prep.exceptions.InvalidParameterError`` (a ``ValueError`` and a ``TypeError``).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        The labels seen at fit (indices 0..n-1 for a multilabel indicator target).
     n_classes_ : int
+        Number of classes (of labels, for multilabel targets).
+    target_type_ : str
+        "binary", "multiclass" or "multilabel-indicator".
+    n_outputs_ : int
+        1, or the number of label columns of a multilabel target.
+    input_shape_ : tuple of int
+        Shape of one row after the preprocessor (what the model receives).
+    target_encoder_ : object
+        Turns labels into the layout the loss needs and model outputs back into labels.
     n_features_in_ : int
         Number of raw input features (before the preprocessor).
     feature_names_in_ : ndarray of str
@@ -90,6 +111,12 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     >>> clf.fit(X, y).predict(X[:3]).shape
     (3,)
     """
+
+    _parameter_constraints = {
+        **_KerasPipelineBase._parameter_constraints,
+        "class_weight": [NONE, Options(str, "balanced"),
+                         InstanceOf(dict, "a dict of weights keyed by label")],
+    }
 
     def __init__(
         self,
@@ -143,12 +170,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         self.n_classes_ = encoder.n_classes_
 
     def _extra_row_weights(self, y, encoder):
-        if self.class_weight is None:
+        if self.class_weight is None:  # its kind was checked at fit (_parameter_constraints)
             return None
-        if not (self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-            raise ValueError(
-                f"class_weight must be None, 'balanced' or a dict keyed by label; got {self.class_weight!r}."
-            )
         if isinstance(self.class_weight, dict):
             unknown = [k for k in self.class_weight if k not in set(encoder.classes_.tolist())]
             if unknown:
@@ -170,7 +193,20 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     # -- API -------------------------------------------------------------------------------
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one pass over (X, y). The first call fits the preprocessor and builds the
-        model; pass every label in ``classes`` then if this batch lacks some."""
+        model; pass every label in ``classes`` then if this batch lacks some.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        classes : array-like of shape (n_classes,), default=None
+            Every label, required on the first call when this batch does not hold them all.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
         return self._partial_fit(X, y, classes, sample_weight)
 
     def predict_proba(self, X):
@@ -179,6 +215,10 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return self.target_encoder_.to_proba(output)
 
     def predict_log_proba(self, X):
+        """Natural logarithm of ``predict_proba(X)``, shape (n_samples, n_classes).
+
+        A probability of exactly 0 gives ``-inf``.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 

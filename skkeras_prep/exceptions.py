@@ -10,3 +10,12 @@ class TrainingDivergedError(ValueError):
 
     It subclasses ``ValueError`` so that code catching bad-input errors also catches it.
     """
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """Raised at ``fit`` when a constructor or routed parameter has a value it does not accept.
+
+    It subclasses both ``ValueError`` and ``TypeError`` (as scikit-learn's own
+    ``InvalidParameterError`` does), so code catching either catches it. The message names the
+    class, the parameter, what it accepts and the value it got.
+    """

@@ -4,30 +4,107 @@ from sklearn.base import RegressorMixin
 from sklearn.preprocessing import StandardScaler
 
 from ._base import _KerasPipelineBase
+from ._params import NONE, HasMethods, Options
 from ._targets import RegressorTargetEncoder
 
 
 class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     """A Keras regressor with its scikit-learn preprocessing, as one scikit-learn estimator.
 
-    Parameters are those of :class:`KerasPipelineClassifier` without ``class_weight``, plus:
+    ``fit`` clones and fits ``preprocessor`` on the training rows, fits ``target_transformer``
+    on y, streams the transformed rows through ``tf.data`` and trains the Keras model;
+    ``predict`` inverts the target transformation. Cross-validation and grid search therefore
+    refit both transformers on each training fold, and every part is searchable
+    (``preprocessor__*``, ``model__*``, ``optimizer__learning_rate``, ``epochs``).
 
+    Parameters
+    ----------
+    model : None, builder object, callable or keras.Model, default=None
+        None builds ``skkeras_prep.models.MLP()`` with a linear output of width
+        ``n_outputs_``. A builder object (from ``skkeras_prep.models``) exposes its parameters
+        as ``model__<name>``. A callable is called with the arguments it declares among the
+        routed ``model__<name>`` values, ``n_features_in_`` (the width after the
+        preprocessor), ``input_shape_``, ``n_outputs_``, ``target_type_`` and ``meta`` (a dict
+        of these). A ``keras.Model`` instance is cloned (fresh weights) at every fit and never
+        mutated. An uncompiled model is compiled with ``optimizer``, ``loss``, ``metrics``.
+    preprocessor : scikit-learn transformer, default=None
+        Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
+        training rows at every fit. Its output may be sparse (kept sparse until the batch).
+        Without one, X must be numeric and finite.
+    optimizer : str, keras optimizer class or instance, default="adam"
+        An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
+    loss : str, keras loss or None, default=None
+        None is mean squared error. Any regression loss of Keras (``"mae"``,
+        ``keras.losses.Huber``, ...); ``loss__<arg>`` sets its arguments. Classification
+        losses are refused.
+    metrics : list or None, default=None
+        Keras metrics reported in ``history_``.
+    epochs : int >= 1, default=100
+        Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
+    batch_size : int >= 1, default=64
+        Rows per gradient step (the classifier's default is 32: standardised targets at
+        batch 64 matched MLPRegressor on diabetes, see docs/DESIGN.md).
+    shuffle : bool, default=True
+        Shuffle the rows each epoch (a seeded permutation).
+    validation_split : float in [0, 1), default=0.0
+        Fraction of the training rows held out (seeded) to report ``val_loss``.
+    early_stopping : bool, default=False
+        Stop when ``val_loss`` has not improved by ``tol`` for ``n_iter_no_change`` epochs and
+        restore the best weights. Holds out ``validation_split`` (0.1 if that is 0).
+    n_iter_no_change : int >= 1, default=10
+        With ``early_stopping``: the number of epochs without an improvement of ``val_loss``
+        by at least ``tol`` after which training stops (Keras ``EarlyStopping(patience=...)``).
+    tol : float >= 0, default=1e-4
+        With ``early_stopping``: the smallest decrease of ``val_loss`` that counts as an
+        improvement (Keras ``EarlyStopping(min_delta=...)``), in units of the transformed
+        target.
+    callbacks : list or dict of keras callbacks (instances or classes), default=None
+        Each fit works on deep copies; classes are built with ``callbacks__*`` arguments.
     target_transformer : "auto", scikit-learn transformer or None, default="auto"
         Fitted on y (as a 2-D column block) and inverted at predict, like
         ``TransformedTargetRegressor``. "auto" standardises y (``StandardScaler()``), because
         unscaled targets are the most common reason a neural regressor fails; None trains on
-        y as it is.
-    batch_size : int, default=64
-        Rows per gradient step (the classifier's default is 32).
+        y as it is. A transformer needs ``fit``, ``transform`` and ``inverse_transform``.
+    warm_start : bool, default=False
+        A second ``fit`` continues training the same ``model_`` instead of rebuilding it.
+    random_state : int >= 0, RandomState, Generator or None, default=None
+        Seeds the weight initialisation, dropout, shuffling and validation split without
+        touching global random state. Equal ints give identical predictions.
+    verbose : {0, 1, 2}, default=0
+        0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    **routed
+        ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
+        ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
+        schedule. Any other name is reported at ``fit``.
 
-    ``loss=None`` is mean squared error on a linear output of width ``n_outputs_``; ``score``
-    is R².
+    Every parameter is stored unchanged by ``__init__`` and checked at the start of ``fit``
+    against the class's ``_parameter_constraints`` table; a bad value raises
+    ``skkeras_prep.exceptions.InvalidParameterError`` (a ``ValueError`` and a ``TypeError``).
+    ``score`` is R².
 
     Attributes
     ----------
     n_outputs_ : int
+        Number of target columns (1 for a 1-D y).
+    target_type_ : str
+        "continuous" or "continuous-multioutput".
     n_features_in_ : int
-    preprocessor_, model_, history_, n_iter_ : as for the classifier.
+        Number of raw input features (before the preprocessor).
+    feature_names_in_ : ndarray of str
+        Column names, when X is a DataFrame with string column names.
+    input_shape_ : tuple of int
+        Shape of one row after the preprocessor (what the model receives).
+    preprocessor_ : transformer or None
+        The fitted clone of ``preprocessor``.
+    target_encoder_ : object
+        Holds the fitted clone of ``target_transformer`` (``target_transformer_``) and turns
+        model outputs back into values shaped like y.
+    model_ : keras.Model
+        The trained model.
+    history_ : dict of lists
+        Per-epoch ``loss`` (and ``val_loss`` and metrics), on the transformed target.
+    n_iter_ : int
+        Epochs run.
 
     Examples
     --------
@@ -39,6 +116,15 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     >>> reg.fit(X, y).predict(X[:2]).shape
     (2,)
     """
+
+    _parameter_constraints = {
+        **_KerasPipelineBase._parameter_constraints,
+        "target_transformer": [
+            NONE, Options(str, "auto"),
+            HasMethods(["fit", "transform", "inverse_transform"],
+                       "a transformer with fit, transform and inverse_transform"),
+        ],
+    }
 
     def __init__(
         self,
@@ -81,28 +167,32 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         return RegressorTargetEncoder()
 
     def _fit_target_encoder(self, encoder, y, classes):
-        transformer = self.target_transformer
-        if isinstance(transformer, str):
-            if transformer != "auto":
-                raise ValueError(
-                    f"target_transformer must be 'auto', None or a transformer such as "
-                    f"StandardScaler(); got {transformer!r}."
-                )
+        transformer = self.target_transformer  # its kind was checked at fit
+        if isinstance(transformer, str):  # "auto"
             transformer = StandardScaler()
-        elif transformer is not None and not (
-            hasattr(transformer, "fit") and hasattr(transformer, "inverse_transform")
-        ):
-            raise TypeError(
-                "target_transformer needs fit, transform and inverse_transform (for example "
-                f"StandardScaler()); got {type(transformer).__name__}."
-            )
         return encoder.fit(y, target_transformer=transformer)
+
+    def _divergence_advice(self, remedies=()):
+        if self.target_transformer is None:
+            remedies = [*remedies, "standardise the targets (target_transformer='auto', the default)"]
+        return super()._divergence_advice(remedies)
 
     def _check_targets_again(self, y):
         return self.target_encoder_.check_values(y)
 
     def partial_fit(self, X, y, sample_weight=None):
-        """Train one pass over (X, y); the first call fits the preprocessor and builds the model."""
+        """Train one pass over (X, y); the first call fits the preprocessor and builds the model.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
         return self._partial_fit(X, y, None, sample_weight)
 
     def predict(self, X):

@@ -79,7 +79,7 @@ def test_output_width_mismatch(linear_data):
 
 def test_bad_target_transformer(linear_data):
     X, Y = linear_data
-    with pytest.raises(ValueError, match="'auto', None"):
+    with pytest.raises(ValueError, match=r"parameter 'target_transformer' must be None, one of \{'auto'\} or a transformer"):
         small(target_transformer="minmax").fit(X, Y[:, 0])
 
 
