@@ -17,7 +17,7 @@ def test_array_source_gathers_float32_rows_of_any_rank():
     assert batch.dtype == np.float32
     np.testing.assert_array_equal(batch, X[[1, 3]].astype(np.float32))
     assert source.row_bytes == 4 * 6
-    assert not source.decodes_in_graph
+    assert source.graph_decoder() is None
 
 
 def test_array_source_reads_a_read_only_memmap_without_copying_it(tmp_path):
@@ -94,3 +94,116 @@ def test_default_chunks_and_subsets_cover_the_rows_in_order():
     subset = RowSubset(source, np.array([1, 4, 7]))
     assert subset.n_rows == 3 and subset.row_shape == (2,)
     np.testing.assert_array_equal(subset.gather(slice(1, 3)), X[[4, 7]])
+
+
+# -- sources through the estimators: the protocol is all the estimator needs -----------------
+from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
+
+from skkeras_prep import KerasPipelineClassifier  # noqa: E402
+from skkeras_prep.models import MLP  # noqa: E402
+
+
+class _CodedRows(RowSource):
+    """Rows stored as uint8 codes and decoded to floats inside the tf.data graph."""
+
+    batch_dtype = "uint8"
+
+    def __init__(self, codes, decoded):
+        self.codes = codes
+        self.decoded = decoded  # counts gathers and decodes, to show where the work happens
+
+    @property
+    def n_rows(self):
+        return len(self.codes)
+
+    @property
+    def row_shape(self):
+        return self.codes.shape[1:]
+
+    def gather(self, index):
+        self.decoded["gathered"] += 1
+        return self.codes[index]
+
+    def graph_decoder(self):
+        import tensorflow as tf
+
+        return lambda batch: tf.cast(batch, tf.float32) / 255.0
+
+    def take(self, rows):
+        return _CodedRows(self.codes[rows], self.decoded)
+
+
+class _ToCodes(TransformerMixin, BaseEstimator):
+    """A preprocessor whose transform returns a row source rather than an array."""
+
+    def fit(self, X, y=None):
+        self.low_, self.high_ = X.min(axis=0), X.max(axis=0)
+        return self
+
+    def transform(self, X):
+        codes = np.round(255 * (X - self.low_) / (self.high_ - self.low_)).clip(0, 255)
+        self.last_ = _CodedRows(codes.astype(np.uint8), {"gathered": 0})
+        return self.last_
+
+
+class _SequentialOnly(_Sequential):
+    batch_dtype = "float32"
+
+
+class _ToSequential(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return _SequentialOnly(np.asarray(X, dtype=np.float64))
+
+
+def test_a_preprocessor_may_return_a_source_decoded_in_the_graph(iris):
+    X, y = iris
+    est = KerasPipelineClassifier(MLP(hidden_layer_sizes=(16,)), _ToCodes(), epochs=30,
+                                  random_state=0, optimizer__learning_rate=0.02)
+    est.fit(X, y)
+    assert est.input_shape_ == (4,) and est.n_features_in_ == 4
+    assert est.preprocessor_.last_.decoded["gathered"] > 0  # the source fed training
+    proba = est.predict_proba(X)
+    assert proba.shape == (150, 3) and np.allclose(proba.sum(axis=1), 1, atol=1e-5)
+    assert est.score(X, y) > 0.8  # decoded to [0, 1] in the graph: a learnable input
+    # prediction decodes the same way: the same codes as float input give the same outputs
+    codes = est.preprocessor_.transform(X).codes.astype(np.float32) / 255.0
+    direct = est.model_(codes, training=False).numpy()
+    np.testing.assert_allclose(est._model_output(X), direct, atol=1e-6)
+
+
+def test_sequential_sources_train_and_predict_in_order(iris):
+    X, y = iris
+    est = KerasPipelineClassifier(MLP(hidden_layer_sizes=(16,)), _ToSequential(), epochs=20,
+                                  batch_size=16, random_state=0, optimizer__learning_rate=0.02)
+    est.fit(X, y)
+    assert len(est.history_["loss"]) == 20
+    assert est.history_["loss"][-1] < est.history_["loss"][0]
+    expected = est.model_(X.astype(np.float32), training=False).numpy()
+    np.testing.assert_allclose(est._model_output(X), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="read in order"):
+        est.set_params(validation_split=0.2).fit(X, y)
+
+
+def test_sequential_batches_cover_each_row_once_per_epoch(monkeypatch):
+    from skkeras_prep import _dataset
+
+    monkeypatch.setattr(_dataset, "SEQUENTIAL_CHUNK_ROWS", 7)
+    monkeypatch.setattr(_dataset, "SEQUENTIAL_WINDOW_CHUNKS", 2)
+    n, batch = 45, 4
+    X = np.arange(n, dtype=np.float32).reshape(n, 1)
+    rows = _dataset._Rows(X=_SequentialOnly(X), y=np.arange(n), w=np.ones(n, np.float32),
+                          y_dtype=np.dtype(np.int64))
+    batches = list(_dataset._sequential_batches(rows, epochs=2, batch_size=batch, shuffle=True, seed=3))
+    assert len(batches) == 2 * _dataset.n_batches(n, batch)
+    per_epoch = len(batches) // 2
+    for epoch in range(2):
+        got = np.concatenate([b[0][:, 0] for b in batches[epoch * per_epoch:(epoch + 1) * per_epoch]])
+        labels = np.concatenate([b[1] for b in batches[epoch * per_epoch:(epoch + 1) * per_epoch]])
+        assert sorted(got.tolist()) == list(range(n))  # every row once
+        np.testing.assert_array_equal(got, labels)  # targets stay with their rows
+        assert got.tolist() != list(range(n))  # shuffled within windows
+    first = np.concatenate([b[0][:, 0] for b in batches[:per_epoch]])
+    assert first[:14].max() < 14  # the first window holds 2 chunks of 7 rows (12 used, 2 carried)

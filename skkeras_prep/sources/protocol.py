@@ -9,9 +9,10 @@ files, a dask collection) is one new adapter; neither the estimator nor the pipe
 Two optional abilities:
 
 * **Decoding inside the graph.** ``gather`` may return something other than the model's input
-  (for example file paths, ``batch_dtype = "string"``); ``tf_map`` then turns the gathered batch
-  into the model's float32 input with TensorFlow ops, inside the parallel ``tf.data`` map, so
-  no Python runs per row.
+  (for example file paths, ``batch_dtype = "string"``); the function that ``graph_decoder``
+  returns then turns the gathered batch into the model's float32 input with TensorFlow ops,
+  inside the parallel ``tf.data`` map, so no Python runs per row. It is traced into the
+  pipeline, so it must hold settings only, never the rows.
 * **Sequential reading.** A source that cannot be indexed cheaply (a collection computed chunk by
   chunk) sets ``indexable = False`` and implements ``chunks``; training then reads it in order
   and shuffles within a window of chunks instead of gathering random batches.
@@ -30,7 +31,7 @@ class RowSource(abc.ABC):
 
     #: Whether ``gather`` is cheap for any set of rows. False: read with ``chunks`` in order.
     indexable = True
-    #: The numpy dtype name of what ``gather`` returns ("float32" unless ``tf_map`` decodes).
+    #: The numpy dtype name of what ``gather`` returns ("float32" unless ``graph_decoder`` decodes).
     batch_dtype = "float32"
 
     @property
@@ -45,7 +46,7 @@ class RowSource(abc.ABC):
 
     @property
     def gathered_shape(self):
-        """The shape of one row as ``gather`` returns it (before ``tf_map``)."""
+        """The shape of one row as ``gather`` returns it (before ``graph_decoder``)."""
         return self.row_shape
 
     def gather(self, index):
@@ -55,14 +56,11 @@ class RowSource(abc.ABC):
             f"{type(self).__name__} is read in order (indexable=False); use chunks()."
         )
 
-    def tf_map(self, batch):
-        """Turn a gathered batch (a tensor) into the model's input. Identity by default."""
-        return batch
-
-    @property
-    def decodes_in_graph(self):
-        """Whether ``tf_map`` does work (then it is applied inside the ``tf.data`` map)."""
-        return type(self).tf_map is not RowSource.tf_map
+    def graph_decoder(self):
+        """None, or a function of TensorFlow ops that turns a gathered batch (a tensor of
+        ``batch_dtype``) into the model's float32 input of shape ``(batch,) + row_shape``.
+        It runs inside the ``tf.data`` map; it must not reference the rows."""
+        return None
 
     def chunks(self, chunk_rows):
         """``(start, batch)`` pieces covering every row once, in order."""
@@ -113,9 +111,5 @@ class RowSubset(RowSource):
     def gather(self, index):
         return self.parent.gather(self.rows[index])
 
-    def tf_map(self, batch):
-        return self.parent.tf_map(batch)
-
-    @property
-    def decodes_in_graph(self):
-        return self.parent.decodes_in_graph
+    def graph_decoder(self):
+        return self.parent.graph_decoder()
