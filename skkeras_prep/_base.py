@@ -9,65 +9,23 @@ One way through the data (see docs/DESIGN.md):
 Subclasses supply the target encoder and turn model outputs into labels or values.
 """
 
-import contextlib
-import logging
 import numbers
 
-import keras
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _dataset, _model
+from . import _dataset, _model, _training
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
 from .exceptions import TrainingDivergedError
-
-logger = logging.getLogger(__name__)
+from .sources import RowSource, as_source
 
 _PREDICT_BATCH_SIZE = 8192
-
-
-def _draw_seeds(random_state, count):
-    """``count`` integer seeds. An int gives the same seeds every time; None gives fresh
-    ones from OS entropy (no global random state is read or changed)."""
-    if random_state is None:
-        rng = np.random.default_rng()
-        return [int(s) for s in rng.integers(0, 2**31 - 1, size=count)]
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        rng = np.random.default_rng(int(random_state))
-        return [int(s) for s in rng.integers(0, 2**31 - 1, size=count)]
-    if isinstance(random_state, np.random.RandomState):
-        return [int(s) for s in random_state.randint(0, 2**31 - 1, size=count)]
-    # a numpy Generator (the only kind left: validate_params checked random_state at fit)
-    return [int(s) for s in random_state.integers(0, 2**31 - 1, size=count)]
-
-
-_BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
-
-
-def _has_batch_hooks(callback):
-    base = keras.callbacks.Callback
-    return any(getattr(type(callback), h) is not getattr(base, h) for h in _BATCH_HOOKS)
-
-
-def _steps_per_execution(per_epoch, verbose, user_callbacks):
-    """Gradient steps run inside one compiled call.
-
-    A whole epoch in one call removes Keras's per-step Python overhead (digits: about 2.5x
-    faster). Keras needs the count to divide the steps of an epoch exactly. With a progress
-    bar (verbose=1) the largest divisor up to 32 keeps the bar moving; a user callback with
-    batch-level hooks gets one step per call, so it sees every batch.
-    """
-    if any(_has_batch_hooks(cb) for cb in user_callbacks):
-        return 1
-    if verbose != 1:
-        return per_epoch
-    return max(d for d in range(1, min(per_epoch, 32) + 1) if per_epoch % d == 0)
+_ROW_BLOCK = 32  # prediction batches are padded to a multiple of this many rows
 
 
 def _accepts_nan(transformer):
@@ -256,6 +214,9 @@ class _KerasPipelineBase(BaseEstimator):
         return self._fit(X, y, sample_weight, epochs=1, fresh=fresh, classes=classes, incremental=True)
 
     def _fit(self, X, y, sample_weight, *, epochs, fresh, classes=None, incremental=False):
+        """prepare (checks, targets, preprocessor) -> build (a new or the continued model)
+        -> train (``_training.train``) -> keep the fitted parts. ``fresh`` picks the stage
+        objects once: ``_NewFit`` or ``_ContinuedFit``."""
         check_routed_names(extra_params(self), type(self).__name__)
         validate_params(self, routed_params(self))
         if y is None:
@@ -264,93 +225,52 @@ class _KerasPipelineBase(BaseEstimator):
                 "Pass the labels or values to fit(X, y)."
             )
         routed = routed_params(self)
-        if fresh:
-            X = check_X(self, X, reset=True, preprocessor=self.preprocessor)
-            encoder = self._new_target_encoder()
-            y = self._fit_target_encoder(encoder, y, classes)
-        else:
-            X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
-            encoder = self.target_encoder_
-            y = self._check_targets_again(y)
+        stage = _NewFit(self, classes) if fresh else _ContinuedFit(self)
+        X, y, encoder = stage.check(X, y)
         check_consistent_length(X, y)
         weights = check_sample_weight(sample_weight, len(y))
         extra = self._extra_row_weights(y, encoder)
         if extra is not None:
             weights = (weights * extra).astype(np.float32)
             check_weight_range(weights, "sample_weight times class_weight")
+        preprocessor, Xt = stage.preprocess(X, y, incremental)
+        source = self._rows(Xt, preprocessor)
 
-        if fresh:
-            preprocessor = None if self.preprocessor is None else clone(self.preprocessor)
-            if preprocessor is None:
-                Xt = X
-            elif incremental and hasattr(preprocessor, "partial_fit"):
-                Xt = preprocessor.partial_fit(X, y).transform(X)
-            else:
-                Xt = preprocessor.fit_transform(X, y)
-        else:
-            preprocessor = self.preprocessor_
-            if incremental and preprocessor is not None and hasattr(preprocessor, "partial_fit"):
-                preprocessor.partial_fit(X, y)
-            Xt = X if preprocessor is None else transform(self, preprocessor, X)
-        if preprocessor is not None:
-            Xt = check_transformed(Xt, preprocessor)
-        Xt = _dataset.as_row_store(Xt)
-
-        seeds = _draw_seeds(self.random_state, 3)
-        if fresh:
-            meta = self._meta(Xt, encoder)
-            model = _model.build_model(self.model, params_for("model", routed), meta, seeds[0])
-            width = _model.output_width(model, meta["input_shape_"])
-            compiled = getattr(model, "compiled", False)
-            user_loss = model.loss if compiled else self.loss
-            encoder.set_output_width(width, _model.loss_name(user_loss))
-            if not compiled:
-                loss = self.loss if self.loss is not None else encoder.default_loss()
-                model.compile(
-                    optimizer=_model.resolve_optimizer(self.optimizer, params_for("optimizer", routed)),
-                    loss=_model.resolve_loss(loss, params_for("loss", routed)),
-                    metrics=None if self.metrics is None else list(self.metrics),
-                )
-            history = {}
-        else:
-            model = self.model_
-            if Xt.shape[1:] != tuple(self.input_shape_):
-                raise ValueError(
-                    f"The preprocessor now outputs shape {Xt.shape[1:]}, but the model was built "
-                    f"for {tuple(self.input_shape_)}; refit from scratch."
-                )
-            history = {k: list(v) for k, v in self.history_.items()}
-
+        seeds = _training.draw_seeds(self.random_state, 3)
+        model, history = stage.model(source, encoder, routed, seeds[0])
         y_encoded = encoder.encode(y)
-        keras_history = self._train(
-            model, Xt, y_encoded, encoder.batch_dtype(), weights, epochs, seeds, routed,
-            len(history.get("loss", [])),
+        settings = _training.TrainingSettings.of(
+            self, _model.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
+        )
+        stratify = self._stratify_labels(y_encoded) if settings.validation_fraction else None
+        keras_history = _training.train(
+            model, source, y_encoded, weights, settings=settings, epochs=epochs,
+            shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
+            stratify=stratify, y_dtype=encoder.batch_dtype(),
         )
         for key, values in keras_history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
-        losses = np.asarray(history.get("loss", []), dtype=float)
-        if losses.size and not np.isfinite(losses).all():
-            raise TrainingDivergedError(
-                "Training diverged: the loss became NaN or infinite at epoch "
-                f"{int(np.flatnonzero(~np.isfinite(losses))[0]) + 1}. "
-                + self._divergence_advice()
-            )
+        _check_diverged(history, self._divergence_advice())
 
-        if fresh:
-            self.preprocessor_ = preprocessor
-            self.target_encoder_ = encoder
-            self.input_shape_ = tuple(Xt.shape[1:])
-            self._set_target_attributes(encoder)
+        stage.keep(preprocessor, encoder, source)
         self.model_ = model
-        self._forward = _model.forward_function(model, self.input_shape_)
         self.history_ = history
         self.n_iter_ = len(history.get("loss", []))
         return self
 
-    def _meta(self, Xt, encoder):
+    def _rows(self, Xt, preprocessor):
+        """The row source of transformed X: checked as the preprocessor's output where there
+        is one; a source returned by ``transform`` is streamed as it is."""
+        if isinstance(Xt, RowSource):
+            return Xt
+        if preprocessor is not None:
+            Xt = check_transformed(Xt, preprocessor)
+        return as_source(Xt)
+
+    def _meta(self, source, encoder):
         meta = {
-            "n_features_in_": int(np.prod(Xt.shape[1:])),
-            "input_shape_": tuple(Xt.shape[1:]),
+            "n_features_in_": int(np.prod(source.row_shape)),
+            "input_shape_": tuple(source.row_shape),
             "n_outputs_": encoder.n_outputs_,
             "target_type_": encoder.target_type_,
             "n_classes_": getattr(encoder, "n_classes_", None),
@@ -361,61 +281,6 @@ class _KerasPipelineBase(BaseEstimator):
     def _set_target_attributes(self, encoder):
         self.n_outputs_ = encoder.n_outputs_
         self.target_type_ = encoder.target_type_
-
-    def _train(self, model, Xt, y, y_dtype, w, epochs, seeds, routed, epochs_done):
-        """Run ``model.fit`` over the streamed rows; the pipelines' arrays are let go when
-        the ``ExitStack`` closes (see ``_dataset``)."""
-        with contextlib.ExitStack() as stack:
-            n = _dataset.n_rows(Xt)
-            validation = None
-            fraction = self.validation_split or (0.1 if self.early_stopping else 0.0)
-            if fraction:
-                rows = np.arange(n)
-                n_val = int(np.ceil(fraction * n))
-                if n_val < 1 or n - n_val < 1:
-                    raise ValueError(
-                        f"validation_split={fraction} leaves no rows for training or validation "
-                        f"with {n} samples; lower it or pass more data."
-                    )
-                stratify = self._stratify_labels(y)
-                try:
-                    train_rows, val_rows = train_test_split(
-                        rows, test_size=n_val, random_state=seeds[2], stratify=stratify
-                    )
-                except ValueError:  # a class too small to stratify: fall back to a plain split
-                    train_rows, val_rows = train_test_split(rows, test_size=n_val, random_state=seeds[2])
-                train_rows.sort()
-                val_rows.sort()
-                validation = _dataset.evaluation_dataset(
-                    Xt[val_rows], y[val_rows], w[val_rows], batch_size=max(self.batch_size, 1024),
-                    stack=stack, y_dtype=y_dtype,
-                )
-                Xt, y, w = Xt[train_rows], y[train_rows], w[train_rows]
-
-            dataset, per_epoch = _dataset.training_dataset(
-                Xt, y, w, batch_size=self.batch_size, epochs=epochs, shuffle=self.shuffle,
-                seed=seeds[1] + epochs_done, stack=stack, y_dtype=y_dtype,
-            )
-            callbacks = _model.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
-            steps = _steps_per_execution(per_epoch, self.verbose, callbacks)
-            if getattr(model, "steps_per_execution", 1) != steps:
-                model.steps_per_execution = steps
-                model.train_function = None  # rebuilt by keras with the new step count
-            _model.build_optimizer(model)
-            callbacks.append(keras.callbacks.TerminateOnNaN())
-            if self.early_stopping:
-                callbacks.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor="val_loss", patience=self.n_iter_no_change, min_delta=self.tol,
-                        restore_best_weights=True,
-                    )
-                )
-            stack.enter_context(_model.releasing_gradient_registrations(model))
-            result = model.fit(
-                dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
-                callbacks=callbacks, verbose=self.verbose, shuffle=False,  # the dataset shuffles
-            )
-            return result.history
 
     # -- persistence -----------------------------------------------------------------------
     def save(self, path):
@@ -440,32 +305,114 @@ class _KerasPipelineBase(BaseEstimator):
         """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches."""
         check_is_fitted(self, "model_")
         X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
-        if self.preprocessor_ is not None:
-            Xt = check_transformed(transform(self, self.preprocessor_, X), self.preprocessor_)
-        else:
-            Xt = X
-        Xt = _dataset.as_row_store(Xt)
+        Xt = X if self.preprocessor_ is None else transform(self, self.preprocessor_, X)
+        source = self._rows(Xt, self.preprocessor_)
         outputs = [
             self._call_model(batch)
-            for batch in _dataset.prediction_batches(Xt, batch_size=_PREDICT_BATCH_SIZE)
+            for batch in _dataset.prediction_batches(source, batch_size=_PREDICT_BATCH_SIZE)
         ]
         return np.concatenate(outputs, axis=0)
 
     def _call_model(self, batch):
-        """The model's output for one batch. A single row is run as two copies: a one-row
-        matrix product takes another kernel whose result can differ in the last float32
-        bit, and a row's prediction must not depend on how many rows come with it."""
-        forward = self._forward
-        if len(batch) == 1:
-            return forward(np.concatenate([batch, batch])).numpy()[:1]
-        return forward(batch).numpy()
+        """The model's output for one batch, padded with zero rows to a multiple of
+        ``_ROW_BLOCK`` rows. A matrix product computes the last rows of a block with another
+        kernel, whose float32 result can differ in the last bit; padding puts every real row
+        in a full block, so a row's prediction does not depend on its position or on how many
+        rows come with it (scikit-learn's subset- and order-invariance checks)."""
+        forward = _model.forward_function(self.model_, self.input_shape_)
+        n = len(batch)
+        pad = -n % _ROW_BLOCK
+        if pad:
+            batch = np.concatenate([np.asarray(batch), np.zeros((pad,) + tuple(batch.shape[1:]), np.float32)])
+        return forward(batch).numpy()[:n]
 
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # a copy: it may be the live __dict__
-        state.pop("_forward", None)  # a traced TensorFlow function; rebuilt on load
-        return state
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "model_" in self.__dict__:
-            self._forward = _model.forward_function(self.model_, self.input_shape_)
+def _check_diverged(history, advice):
+    losses = np.asarray(history.get("loss", []), dtype=float)
+    if losses.size and not np.isfinite(losses).all():
+        raise TrainingDivergedError(
+            "Training diverged: the loss became NaN or infinite at epoch "
+            f"{int(np.flatnonzero(~np.isfinite(losses))[0]) + 1}. " + advice
+        )
+
+
+class _NewFit:
+    """The stages of a fit that starts from scratch: fit the target encoder and a clone of
+    the preprocessor, build and compile a new model, and set the fitted attributes."""
+
+    def __init__(self, estimator, classes):
+        self.est = estimator
+        self.classes = classes
+
+    def check(self, X, y):
+        est = self.est
+        X = check_X(est, X, reset=True, preprocessor=est.preprocessor)
+        encoder = est._new_target_encoder()
+        return X, est._fit_target_encoder(encoder, y, self.classes), encoder
+
+    def preprocess(self, X, y, incremental):
+        preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
+        if preprocessor is None:
+            return None, X
+        if incremental and hasattr(preprocessor, "partial_fit"):
+            return preprocessor, preprocessor.partial_fit(X, y).transform(X)
+        return preprocessor, preprocessor.fit_transform(X, y)
+
+    def model(self, source, encoder, routed, seed):
+        est = self.est
+        meta = est._meta(source, encoder)
+        with _training.model_scope():
+            model = _model.build_model(est.model, params_for("model", routed), meta, seed)
+            width = _model.output_width(model, meta["input_shape_"])
+            compiled = getattr(model, "compiled", False)
+            user_loss = model.loss if compiled else est.loss
+            encoder.set_output_width(width, _model.loss_name(user_loss))
+            if not compiled:
+                loss = est.loss if est.loss is not None else encoder.default_loss()
+                model.compile(
+                    optimizer=_model.resolve_optimizer(est.optimizer, params_for("optimizer", routed)),
+                    loss=_model.resolve_loss(loss, params_for("loss", routed)),
+                    metrics=None if est.metrics is None else list(est.metrics),
+                )
+        return model, {}
+
+    def keep(self, preprocessor, encoder, source):
+        est = self.est
+        est.preprocessor_ = preprocessor
+        est.target_encoder_ = encoder
+        est.input_shape_ = tuple(source.row_shape)
+        est._set_target_attributes(encoder)
+
+
+class _ContinuedFit:
+    """The stages of a fit that continues ``model_`` (``warm_start``, ``partial_fit``): the
+    fitted preprocessor and target encoder are reused (``partial_fit`` updates an incremental
+    preprocessor), and the history goes on."""
+
+    def __init__(self, estimator):
+        self.est = estimator
+
+    def check(self, X, y):
+        est = self.est
+        X = check_X(est, X, reset=False, preprocessor=est.preprocessor_)
+        return X, est._check_targets_again(y), est.target_encoder_
+
+    def preprocess(self, X, y, incremental):
+        preprocessor = self.est.preprocessor_
+        if preprocessor is None:
+            return None, X
+        if incremental and hasattr(preprocessor, "partial_fit"):
+            preprocessor.partial_fit(X, y)
+        return preprocessor, transform(self.est, preprocessor, X)
+
+    def model(self, source, encoder, routed, seed):
+        est = self.est
+        if tuple(source.row_shape) != tuple(est.input_shape_):
+            raise ValueError(
+                f"The preprocessor now outputs shape {tuple(source.row_shape)}, but the model "
+                f"was built for {tuple(est.input_shape_)}; refit from scratch."
+            )
+        return est.model_, {k: list(v) for k, v in est.history_.items()}
+
+    def keep(self, preprocessor, encoder, source):
+        pass

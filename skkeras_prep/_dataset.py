@@ -1,7 +1,9 @@
 """The one module that builds ``tf.data`` pipelines.
 
-Rows stay where they are (a numpy array, a read-only memmap, a scipy CSR matrix) and each batch
-is gathered by index inside a parallel, prefetched ``tf.data`` map:
+Rows come from a row source (``skkeras_prep.sources``: a numpy array, a read-only memmap, a
+scipy CSR matrix, or any other ``RowSource``) and stay where they are. Each batch is gathered by
+index inside a parallel, prefetched ``tf.data`` map (and decoded there, for a source with a
+``graph_decoder``):
 
 * training: ``Dataset.range(epochs * n_batches)`` -> gather(step). Step ``s`` is batch
   ``s % n_batches`` of epoch ``s // n_batches``; the epoch's order is a permutation drawn from
@@ -9,9 +11,11 @@ is gathered by index inside a parallel, prefetched ``tf.data`` map:
   ``steps_per_epoch=n_batches``, so Keras keeps one iterator for the whole fit instead of
   rebuilding one each epoch, and two fits with the same seed see the same batches.
 * prediction: contiguous slices in order, no shuffle.
+* sources read in order (``indexable = False``): chunks in order, rows shuffled within a
+  window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks, the epoch's batches made across chunk edges.
 
-Only the batch is converted to float32 (and densified, for sparse input), so the data is never
-copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
+Only the batch is converted to float32 (and densified, for sparse input) by the source's
+``gather``, so the data is never copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
 inside a batch does not change a mean-reduced loss.
 
 Lifetime: TensorFlow keeps every Python function given to ``tf.numpy_function`` outside a
@@ -35,28 +39,10 @@ AUTOTUNE = tf.data.AUTOTUNE
 # about 10 MB more peak memory on 1,000,000 x 100 rows (bench/README.md).
 TRAIN_MAP_PARALLELISM = 2
 TRAIN_PREFETCH = 2
-
-
-def as_row_store(X):
-    """Make X a store rows can be gathered from cheaply: ndarray or CSR (no dense copies)."""
-    if sp.issparse(X):
-        return X.tocsr() if X.format != "csr" else X
-    if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):
-        X = X.to_numpy()
-    return np.asarray(X)
-
-
-def n_rows(X):
-    return X.shape[0]
-
-
-def gather_rows(X, index):
-    """Rows ``index`` (an int array or a slice) of X as a dense float32 array."""
-    rows = X[index]
-    if sp.issparse(rows):
-        # cast the stored values first, so the one dense block made is the float32 batch
-        return rows.astype(np.float32, copy=False).toarray()
-    return np.asarray(rows, dtype=np.float32)
+# Sources read in order: rows are shuffled within a window of this many chunks of
+# SEQUENTIAL_CHUNK_ROWS rows.
+SEQUENTIAL_CHUNK_ROWS = 8192
+SEQUENTIAL_WINDOW_CHUNKS = 4
 
 
 class _Rows:
@@ -114,52 +100,71 @@ def n_batches(n, batch_size):
 MAX_EVAL_BATCH_BYTES = 64 * 2**20
 
 
-def _capped_batch_size(X, batch_size):
-    row_bytes = 4 * int(np.prod(X.shape[1:], dtype=np.int64))
-    return max(1, min(batch_size, MAX_EVAL_BATCH_BYTES // max(row_bytes, 1)))
+def _capped_batch_size(source, batch_size):
+    return max(1, min(batch_size, MAX_EVAL_BATCH_BYTES // max(source.row_bytes, 1)))
 
 
-def _feature_shape(X):
-    return (None,) + tuple(X.shape[1:])
+def _batch_x(source, tensor):
+    """The gathered batch as the model's input: decoded in the graph where the source says
+    so, with its static shape set."""
+    decode = source.graph_decoder()
+    if decode is not None:
+        tensor = decode(tensor)
+    return tf.ensure_shape(tensor, (None,) + tuple(source.row_shape))
 
 
-def _labelled_rows(X, y, sample_weight, y_dtype, stack, **extra):
-    """The holder of X, y and weights for a pipeline of (x, y, w) batches; y is cast to
-    ``y_dtype`` (default: its own) per batch, and the holder is emptied when ``stack``
+def _gathered_spec(source):
+    return tf.as_dtype(source.batch_dtype), (None,) + tuple(source.gathered_shape)
+
+
+def _labelled_rows(source, y, sample_weight, y_dtype, stack, **extra):
+    """The holder of the source, y and weights for a pipeline of (x, y, w) batches; y is cast
+    to ``y_dtype`` (default: its own) per batch, and the holder is emptied when ``stack``
     closes."""
     y = np.asarray(y)
-    rows = _Rows(X=X, y=y, w=np.asarray(sample_weight, dtype=np.float32),
+    rows = _Rows(X=source, y=y, w=np.asarray(sample_weight, dtype=np.float32),
                  y_dtype=np.dtype(y.dtype if y_dtype is None else y_dtype), **extra)
     stack.callback(rows.release)
     return rows
 
 
 def _labelled_batch(rows, index):
-    return gather_rows(rows.X, index), rows.y[index].astype(rows.y_dtype), rows.w[index]
+    return rows.X.gather(index), rows.y[index].astype(rows.y_dtype), rows.w[index]
 
 
 def _labelled_loader(gather, rows):
     """A ``tf.data`` map function: a step number -> ``gather(step)`` as (x, y, w) tensors of
-    known shape. Shapes and types are read now, so the traced function holds no arrays."""
-    types = [tf.float32, tf.as_dtype(rows.y_dtype), tf.float32]
-    shapes = (_feature_shape(rows.X), (None,) + rows.y.shape[1:], (None,))
+    known shape. Shapes, types and the decoder are read now, so the traced function holds no
+    arrays."""
+    x_type, x_shape = _gathered_spec(rows.X)
+    types = [x_type, tf.as_dtype(rows.y_dtype), tf.float32]
+    shapes = (x_shape, (None,) + rows.y.shape[1:], (None,))
+    decode = rows.X.graph_decoder()
+    row_shape = (None,) + tuple(rows.X.row_shape)
 
     def load(step):
-        batch = tf.numpy_function(gather, [step], types)
-        return tuple(tf.ensure_shape(tensor, shape) for tensor, shape in zip(batch, shapes))
+        batch = [tf.ensure_shape(t, s) for t, s in zip(tf.numpy_function(gather, [step], types), shapes)]
+        x = batch[0] if decode is None else decode(batch[0])
+        return (tf.ensure_shape(x, row_shape), batch[1], batch[2])
 
     return load
 
 
-def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
+def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
                      y_dtype=None):
-    """Batches (x, y, w) for ``epochs`` passes over the rows, and the number of batches in an
-    epoch; see the module docstring. Each batch of y is cast to ``y_dtype`` (default: y's
-    own), so targets can be stored compactly. The arrays are let go when ``stack`` (a
-    ``contextlib.ExitStack``) closes."""
-    n = n_rows(X)
+    """Batches (x, y, w) for ``epochs`` passes over the rows of ``source``, and the number of
+    batches in an epoch; see the module docstring. Each batch of y is cast to ``y_dtype``
+    (default: y's own), so targets can be stored compactly. The arrays are let go when
+    ``stack`` (a ``contextlib.ExitStack``) closes."""
+    n = source.n_rows
     per_epoch = n_batches(n, batch_size)
-    rows = _labelled_rows(X, y, sample_weight, y_dtype, stack, order=_EpochOrder(n, seed, shuffle))
+    if not source.indexable:
+        return _sequential_training_dataset(
+            source, y, sample_weight, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+            seed=seed, stack=stack, y_dtype=y_dtype,
+        ), per_epoch
+    rows = _labelled_rows(source, y, sample_weight, y_dtype, stack,
+                          order=_EpochOrder(n, seed, shuffle))
 
     def gather(step):
         epoch, batch = divmod(int(step), per_epoch)
@@ -173,12 +178,67 @@ def training_dataset(X, y, sample_weight, *, batch_size, epochs, shuffle, seed, 
     return dataset.prefetch(TRAIN_PREFETCH), per_epoch
 
 
-def evaluation_dataset(X, y, sample_weight, *, batch_size, stack, y_dtype=None):
+def _windows(source):
+    """(first row, rows) of consecutive windows of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks."""
+    pieces, first = [], None
+    for start, chunk in source.chunks(SEQUENTIAL_CHUNK_ROWS):
+        first = start if first is None else first
+        pieces.append(np.asarray(chunk))
+        if len(pieces) == SEQUENTIAL_WINDOW_CHUNKS:
+            yield first, np.concatenate(pieces)
+            pieces, first = [], None
+    if pieces:
+        yield first, np.concatenate(pieces)
+
+
+def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
+    """(x, y, w) numpy batches of a source read in order: per epoch, chunks in order, rows
+    shuffled within a window of chunks; a batch may span windows, so every epoch has exactly
+    ``n_batches(n, batch_size)`` batches."""
+    for epoch in range(epochs):
+        rng = np.random.default_rng([seed, epoch])
+        carry_x = carry_i = None
+        for first, x in _windows(rows.X):
+            index = np.arange(first, first + len(x))
+            if shuffle:
+                order = rng.permutation(len(x))
+                x, index = x[order], index[order]
+            if carry_x is not None:
+                x, index = np.concatenate([carry_x, x]), np.concatenate([carry_i, index])
+            usable = len(x) - len(x) % batch_size
+            for start in range(0, usable, batch_size):
+                part = index[start:start + batch_size]
+                yield x[start:start + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
+            carry_x, carry_i = x[usable:], index[usable:]
+        if carry_x is not None and len(carry_x):
+            yield carry_x, rows.y[carry_i].astype(rows.y_dtype), rows.w[carry_i]
+
+
+def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
+                                 seed, stack, y_dtype):
+    rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    x_type, x_shape = _gathered_spec(source)
+    signature = (
+        tf.TensorSpec(x_shape, x_type),
+        tf.TensorSpec((None,) + rows.y.shape[1:], tf.as_dtype(rows.y_dtype)),
+        tf.TensorSpec((None,), tf.float32),
+    )
+    dataset = tf.data.Dataset.from_generator(
+        lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed),
+        output_signature=signature,
+    )
+    decode = source.graph_decoder()
+    if decode is not None:
+        dataset = dataset.map(lambda x, t, w: (decode(x), t, w), num_parallel_calls=AUTOTUNE)
+    return dataset.prefetch(TRAIN_PREFETCH)
+
+
+def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None):
     """One ordered pass of (x, y, w) batches, for validation data; y is cast per batch as in
     ``training_dataset``; the arrays are let go when ``stack`` closes."""
-    n = n_rows(X)
-    batch_size = _capped_batch_size(X, batch_size)
-    rows = _labelled_rows(X, y, sample_weight, y_dtype, stack)
+    n = source.n_rows
+    batch_size = _capped_batch_size(source, batch_size)
+    rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
 
     def gather(batch):
         start = int(batch) * batch_size
@@ -191,23 +251,31 @@ def evaluation_dataset(X, y, sample_weight, *, batch_size, stack, y_dtype=None):
     return dataset.prefetch(AUTOTUNE)
 
 
-def prediction_batches(X, *, batch_size):
-    """Ordered float32 batches of X. One batch is returned directly; more stream via tf.data.
-    Wide rows get smaller batches (``MAX_EVAL_BATCH_BYTES``)."""
-    n = n_rows(X)
-    batch_size = _capped_batch_size(X, batch_size)
-    if n <= batch_size:
-        yield gather_rows(X, slice(0, n))
+def prediction_batches(source, *, batch_size):
+    """Ordered float32 batches of the source's rows, as the model receives them. One batch is
+    returned directly; more stream via tf.data. Wide rows get smaller batches
+    (``MAX_EVAL_BATCH_BYTES``)."""
+    n = source.n_rows
+    batch_size = _capped_batch_size(source, batch_size)
+    decode = source.graph_decoder()
+    if not source.indexable:
+        for _, chunk in source.chunks(batch_size):
+            yield chunk if decode is None else _batch_x(source, tf.convert_to_tensor(chunk))
         return
-    rows = _Rows(X=X)
+    if n <= batch_size and decode is None:
+        yield source.gather(slice(0, n))
+        return
+    rows = _Rows(X=source)
 
     def gather(batch):
-        return gather_rows(rows.X, slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size)))
+        return rows.X.gather(slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size)))
 
-    x_shape = _feature_shape(X)
+    x_type, x_shape = _gathered_spec(source)
+    row_shape = (None,) + tuple(source.row_shape)
 
     def load(batch):
-        return tf.ensure_shape(tf.numpy_function(gather, [batch], tf.float32), x_shape)
+        x = tf.ensure_shape(tf.numpy_function(gather, [batch], x_type), x_shape)
+        return tf.ensure_shape(x if decode is None else decode(x), row_shape)
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
     dataset = dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)

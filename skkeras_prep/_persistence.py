@@ -392,10 +392,7 @@ def _rebuild(state, models, model, custom_objects, path):
     for name, value in attributes.items():
         setattr(estimator, name, value)
     if model is not None:
-        from ._model import forward_function
-
         estimator.model_ = model
-        estimator._forward = forward_function(model, estimator.input_shape_)
     return estimator
 
 

@@ -33,6 +33,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from skkeras_prep import KerasPipelineClassifier, _base, _dataset
 from skkeras_prep._validation import check_transformed, check_X
 from skkeras_prep.models import MLP
+from skkeras_prep.sources import ArraySource, SparseSource, as_source
 
 ATOL = 1e-5  # same seed, same float32 batches: equal up to float round-off
 
@@ -270,14 +271,14 @@ def test_sparse_input_trains_like_dense(kind, sparse_data, dense_reference):
 def test_row_store_keeps_sparse_as_csr(kind, sparse_data):
     X, _ = sparse_data
     Xs = kind(X)
-    store = _dataset.as_row_store(Xs)
+    store = as_source(Xs).X
     assert sp.issparse(store) and store.format == "csr"
     assert isinstance(store, sp.sparray) == isinstance(Xs, sp.sparray)
     assert store.nnz == np.count_nonzero(X)
     if Xs.format == "csr":
         assert store is Xs  # no copy at all
     dense = np.ascontiguousarray(X)
-    assert np.shares_memory(_dataset.as_row_store(dense), dense)
+    assert np.shares_memory(as_source(dense).X, dense)
 
 
 def test_check_transformed_keeps_sparse(sparse_data):
@@ -288,17 +289,17 @@ def test_check_transformed_keeps_sparse(sparse_data):
 
 def test_gather_rows_densifies_only_the_requested_rows():
     X = sp.csr_matrix(np.array([[0, 2, 0], [1, 0, 0], [0, 0, 3], [4, 0, 5]], dtype=np.int64))
-    batch = _dataset.gather_rows(X, np.array([1, 3]))
+    batch = as_source(X).gather(np.array([1, 3]))
     assert batch.dtype == np.float32 and isinstance(batch, np.ndarray)
     np.testing.assert_array_equal(batch, [[1, 0, 0], [4, 0, 5]])
-    np.testing.assert_array_equal(_dataset.gather_rows(X, slice(0, 2)), [[0, 2, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(as_source(X).gather(slice(0, 2)), [[0, 2, 0], [1, 0, 0]])
 
 
 def test_gather_rows_never_densifies_the_whole_matrix():
     # dense, this matrix would need 4 TB; two of its rows need 8 MB
     n = 10**6
     X = sp.csr_matrix(([1.0, 2.0, 3.0], ([0, 5, 5], [7, 0, n - 1])), shape=(n, n))
-    batch = _dataset.gather_rows(X, np.array([0, 5]))
+    batch = as_source(X).gather(np.array([0, 5]))
     assert batch.shape == (2, n) and batch.dtype == np.float32
     assert batch[0, 7] == 1.0 and batch[1, 0] == 2.0 and batch[1, n - 1] == 3.0
     assert np.count_nonzero(batch) == 3
@@ -309,11 +310,11 @@ def test_wide_rows_get_smaller_prediction_and_validation_batches():
     X = sp.random(n, width, density=1e-4, format="csr", dtype=np.float32, random_state=0)
     cap = _dataset.MAX_EVAL_BATCH_BYTES // (4 * width)
     assert cap < n
-    batches = [np.asarray(b) for b in _dataset.prediction_batches(X, batch_size=8192)]
+    batches = [np.asarray(b) for b in _dataset.prediction_batches(as_source(X), batch_size=8192)]
     assert max(len(b) for b in batches) <= cap
     np.testing.assert_array_equal(np.concatenate(batches), X.toarray())
     with contextlib.ExitStack() as stack:
-        val = _dataset.evaluation_dataset(X, np.zeros(n), np.ones(n), batch_size=1024, stack=stack)
+        val = _dataset.evaluation_dataset(as_source(X), np.zeros(n), np.ones(n), batch_size=1024, stack=stack)
         sizes = [int(x.shape[0]) for x, _, _ in val]
     assert max(sizes) <= cap and sum(sizes) == n
 
@@ -338,14 +339,14 @@ def densified(monkeypatch):
 def gather_spy(monkeypatch):
     """Record, for every batch, the row store it was gathered from and the batch's shape."""
     calls = []
-    real = _dataset.gather_rows
+    for cls in (ArraySource, SparseSource):
+        def spy(self, index, _real=cls.gather):
+            out = _real(self, index)
+            X = self.X
+            calls.append((sp.issparse(X), getattr(X, "format", None), X.shape, out.shape, out.dtype))
+            return out
 
-    def spy(X, index):
-        out = real(X, index)
-        calls.append((sp.issparse(X), getattr(X, "format", None), X.shape, out.shape, out.dtype))
-        return out
-
-    monkeypatch.setattr(_dataset, "gather_rows", spy)
+        monkeypatch.setattr(cls, "gather", spy)
     return calls
 
 
@@ -432,7 +433,7 @@ def test_readonly_memmap_is_read_in_place(readonly_memmap, plain_data):
     assert not readonly_memmap.flags.writeable
     est = clf()
     checked = check_X(est, readonly_memmap, reset=True, preprocessor=None)
-    assert np.shares_memory(_dataset.as_row_store(checked), readonly_memmap)  # no copy
+    assert np.shares_memory(as_source(checked).X, readonly_memmap)  # no copy
     est.fit(readonly_memmap, y)
     np.testing.assert_allclose(
         est.predict_proba(readonly_memmap), clf().fit(X, y).predict_proba(X), atol=ATOL

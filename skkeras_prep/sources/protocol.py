@@ -1,0 +1,115 @@
+"""The row-source protocol: what the ``tf.data`` pipelines read rows from.
+
+A source knows three things: how many rows it has (``n_rows``), the shape of one row as the
+model receives it (``row_shape``), and how to gather a batch of rows by index (``gather``).
+Every input kind is one adapter class (``arrays.ArraySource``, ``sparse.SparseSource``), and
+``skkeras_prep.sources.as_source`` picks the adapter for an input. A new kind of input (image
+files, a dask collection) is one new adapter; neither the estimator nor the pipelines change.
+
+Two optional abilities:
+
+* **Decoding inside the graph.** ``gather`` may return something other than the model's input
+  (for example file paths, ``batch_dtype = "string"``); the function that ``graph_decoder``
+  returns then turns the gathered batch into the model's float32 input with TensorFlow ops,
+  inside the parallel ``tf.data`` map, so no Python runs per row. It is traced into the
+  pipeline, so it must hold settings only, never the rows.
+* **Sequential reading.** A source that cannot be indexed cheaply (a collection computed chunk by
+  chunk) sets ``indexable = False`` and implements ``chunks``; training then reads it in order
+  and shuffles within a window of chunks instead of gathering random batches.
+
+A preprocessor's ``transform`` may return a ``RowSource`` instead of an array: the estimator
+streams it as it is (this is how an image loader returns lazily decoded rows).
+"""
+
+import abc
+
+import numpy as np
+
+
+class RowSource(abc.ABC):
+    """Rows that the estimator streams through ``tf.data``; see the module docstring."""
+
+    #: Whether ``gather`` is cheap for any set of rows. False: read with ``chunks`` in order.
+    indexable = True
+    #: The numpy dtype name of what ``gather`` returns ("float32" unless ``graph_decoder`` decodes).
+    batch_dtype = "float32"
+
+    @property
+    @abc.abstractmethod
+    def n_rows(self):
+        """The number of rows (an int)."""
+
+    @property
+    @abc.abstractmethod
+    def row_shape(self):
+        """The shape of one row as the model receives it (a tuple of ints)."""
+
+    @property
+    def gathered_shape(self):
+        """The shape of one row as ``gather`` returns it (before ``graph_decoder``)."""
+        return self.row_shape
+
+    def gather(self, index):
+        """Rows ``index`` (a sorted 1-D int array or a slice) as a numpy batch of
+        ``batch_dtype``, shape ``(len(index),) + gathered_shape``."""
+        raise NotImplementedError(
+            f"{type(self).__name__} is read in order (indexable=False); use chunks()."
+        )
+
+    def graph_decoder(self):
+        """None, or a function of TensorFlow ops that turns a gathered batch (a tensor of
+        ``batch_dtype``) into the model's float32 input of shape ``(batch,) + row_shape``.
+        It runs inside the ``tf.data`` map; it must not reference the rows."""
+        return None
+
+    def chunks(self, chunk_rows):
+        """``(start, batch)`` pieces covering every row once, in order."""
+        n = self.n_rows
+        for start in range(0, n, chunk_rows):
+            yield start, self.gather(slice(start, min(n, start + chunk_rows)))
+
+    def take(self, rows):
+        """A source holding only ``rows`` (a sorted 1-D int array), e.g. for a validation split."""
+        return RowSubset(self, rows)
+
+    @property
+    def row_bytes(self):
+        """Bytes of one float32 row as the model receives it (sizes evaluation batches)."""
+        return 4 * int(np.prod(self.row_shape, dtype=np.int64))
+
+    def __len__(self):
+        return self.n_rows
+
+    def __repr__(self):
+        return f"{type(self).__name__}(n_rows={self.n_rows}, row_shape={self.row_shape})"
+
+
+class RowSubset(RowSource):
+    """The rows ``rows`` of another indexable source, gathered from it on demand."""
+
+    def __init__(self, parent, rows):
+        if not parent.indexable:
+            raise ValueError(
+                f"{type(parent).__name__} is read in order and cannot be split by row index."
+            )
+        self.parent = parent
+        self.rows = np.asarray(rows)
+        self.batch_dtype = parent.batch_dtype
+
+    @property
+    def n_rows(self):
+        return len(self.rows)
+
+    @property
+    def row_shape(self):
+        return self.parent.row_shape
+
+    @property
+    def gathered_shape(self):
+        return self.parent.gathered_shape
+
+    def gather(self, index):
+        return self.parent.gather(self.rows[index])
+
+    def graph_decoder(self):
+        return self.parent.graph_decoder()
