@@ -219,7 +219,10 @@ def test_unfitted_estimator_with_keras_objects_in_parameters(tmp_path):
     )
     est.save(tmp_path / "unfitted.skkeras")
     assert "model.keras" not in _members(tmp_path / "unfitted.skkeras")
-    loaded = skkeras_prep.load(tmp_path / "unfitted.skkeras")
+    with pytest.raises(ValueError, match=r"params\['callbacks'\]\[0\].*callback.*trusted="):
+        skkeras_prep.load(tmp_path / "unfitted.skkeras")  # callbacks need an opt-in
+    loaded = skkeras_prep.load(tmp_path / "unfitted.skkeras",
+                               trusted=["keras.callbacks.EarlyStopping"])
     assert not hasattr(loaded, "model_")
     assert isinstance(loaded.model, keras.Sequential) and loaded.model.output_shape == (None, 1)
     assert isinstance(loaded.optimizer, keras.optimizers.SGD) and loaded.optimizer.momentum == 0.5
@@ -336,11 +339,11 @@ def _missing_state(path, good):
     [
         (_random_bytes, "not a zip archive"),
         (_truncated, "not a zip archive"),
-        (_flipped_byte, "estimator state"),
+        (_flipped_byte, "'state.skops/schema.json' entry is corrupted"),
         (_foreign_zip, "no 'skkeras_prep.json' entry"),
         (_other_metadata, "does not describe a skkeras_prep estimator"),
         (_broken_metadata, "not valid JSON"),
-        (_garbage_model, "Could not load the Keras model"),
+        (_garbage_model, "'model.keras' entry is not a zip archive"),
         (_missing_state, "no 'state.skops' entry"),
     ],
 )
