@@ -315,6 +315,7 @@ def _decode_object(config, where, custom_objects, limits):
         raise _refused(where, "a Keras object must be stored as a JSON string")
     parsed = _parse_json(config.encode("utf-8", "surrogatepass"), where, limits)
     _object_classes(parsed, where)
+    _check_parameter_count(parsed, 0, where, limits)  # no weights: a small object at most
     try:
         found = keras.saving.deserialize_keras_object(
             parsed, custom_objects=custom_objects, safe_mode=True
@@ -614,7 +615,8 @@ def _check_archive(archive, where, compressed, budget):
     limits = budget.limits
     infos = archive.infolist()
     if len(infos) > _MAX_MEMBERS:
-        raise _too_costly(f"the number of entries of {where}", "max_bytes", limits, len(infos))
+        raise ValueError(f"The file was refused before loading: {where} has {len(infos):,} "
+                         f"entries; at most {_MAX_MEMBERS:,} are read.")
     declared = sum(info.file_size for info in infos)
     allowed = limits["max_ratio"] * compressed + _RATIO_ALLOWANCE
     if declared > allowed:
@@ -665,7 +667,7 @@ def _check_keras(data, name, path, budget):
                              budget.limits)
         weights = sum(info.file_size for n, info in infos.items() if n.startswith("model.weights"))
     _object_classes_in_model(config, name)
-    _check_parameter_count(config, weights, name, budget.limits)
+    _check_parameter_count(config, weights, f"'{name}'", budget.limits)
 
 
 def _object_classes_in_model(config, name):
@@ -735,15 +737,15 @@ def _check_parameter_count(config, weight_bytes, name, limits):
                         q in dtype for q in ("int8", "int4", "float8"))
                 stack.extend(item.values())
     except (ValueError, TypeError):
-        raise _refused(f"'{name}/config.json'", "a layer has a size that is not a "
+        raise _refused(name, "a layer has a size that is not a "
                        "non-negative integer") from None
     if total > limits["max_params"]:
-        raise _too_costly(f"the model '{name}' declares layers with {total:,} parameters; it",
+        raise _too_costly(f"the model {name} declares layers with {total:,} parameters; it",
                           "max_params", limits, total)
     bytes_per_parameter = 0.5 if low_precision else 2  # float16 at least, int4 when quantized
     if total * bytes_per_parameter > weight_bytes + 2**20:
         raise _refused(
-            f"'{name}'", f"its config declares layers with {total:,} parameters, but its "
+            name, f"its config declares layers with {total:,} parameters, but its "
             f"weights hold only {weight_bytes:,} bytes; the file was modified")
 
 
@@ -758,8 +760,8 @@ def _not_ours(path, why):
 def _check_metadata(raw, path, limits):
     if len(raw) > _MAX_METADATA_BYTES:
         raise _not_ours(path, f"its metadata has {len(raw):,} bytes")
+    _check_json(raw, f"'{METADATA}'", limits)
     try:
-        _check_json(raw, f"'{METADATA}'", limits)
         metadata = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _not_ours(path, "its metadata is not valid JSON") from None
