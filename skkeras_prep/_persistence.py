@@ -907,7 +907,10 @@ def _check_consistency(estimator, path):
         type(d) is int and d > 0 for d in shape)):
         raise _not_ours(path, f"its input shape {shape!r} is invalid")
     model = estimator.model_
-    declared = getattr(model, "input_shape", None)
+    try:
+        declared = model.input_shape
+    except Exception:  # a subclassed model that was never called has no input shape
+        declared = None
     if declared is not None and tuple(declared)[1:] != shape:
         raise _not_ours(path, f"its model takes inputs of shape {tuple(declared)[1:]}, but "
                         f"the estimator was fitted on shape {shape}")
