@@ -136,6 +136,17 @@ def test_a_keras_object_that_would_build_a_huge_model_is_refused(tmp_path):
     _refused_cheaply(path, "params['model__extra']", "max_params=")
 
 
+def test_a_keras_function_that_is_not_a_loss_is_refused(tmp_path):
+    config = json.dumps({"module": "keras.config", "class_name": "function",
+                         "config": "enable_unsafe_deserialization", "registered_name": None})
+    path = crafted.state_file(tmp_path / "fn.skkeras", params={"loss": {OBJECT: config}})
+    _refused(path, "params['loss']")
+    assert keras.config.enable_unsafe_deserialization.__name__  # still public, never called
+    ok = json.dumps(keras.saving.serialize_keras_object(keras.losses.mean_squared_error))
+    path = crafted.state_file(tmp_path / "mse.skkeras", params={"loss": {OBJECT: ok}})
+    assert skkeras_prep.load(path).loss is keras.losses.mean_squared_error
+
+
 def test_a_keras_object_of_the_wrong_kind_is_refused(tmp_path):
     config = json.dumps(keras.saving.serialize_keras_object(keras.optimizers.Adam()))
     path = crafted.state_file(tmp_path / "obj.skkeras", params={"loss": {OBJECT: config}})
