@@ -326,9 +326,9 @@ def _decode_object(config, where, custom_objects, limits):
     place = _place(where)
     kinds = _PLACE_KINDS.get(place, ())
     bases = tuple(_kind_modules()[k][1] for k in kinds if k != "callbacks")
-    function_ok = place in _KERAS_FUNCTION_PARAMS and _is_loss_or_metric_function(
-        found, custom_objects)
-    if not (isinstance(found, bases) if bases else False) and not function_ok:
+    if not (bases and isinstance(found, bases)) and not (
+        place in _KERAS_FUNCTION_PARAMS and _is_loss_or_metric_function(found, custom_objects)
+    ):
         raise _refused(where, f"it holds a {type(found).__name__}, which is not a Keras object "
                        "of the kind allowed there")
     return found
@@ -337,7 +337,7 @@ def _decode_object(config, where, custom_objects, limits):
 def _is_loss_or_metric_function(found, custom_objects):
     """A Keras loss or metric function by its public name, a function the user registered
     with Keras, or one of the user's ``custom_objects``."""
-    if not callable(found) or isinstance(found, type) or isinstance(found, keras.KerasTensor):
+    if not callable(found) or isinstance(found, type) or not hasattr(found, "__name__"):
         return False
     name = getattr(found, "__name__", None)
     for getter in (keras.losses.get, keras.metrics.get):
