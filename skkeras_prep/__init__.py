@@ -2,7 +2,7 @@
 
 from .classifier import KerasPipelineClassifier
 from .exceptions import SkKerasPrepWarning, TrainingDivergedError
-from ._persistence import load
+from ._persistence import inspect_file, load
 from .regressor import KerasPipelineRegressor
 
 __version__ = "0.1.0"
@@ -12,6 +12,7 @@ __all__ = [
     "KerasPipelineRegressor",
     "SkKerasPrepWarning",
     "TrainingDivergedError",
+    "inspect_file",
     "load",
     "__version__",
 ]

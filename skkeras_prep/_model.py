@@ -98,6 +98,11 @@ def build_model(model, routed_model_params, meta, seed):
                     "which takes no arguments. Use a builder function to make them searchable."
                 )
             built = clone_keras_model(model)
+        elif isinstance(model, type) and not issubclass(model, keras.Model):
+            raise TypeError(
+                f"`model` is the class {model.__name__}; pass an instance of a builder (e.g. "
+                "MLP()), a function returning a keras.Model, or a keras.Model subclass."
+            )
         elif hasattr(model, "build") and hasattr(model, "get_params"):
             from sklearn.base import clone
 
@@ -289,11 +294,17 @@ def _loss_classes():
 
 
 def resolve_loss(loss, params):
-    """The loss to compile with, applying ``loss__*`` parameters."""
+    """The loss to compile with, applying ``loss__*`` parameters. A loss class is always
+    instantiated (with or without parameters), so the compiled model can be saved."""
+    if isinstance(loss, type):
+        if not issubclass(loss, keras.losses.Loss):
+            raise TypeError(
+                f"`loss` is the class {loss.__name__}, which is not a keras.losses.Loss; pass a "
+                "Keras loss class, instance, name or function."
+            )
+        return loss(**params)
     if not params:
         return loss
-    if isinstance(loss, type):
-        return loss(**params)
     if isinstance(loss, str):
         cls = _loss_classes().get(loss_name(loss))
         if cls is None:
@@ -363,6 +374,11 @@ def resolve_callbacks(callbacks, params):
     for key, cb in items:
         kwargs = {**shared, **per_key.get(key, {})}
         if isinstance(cb, type):
+            if not issubclass(cb, keras.callbacks.Callback):
+                raise TypeError(
+                    f"Callback {key!r} is the class {cb.__name__}, which is not a "
+                    "keras.callbacks.Callback; pass Keras callback classes or instances."
+                )
             made.append(cb(**kwargs))
         elif isinstance(cb, keras.callbacks.Callback):
             if per_key.get(key):

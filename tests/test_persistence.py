@@ -5,6 +5,9 @@ import io
 import json
 import os
 import pickle
+import stat
+import tempfile
+import time
 import zipfile
 
 import joblib
@@ -219,7 +222,10 @@ def test_unfitted_estimator_with_keras_objects_in_parameters(tmp_path):
     )
     est.save(tmp_path / "unfitted.skkeras")
     assert "model.keras" not in _members(tmp_path / "unfitted.skkeras")
-    loaded = skkeras_prep.load(tmp_path / "unfitted.skkeras")
+    with pytest.raises(ValueError, match=r"params\['callbacks'\]\[0\].*callback.*trusted="):
+        skkeras_prep.load(tmp_path / "unfitted.skkeras")  # callbacks need an opt-in
+    loaded = skkeras_prep.load(tmp_path / "unfitted.skkeras",
+                               trusted=["keras.callbacks.EarlyStopping"])
     assert not hasattr(loaded, "model_")
     assert isinstance(loaded.model, keras.Sequential) and loaded.model.output_shape == (None, 1)
     assert isinstance(loaded.optimizer, keras.optimizers.SGD) and loaded.optimizer.momentum == 0.5
@@ -336,11 +342,11 @@ def _missing_state(path, good):
     [
         (_random_bytes, "not a zip archive"),
         (_truncated, "not a zip archive"),
-        (_flipped_byte, "estimator state"),
+        (_flipped_byte, "'state.skops/schema.json' entry is corrupted"),
         (_foreign_zip, "no 'skkeras_prep.json' entry"),
         (_other_metadata, "does not describe a skkeras_prep estimator"),
         (_broken_metadata, "not valid JSON"),
-        (_garbage_model, "Could not load the Keras model"),
+        (_garbage_model, "'model.keras' entry is not a zip archive"),
         (_missing_state, "no 'state.skops' entry"),
     ],
 )
@@ -424,3 +430,103 @@ def test_save_replaces_an_existing_file(saved_clf, fitted_reg, tmp_path):
     fitted_reg[0].save(path)
     assert os.listdir(tmp_path) == ["model.skkeras"]
     assert type(skkeras_prep.load(path)) is KerasPipelineRegressor
+
+
+def _temp_names(directory):
+    return sorted(n for n in os.listdir(directory) if ".skkeras-tmp." in n)
+
+
+def test_save_stages_everything_beside_the_target(fitted_reg, tmp_path, monkeypatch):
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    target_dir = tmp_path / "out"
+    target_dir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    seen = []
+    real_write_zip = _persistence._write_zip
+
+    def spying_write_zip(fileobj, members):  # an injected observation point
+        seen.extend(_temp_names(target_dir))
+        return real_write_zip(fileobj, members)
+
+    monkeypatch.setattr(_persistence, "_write_zip", spying_write_zip)
+    est = KerasPipelineRegressor(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]),
+                                 **FAST)  # a parameter model too: two Keras models staged
+    est.fit(*_reg_xy(fitted_reg)).save(target_dir / "reg.skkeras")
+    assert os.listdir(system_tmp) == []
+    prefix = f".reg.skkeras.skkeras-tmp.{os.getpid()}."
+    assert seen and all(name.startswith(prefix) for name in seen)
+    assert os.listdir(target_dir) == ["reg.skkeras"]
+
+
+def _reg_xy(fitted_reg):
+    reg, X = fitted_reg
+    return X, reg.predict(X)
+
+
+@pytest.mark.parametrize("failure", [OSError("disk full (simulated)"), KeyboardInterrupt()])
+@pytest.mark.parametrize("point", ["_write_zip", "_keras_bytes", "_state_bytes"])
+def test_injected_failures_leave_nothing_behind(fitted_reg, tmp_path, monkeypatch, point,
+                                                failure):
+    def failing(*args, **kwargs):
+        if point == "_keras_bytes":  # the model is half staged when the failure strikes
+            with open(args[1], "wb") as f:
+                f.write(b"partial")
+        raise failure
+
+    monkeypatch.setattr(_persistence, point, failing)
+    with pytest.raises(type(failure)):
+        fitted_reg[0].save(tmp_path / "x.skkeras")
+    assert os.listdir(tmp_path) == []
+
+
+def test_stale_temporary_files_are_cleaned_but_live_saves_are_not(fitted_reg, tmp_path):
+    target = tmp_path / "m.skkeras"
+    prefix = _persistence._tmp_prefix(str(target))
+    dead_pid = 2**22 + 12345  # above the usual pid_max: no such process
+    with pytest.raises(ProcessLookupError):
+        os.kill(dead_pid, 0)
+    crashed = [tmp_path / f"{prefix}{dead_pid}.abc.tmp", tmp_path / f"{prefix}{dead_pid}.abc.keras"]
+    live = tmp_path / f"{prefix}{os.getppid()}.def.tmp"        # a save in progress elsewhere
+    old_live = tmp_path / f"{prefix}{os.getppid()}.old.tmp"    # live pid, but a day old
+    garbled = tmp_path / f"{prefix}notapid.tmp"
+    other = tmp_path / f".other.skkeras.skkeras-tmp.{dead_pid}.abc.tmp"  # another target's
+    for path in crashed + [live, old_live, garbled, other]:
+        path.write_bytes(b"partial")
+    day_ago = time.time() - _persistence.STALE_SECONDS - 60
+    os.utime(old_live, (day_ago, day_ago))
+    fitted_reg[0].save(target)
+    assert sorted(os.listdir(tmp_path)) == sorted([target.name, live.name, other.name])
+
+
+def test_save_keeps_the_mode_of_an_existing_file(fitted_reg, tmp_path):
+    path = tmp_path / "private.skkeras"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o600)
+    fitted_reg[0].save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    umask = os.umask(0o022)
+    os.umask(umask)
+    fitted_reg[0].save(tmp_path / "new.skkeras")
+    assert stat.S_IMODE(os.stat(tmp_path / "new.skkeras").st_mode) == 0o666 & ~umask
+
+
+def test_save_writes_through_a_symlink(fitted_reg, tmp_path):
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    target = real_dir / "model.skkeras"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.skkeras"
+    link.symlink_to(target)
+    fitted_reg[0].save(link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert type(skkeras_prep.load(target)) is KerasPipelineRegressor
+    assert os.listdir(real_dir) == ["model.skkeras"]
+
+
+def test_save_into_a_missing_directory_names_it(fitted_reg, tmp_path):
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError) as info:
+        fitted_reg[0].save(missing / "m.skkeras")
+    assert str(missing) in str(info.value) and "skkeras-tmp" not in str(info.value)
+    assert "does not exist" in str(info.value)
