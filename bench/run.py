@@ -572,6 +572,10 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown scenarios {unknown}; choose from {list(SCENARIOS)}")
     wanted = [c for c in args.contenders.split(",") if c]
+    unknown = [c for c in wanted if c not in cases.CONTENDERS]
+    if unknown:
+        parser.error(f"unknown contenders {unknown}; choose from {ALL_CONTENDERS} (an earlier "
+                     "revision of skkeras_prep is added with --baseline REV)")
     skipped = [c for c in wanted if not available(c)]
     contenders = [c for c in wanted if c not in skipped]
     for c in skipped:
