@@ -117,8 +117,15 @@ def importable(module):
 
 
 # -- running one job -----------------------------------------------------------------------
-def worker_env():
+def worker_env(import_path=None):
+    """The worker's environment; ``import_path`` (a baseline export, bench/baseline.py) is
+    handed over as SKKERAS_PREP_IMPORT_PATH, which is never inherited from this process."""
+    from .baseline import IMPORT_PATH_ENV
+
     env = dict(os.environ)
+    env.pop(IMPORT_PATH_ENV, None)
+    if import_path:
+        env[IMPORT_PATH_ENV] = import_path
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env.setdefault("PYTHONWARNINGS", "ignore")
     env.setdefault("KERAS_BACKEND", "tensorflow")
@@ -137,7 +144,7 @@ def run_job_subprocess(job, timeout=1800):
         started = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "bench.worker", spec, out],
-            env=worker_env(), capture_output=True, text=True, timeout=timeout,
+            env=worker_env(job.get("import_path")), capture_output=True, text=True, timeout=timeout,
         )
         wall = time.perf_counter() - started
         if proc.returncode != 0 or not os.path.exists(out):
@@ -150,6 +157,10 @@ def run_job_subprocess(job, timeout=1800):
 
 
 def run_job_inprocess(job):
+    """Run ``job`` here; a baseline job (another revision of the library) always gets its
+    own process, since one interpreter cannot import two versions of skkeras_prep."""
+    if job.get("import_path"):
+        return run_job_subprocess(job)
     from .worker import execute
 
     return execute(job)

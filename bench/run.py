@@ -3,6 +3,8 @@
     .venv/bin/python -m bench.run            # full sizes (1,000,000 x 100 rows, 60 fits, ...)
     .venv/bin/python -m bench.run --quick    # smaller sizes, a few minutes
     .venv/bin/python -m bench.run --smoke --in-process --out /tmp/x.md   # what the test runs
+    .venv/bin/python -m bench.run --scenarios fit_large,fit_small,wine_cv \
+        --contenders skkeras_prep --baseline main~3                      # before/after a change
 
 Every (scenario, contender) case runs in its own fresh interpreter (``bench.worker``), so its
 peak RSS is its own. Repetitions alternate: repetition r runs every scenario, and within a
@@ -10,6 +12,11 @@ scenario the contenders in an order rotated by r, so background load on a shared
 every contender alike. The table reports medians over repetitions and the ratios of those
 medians. ``--out`` (default bench/README.md) receives the table, the exact command and the
 load averages; the raw results go to bench/results/latest.json (git-ignored).
+
+``--baseline REV`` also runs the skkeras_prep cases against the library as it was at git
+revision REV (exported to bench/results/baseline-<shortsha>/, see bench/baseline.py), as a
+contender ``skkeras_prep@<shortsha>`` in the same rotation, and adds "no regression vs
+baseline" targets for the fit-time and wine-CV cases.
 """
 
 import argparse
@@ -22,6 +29,7 @@ import statistics
 import sys
 import time
 
+from . import baseline as baseline_mod
 from . import cases
 from .harness import importable, run_job_inprocess, run_job_subprocess
 
@@ -81,22 +89,34 @@ def available(contender):
     return all(importable(m) for m in cases.CONTENDERS[contender]["requires"])
 
 
-def plan(mode, scenarios, contenders, reps):
-    """Jobs in run order: repetition-major, contenders rotated by repetition."""
+def plan(mode, scenarios, contenders, reps, baseline=None):
+    """Jobs in run order: repetition-major, contenders rotated by repetition.
+
+    ``baseline`` (from ``bench.baseline.export``) adds its contender right after skkeras_prep
+    in every scenario skkeras_prep runs in, whether or not skkeras_prep itself is selected."""
     sizes = SIZES[mode]
     jobs = []
     for rep in range(reps):
         for scenario in scenarios:
-            names, every_rep = SCENARIOS[scenario]
+            all_names, every_rep = SCENARIOS[scenario]
             if rep and not every_rep:
                 continue
-            names = [c for c in names if c in contenders]
+            names = []
+            for c in all_names:
+                if c in contenders:
+                    names.append(c)
+                if baseline and c == baseline_mod.CASE:
+                    names.append(baseline["contender"])
             if not names:
                 continue
             shift = rep % len(names)
             for contender in names[shift:] + names[:shift]:
                 params = dict(sizes[scenario], seed=rep)
-                jobs.append({"scenario": scenario, "contender": contender, "params": params, "rep": rep})
+                job = {"scenario": scenario, "contender": contender, "params": params, "rep": rep}
+                if baseline and contender == baseline["contender"]:
+                    job.update(case=baseline_mod.CASE, import_path=baseline["path"],
+                               revision={k: baseline[k] for k in ("rev", "sha", "short")})
+                jobs.append(job)
     return jobs
 
 
@@ -237,6 +257,35 @@ def evaluate_targets(table, mode, contender="skkeras_prep"):
         out.append((f"6. preprocessor transform passes per fit",
                     ", ".join(f"{p:g}" for p in passes), "1 (not once per epoch)",
                     all(p == 1 for p in passes)))
+    return out
+
+
+# time metrics compared with the baseline revision: (scenario, metric, name)
+BASELINE_CHECKS = [
+    ("fit_large", "fit_s", "fit throughput (large fit time)"),
+    ("fit_small", "fit_s", "first fit on small data (fit time)"),
+    ("wine_cv", "cold_s", "wine CV, first CV in a fresh process"),
+    ("wine_cv", "warm_s", "wine CV, warm process"),
+]
+BASELINE_TOLERANCE = 0.10  # current median time may be at most 10% above the baseline's
+
+
+def evaluate_baseline(table, baseline_contender, contender="skkeras_prep",
+                      tolerance=BASELINE_TOLERANCE):
+    """"No regression" targets: current median time / baseline median time <= 1 + tolerance."""
+    out = []
+    for scenario, key, name in BASELINE_CHECKS:
+        now, then = _entry(table, scenario, contender), _entry(table, scenario, baseline_contender)
+        if not then:
+            continue
+        goal = f"current / baseline median time <= {1 + tolerance:.2f}x"
+        target = f"R. no regression vs {baseline_contender}: {name}"
+        r = _ratio(now and now.get(key), then.get(key))
+        if r is None:
+            out.append((target, f"current {contender} not measured", goal, None))
+            continue
+        out.append((target, f"{r:.2f}x ({now[key]:.2f} s vs {then[key]:.2f} s)", goal,
+                    r <= 1 + tolerance))
     return out
 
 
@@ -392,6 +441,20 @@ def write_report(path, meta, results, table, targets):
         f"1-min load before each case: min {meta['load_min']:.2f}, median {meta['load_median']:.2f}, "
         f"max {meta['load_max']:.2f}",
         f"- contenders skipped (not importable): {', '.join(meta['skipped']) or 'none'}",
+    ]
+    base = meta.get("baseline")
+    if base:
+        files = ", ".join(f"`{f}`" for f in base.get("verified_files", [])) or "none (no case ran)"
+        current = ", ".join(f"`{f}`" for f in meta.get("current_files", [])) or "not run"
+        lines += [
+            f"- baseline: `{base['contender']}` = git revision `{base['rev']}` (commit "
+            f"`{base['sha']}`), the library exported to `{base['path']}`; the baseline workers "
+            f"imported skkeras_prep from {files}; the current skkeras_prep from {current}"
+            + ("; **`--in-process`: the current skkeras_prep ran in the parent process (TensorFlow "
+               "already started), the baseline in fresh processes, so their times are not "
+               "comparable**" if meta.get("in_process") else ""),
+        ]
+    lines += [
         "",
         "Each case runs in its own fresh Python process (clean peak RSS). Repetitions alternate "
         "(every contender once per repetition, order rotated), so background load hits all "
@@ -399,6 +462,18 @@ def write_report(path, meta, results, table, targets):
         "*speedup* = the contender's median / skkeras_prep's median (above 1: skkeras_prep is "
         "faster). Peak RSS is the kernel's high-water mark (VmHWM, reset just before the "
         "measured call).",
+        "",
+        "`--baseline REV` (any git revision: a hash, a branch, `main~3`) adds the contender "
+        "`skkeras_prep@<shortsha>`: the same skkeras_prep cases of the current bench/cases.py, "
+        "run with the library exported from REV by `git archive` into "
+        "`bench/results/baseline-<shortsha>/` (git-ignored; the working tree is untouched) and "
+        "put first on the worker's `sys.path`. Its *speedup* cell is the baseline's median / "
+        "the current skkeras_prep's (above 1: today's code is faster), and the \"R. no "
+        f"regression\" targets require the current median time to be at most "
+        f"{100 * BASELINE_TOLERANCE:.0f}% above the baseline's "
+        f"(ratio <= {1 + BASELINE_TOLERANCE:.2f}x) in the fit and wine-CV cases; other targets "
+        "compare the current skkeras_prep only. Before/after a change: `python -m bench.run "
+        "--scenarios fit_large,fit_small,wine_cv --contenders skkeras_prep --baseline REV`.",
         "",
         "## Targets",
         "",
@@ -453,6 +528,12 @@ def write_report(path, meta, results, table, targets):
         fh.write("\n".join(lines) + "\n")
 
 
+def _library_files(results, contender):
+    """The skkeras_prep.__file__ values the workers of ``contender`` reported."""
+    return sorted({row["skkeras_prep_file"] for r in results for row in r.get("rows", [])
+                   if row.get("contender") == contender and row.get("skkeras_prep_file")})
+
+
 # -- main ----------------------------------------------------------------------------------
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -468,6 +549,9 @@ def main(argv=None):
     parser.add_argument("--in-process", action="store_true",
                         help="run cases in this process (fast, for the smoke test; RSS not isolated)")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile runs")
+    parser.add_argument("--baseline", metavar="REV", default=None,
+                        help="also run the skkeras_prep cases against the library at git revision "
+                             "REV (a contender skkeras_prep@<shortsha>; always in its own process)")
     parser.add_argument("--report-only", action="store_true",
                         help="re-render --out from the raw results in --json; run nothing")
     args = parser.parse_args(argv)
@@ -490,12 +574,31 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown scenarios {unknown}; choose from {list(SCENARIOS)}")
     wanted = [c for c in args.contenders.split(",") if c]
+    unknown = [c for c in wanted if c not in cases.CONTENDERS]
+    if unknown:
+        parser.error(f"unknown contenders {unknown}; choose from {ALL_CONTENDERS} (an earlier "
+                     "revision of skkeras_prep is added with --baseline REV)")
     skipped = [c for c in wanted if not available(c)]
     contenders = [c for c in wanted if c not in skipped]
     for c in skipped:
         print(f"skipping {c}: {cases.CONTENDERS[c]['requires']} not importable", file=sys.stderr)
 
-    jobs = plan(args.mode, scenarios, contenders, reps)
+    base = None
+    if args.baseline is not None:
+        try:
+            base = baseline_mod.export(args.baseline)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if not importable("keras"):
+            parser.error(f"--baseline {args.baseline}: keras is not importable")
+        if args.in_process:
+            print("note: with --in-process the baseline still runs in its own processes (one "
+                  "interpreter cannot import two versions), so current and baseline times are "
+                  "not comparable; drop --in-process for a real comparison", file=sys.stderr)
+        print(f"baseline {base['contender']}: revision {args.baseline} ({base['sha']}) "
+              f"exported to {base['path']}", file=sys.stderr)
+
+    jobs = plan(args.mode, scenarios, contenders, reps, baseline=base)
     if not args.no_profile and args.mode != "smoke" and "wine_cv" in scenarios:
         jobs += [j for j in profile_jobs(args.mode) if j["contender"] in contenders]
     runner = run_job_inprocess if args.in_process else run_job_subprocess
@@ -520,6 +623,9 @@ def main(argv=None):
     wall = time.perf_counter() - started
     table = aggregate(results)
     targets = evaluate_targets(table, args.mode)
+    if base:
+        targets += evaluate_baseline(table, base["contender"])
+        base = dict(base, verified_files=_library_files(results, base["contender"]))
     loads = [r["loadavg_before"][0] for r in results if "loadavg_before" in r] or [0.0]
     versions = {}
     for r in results:
@@ -532,6 +638,7 @@ def main(argv=None):
         "load_start": load_start, "load_end": [round(v, 2) for v in os.getloadavg()],
         "load_min": min(loads), "load_median": statistics.median(loads), "load_max": max(loads),
         "skipped": skipped, "sizes": SIZES[args.mode],
+        "baseline": base, "in_process": args.in_process, "current_files": _library_files(results, "skkeras_prep"),
     }
     json_path = args.json or os.path.join(HERE, "results", "latest.json")
     os.makedirs(os.path.dirname(os.path.abspath(json_path)), exist_ok=True)

@@ -73,3 +73,88 @@ def test_retained_graphs_benchmark_runs_and_skkeras_keeps_no_graph():
     rows = {r["case"]: r for r in retained_graphs.measure(fits=6)}
     assert len(rows) == 8 and all(r["growth_mb_per_cycle"] == r["growth_mb_per_cycle"] for r in rows.values())
     assert rows["skkeras_prep fit (optimizer built before training)"]["graphs_per_cycle"] == 0
+
+
+def _git_head():
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")  # --baseline then fails with a clear message, tested below
+    proc = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip("not a git checkout")
+    return proc.stdout.strip()
+
+
+def test_bench_baseline_runs_head_side_by_side_and_proves_its_import_path(tmp_path):
+    """--baseline HEAD: the library exported by git archive runs as skkeras_prep@<short> in
+    its own process, and every row says which skkeras_prep.__file__ it measured."""
+    head = _git_head()
+    out, raw = tmp_path / "README.md", tmp_path / "results.json"
+    code = bench_run.main([
+        "--smoke", "--in-process", "--scenarios", "fit_small", "--contenders", "skkeras_prep",
+        "--baseline", "HEAD", "--out", str(out), "--json", str(raw),
+    ])
+    assert code == 0
+    data = json.loads(raw.read_text())
+    assert not [r for r in data["results"] if "error" in r]
+    base = data["meta"]["baseline"]
+    assert base["sha"] == head and head.startswith(base["short"])
+    name = f"skkeras_prep@{base['short']}"
+    assert base["contender"] == name
+    folder = os.path.realpath(base["path"])
+    assert folder == os.path.realpath(os.path.join(ROOT, "bench", "results", f"baseline-{base['short']}"))
+    (entry,) = [e for e in data["table"]["fit_small"].values() if e["contender"] == name]
+    assert entry["fit_s"] > 0
+    rows = [row for r in data["results"] for row in r["rows"] if row["contender"] == name]
+    assert len(rows) == 1 and rows[0]["label"] == name
+    assert rows[0]["skkeras_prep_file"] == os.path.join(folder, "skkeras_prep", "__init__.py")
+    assert rows[0]["revision"]["sha"] == head
+    (current,) = [row for r in data["results"] for row in r["rows"] if row["contender"] == "skkeras_prep"]
+    assert not current["skkeras_prep_file"].startswith(folder + os.sep)
+    assert base["verified_files"] == [rows[0]["skkeras_prep_file"]]
+    text = out.read_text()
+    assert f"| {name} |" in text and f"commit `{head}`" in text and "--baseline HEAD" in text
+    assert f"R. no regression vs {name}: first fit on small data" in text
+    assert "at most 10% above" in text
+
+
+def test_bench_baseline_plan_and_bad_revision(capsys):
+    base = {"contender": "skkeras_prep@abc1234", "path": "/nowhere", "rev": "X", "sha": "a" * 40,
+            "short": "abc1234"}
+    jobs = bench_run.plan("smoke", ["fit_large", "fit_small"], ["skkeras_prep", "keras_fit"], 2,
+                          baseline=base)
+    orders = [[(j["scenario"], j["contender"]) for j in jobs if j["rep"] == r] for r in range(2)]
+    assert [c for s, c in orders[0] if s == "fit_small"] == ["skkeras_prep", "skkeras_prep@abc1234", "keras_fit"]
+    assert [c for s, c in orders[1] if s == "fit_small"] == ["skkeras_prep@abc1234", "keras_fit", "skkeras_prep"]
+    for job in jobs:
+        is_base = job["contender"] == base["contender"]
+        assert (job.get("import_path") == "/nowhere") is is_base
+        assert (job.get("case") == "skkeras_prep") is is_base
+    # only the baseline when skkeras_prep is filtered out; none where skkeras_prep does not run
+    jobs = bench_run.plan("smoke", ["fit_small"], ["keras_fit"], 1, baseline=base)
+    assert [j["contender"] for j in jobs] == ["skkeras_prep@abc1234", "keras_fit"]
+    with pytest.raises(SystemExit):
+        bench_run.main(["--smoke", "--baseline", "no-such-revision-xyz", "--out", os.devnull])
+    err = capsys.readouterr().err
+    assert "--baseline 'no-such-revision-xyz' is not a commit" in err or "needs the `git` command" in err
+
+
+def test_bench_worker_env_never_inherits_a_baseline_path(monkeypatch):
+    from bench.baseline import IMPORT_PATH_ENV
+
+    monkeypatch.setenv(IMPORT_PATH_ENV, "/stale")
+    assert IMPORT_PATH_ENV not in harness.worker_env()
+    assert harness.worker_env("/x")[IMPORT_PATH_ENV] == "/x"
+
+
+def test_bench_worker_refuses_a_baseline_job_with_the_wrong_library(tmp_path):
+    """A baseline job whose skkeras_prep is not the exported one must fail, not report."""
+    import skkeras_prep  # noqa: F401  (the current library, not the folder below)
+    from bench import worker
+
+    job = {"scenario": "fit_small", "contender": "skkeras_prep@abc1234", "case": "skkeras_prep",
+           "import_path": str(tmp_path), "rep": 0, "params": {}, "revision": {}}
+    with pytest.raises(RuntimeError, match="fresh worker process"):
+        worker.execute(job)
