@@ -48,8 +48,8 @@ def reseed_model(model, seed):
     ``seed``. Returns the number of weights and generators reseeded."""
     done = 0
     seen = set()
-    for layer_index, layer in enumerate(model._flatten_layers(include_self=True, recursive=True)):
-        own = list(layer._trainable_variables) + list(layer._non_trainable_variables)
+    for layer_index, layer in enumerate(_layers(model)):
+        own, generators = _own_state(layer)
         for var_index, variable in enumerate(own):
             if id(variable) in seen:
                 continue
@@ -61,7 +61,7 @@ def reseed_model(model, seed):
             if seeded is not None:
                 variable.assign(seeded(tuple(variable.shape), dtype=variable.dtype))
                 done += 1
-        for gen_index, generator in enumerate(layer._seed_generators):
+        for gen_index, generator in enumerate(generators):
             if id(generator) in seen or generator.get_config().get("seed") is not None:
                 continue
             seen.add(id(generator))
@@ -69,6 +69,31 @@ def reseed_model(model, seed):
             generator.state.assign(keras.ops.convert_to_tensor(value, dtype=generator.state.dtype))
             done += 1
     return done
+
+
+def _layers(model):
+    try:
+        return model._flatten_layers(include_self=True, recursive=True)
+    except AttributeError as exc:
+        raise _moved(exc) from None
+
+
+def _own_state(layer):
+    """The variables a layer made itself (not its sublayers'), and its seed generators."""
+    try:
+        own = list(layer._trainable_variables) + list(layer._non_trainable_variables)
+        return own, list(layer._seed_generators)
+    except AttributeError as exc:
+        raise _moved(exc) from None
+
+
+def _moved(exc):
+    return RuntimeError(
+        "skkeras_prep seeds a model through Keras's layer internals (_flatten_layers, "
+        "_trainable_variables, _non_trainable_variables, _seed_generators; checked on Keras "
+        f"3.15), and Keras {keras.__version__} has moved them: {exc}. Please report this; "
+        "until it is fixed, use the Keras version named in the requirements."
+    )
 
 
 def _seedless_initializer(layer, name):

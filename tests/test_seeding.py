@@ -150,7 +150,7 @@ def _values(model):
 def _build_reseeded(global_seed, seed):
     random.seed(global_seed)  # changes every default seed Keras draws
     model = many_layer_kinds()
-    reseed_model(model, seed)
+    assert reseed_model(model, seed) == 10 + 4  # the random parts counted below
     return model
 
 
@@ -235,3 +235,11 @@ def test_builders_get_a_random_seed_derived_from_random_state(iris):
         KerasPipelineClassifier(builder, epochs=1, random_state=random_state).fit(X, y)
     assert seen[0] == seen[1] != seen[2]
     assert all(isinstance(s, int) for s in seen)
+
+
+def test_moved_keras_internals_give_a_clear_error():
+    class NotALayer:
+        pass
+
+    with pytest.raises(RuntimeError, match="Keras's layer internals.*_flatten_layers"):
+        reseed_model(NotALayer(), 0)
