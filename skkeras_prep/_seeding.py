@@ -20,9 +20,10 @@ position in the model:
 
 Not covered (Keras's draw is kept, so these parts are not repeatable under other threads):
 a weight whose initializer the layer does not keep as a ``<name>_initializer`` attribute
-(for example a custom layer calling ``add_weight(initializer="random_normal")`` directly),
-a weight created after the build (on the first call of a model that cannot be built from a
-shape), initializers given as plain functions, and random ops called with ``seed=None``
+(for example a custom layer calling ``add_weight(initializer="random_normal")`` directly;
+give that initializer an explicit seed), a weight that does not exist yet when this runs
+(``build_model`` first calls a subclassed model without ``build()`` once, so that its
+weights exist), initializers given as plain functions, and random ops called with ``seed=None``
 inside a layer's ``call`` (Keras's global generator). An LSTM bias with
 ``unit_forget_bias=True`` is left alone, because Keras builds it from a wrapped initializer.
 
