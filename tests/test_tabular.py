@@ -660,7 +660,9 @@ def test_bad_class_weight_is_rejected(weight_data):
 
 # -- metadata routing ----------------------------------------------------------------------
 def routed_clf(**params):
-    return clf(epochs=5, **params).set_fit_request(sample_weight=True)
+    # WEIGHT_EPOCHS: the routing tests also check that the weights shift predictions, which
+    # after 5 epochs held or not by the seed's luck (see weight_data).
+    return clf(epochs=WEIGHT_EPOCHS, **params).set_fit_request(sample_weight=True)
 
 
 def test_fit_requests_sample_weight():
@@ -686,8 +688,8 @@ def test_routing_through_pipeline(weight_data):
         pipe = make_pipeline(StandardScaler().set_fit_request(sample_weight=False), routed_clf())
         pipe.fit(X, y, sample_weight=w)
         routed = pipe.predict_proba(X)
-        unweighted = make_pipeline(StandardScaler(), clf(epochs=5)).fit(X, y).predict(X)
-    direct = clf(epochs=5).fit(Xs, y, sample_weight=w)
+        unweighted = make_pipeline(StandardScaler(), clf(epochs=WEIGHT_EPOCHS)).fit(X, y).predict(X)
+    direct = clf(epochs=WEIGHT_EPOCHS).fit(Xs, y, sample_weight=w)
     np.testing.assert_allclose(routed, direct.predict_proba(Xs), atol=ATOL)
     assert share(pipe.predict(X), "cat") > share(unweighted, "cat") + 0.1
 
@@ -697,7 +699,8 @@ def test_routing_through_grid_search(weight_data):
     w = np.where(y == "cat", 20.0, 1.0)
     with sklearn.config_context(enable_metadata_routing=True):
         est = routed_clf().set_score_request(sample_weight=True)
-        search = GridSearchCV(est, {"epochs": [2, 5]}, cv=KFold(2)).fit(X, y, sample_weight=w)
+        grid = {"epochs": [WEIGHT_EPOCHS, WEIGHT_EPOCHS + 5]}
+        search = GridSearchCV(est, grid, cv=KFold(2)).fit(X, y, sample_weight=w)
     best = search.best_params_["epochs"]
     direct = clf(epochs=best).fit(X, y, sample_weight=w)
     np.testing.assert_allclose(search.predict_proba(X), direct.predict_proba(X), atol=ATOL)
@@ -715,7 +718,7 @@ def test_routing_through_cross_validate(weight_data):
             est, X, y, cv=cv, params={"sample_weight": w}, return_estimator=True
         )
     for fitted, (train, _) in zip(result["estimator"], cv.split(X)):
-        weighted = clf(epochs=5).fit(X[train], y[train], sample_weight=w[train])
+        weighted = clf(epochs=WEIGHT_EPOCHS).fit(X[train], y[train], sample_weight=w[train])
         np.testing.assert_allclose(fitted.predict_proba(X), weighted.predict_proba(X), atol=ATOL)
-        unweighted = clf(epochs=5).fit(X[train], y[train]).predict(X)
+        unweighted = clf(epochs=WEIGHT_EPOCHS).fit(X[train], y[train]).predict(X)
         assert share(fitted.predict(X), "cat") > share(unweighted, "cat") + 0.1
