@@ -2,34 +2,23 @@
 
 ``model`` may be None (the default MLP), a builder object with a ``build(meta)`` method (see
 ``skkeras_prep.models``), a callable returning a model, or a ``keras.Model`` instance (cloned,
-never mutated). Seeds: Keras draws the default seed of each initializer and dropout layer from
-Python's ``random`` module when the layer is created, so building happens inside
-``seeded_python_random(seed)``, which restores the caller's random state afterwards.
+never mutated). Seeds: Keras draws the default seed of each initializer, dropout, noise and
+``Random*`` layer from Python's ``random`` module when the layer is created; that draw depends
+on every other user of ``random`` in the process. So ``build_model`` neither seeds nor restores
+``random``: after the build, ``_seeding.reseed_model`` gives each of those parts its own seed
+derived from the fit's seed (see ``_seeding`` for what it covers).
 """
 
 import contextlib
 import copy
 import inspect
-import random
 import threading
 import weakref
 
 import keras
 import numpy as np
 
-_SEED_LOCK = threading.RLock()
-
-
-@contextlib.contextmanager
-def seeded_python_random(seed):
-    """Seed Python's ``random`` for the duration of the block, then restore its state."""
-    with _SEED_LOCK:
-        state = random.getstate()
-        random.seed(int(seed))
-        try:
-            yield
-        finally:
-            random.setstate(state)
+from ._seeding import reseed_model
 
 
 # -- builders ------------------------------------------------------------------------------
@@ -85,45 +74,51 @@ def _compiled_metrics(model):
 
 
 def build_model(model, routed_model_params, meta, seed):
-    """Return a new ``keras.Model`` from the ``model`` parameter, built under ``seed``."""
+    """Return a new ``keras.Model`` from the ``model`` parameter, its random parts seeded
+    from ``seed`` (process-wide random state is neither read for them nor changed)."""
     from .models import MLP
 
-    with seeded_python_random(seed):
-        if model is None:
-            built = MLP().set_params(**routed_model_params).build(meta)
-        elif isinstance(model, keras.Model):
-            if routed_model_params:
-                raise ValueError(
-                    "model__ parameters were given but `model` is a keras.Model instance, "
-                    "which takes no arguments. Use a builder function to make them searchable."
-                )
-            built = clone_keras_model(model)
-        elif isinstance(model, type) and not issubclass(model, keras.Model):
-            raise TypeError(
-                f"`model` is the class {model.__name__}; pass an instance of a builder (e.g. "
-                "MLP()), a function returning a keras.Model, or a keras.Model subclass."
+    meta = {**meta, "random_seed_": int(seed)}
+    if model is None:
+        built = MLP().set_params(**routed_model_params).build(meta)
+    elif isinstance(model, keras.Model):
+        if routed_model_params:
+            raise ValueError(
+                "model__ parameters were given but `model` is a keras.Model instance, "
+                "which takes no arguments. Use a builder function to make them searchable."
             )
-        elif hasattr(model, "build") and hasattr(model, "get_params"):
-            from sklearn.base import clone
+        built = clone_keras_model(model)
+    elif isinstance(model, type) and not issubclass(model, keras.Model):
+        raise TypeError(
+            f"`model` is the class {model.__name__}; pass an instance of a builder (e.g. "
+            "MLP()), a function returning a keras.Model, or a keras.Model subclass."
+        )
+    elif hasattr(model, "build") and hasattr(model, "get_params"):
+        from sklearn.base import clone
 
-            builder = clone(model)
-            if routed_model_params:
-                builder.set_params(**routed_model_params)
-            built = builder.build(meta)
-        elif callable(model):
-            built = _call_builder(model, routed_model_params, meta)
-        else:
-            raise TypeError(
-                f"`model` must be None, a builder from skkeras_prep.models, a function "
-                f"returning a keras.Model, or a keras.Model; got {type(model).__name__}."
-            )
-        if not isinstance(built, keras.Model):
-            raise TypeError(
-                f"The model builder returned {type(built).__name__}; it must return a "
-                "keras.Model (for example keras.Sequential([...]))."
-            )
-        if not built.built:
-            built.build((None,) + tuple(meta["input_shape_"]))
+        builder = clone(model)
+        if routed_model_params:
+            builder.set_params(**routed_model_params)
+        built = builder.build(meta)
+    elif callable(model):
+        built = _call_builder(model, routed_model_params, meta)
+    else:
+        raise TypeError(
+            f"`model` must be None, a builder from skkeras_prep.models, a function "
+            f"returning a keras.Model, or a keras.Model; got {type(model).__name__}."
+        )
+    if not isinstance(built, keras.Model):
+        raise TypeError(
+            f"The model builder returned {type(built).__name__}; it must return a "
+            "keras.Model (for example keras.Sequential([...]))."
+        )
+    if not built.built:
+        built.build((None,) + tuple(meta["input_shape_"]))
+    if any(not layer.built for layer in built._flatten_layers()):
+        # A subclassed model without a build() makes its weights on its first call; make
+        # them now, so that they are reseeded too.
+        built(np.zeros((1,) + tuple(meta["input_shape_"]), dtype="float32"), training=False)
+    reseed_model(built, seed)
     return built
 
 

@@ -11,7 +11,13 @@ estimator, its parameters appear as ``model__<name>`` in ``get_params`` and can 
 0.1
 
 ``meta`` holds ``n_features_in_`` (the width the model receives, after the preprocessor),
-``input_shape_``, ``n_classes_``, ``n_outputs_``, ``classes_`` and ``target_type_``.
+``input_shape_``, ``n_classes_``, ``n_outputs_``, ``classes_``, ``target_type_`` and
+``random_seed_``: an int drawn from the estimator's ``random_state`` (fresh when it is None).
+A builder may pass seeds derived from it to its layers. That is optional: after the build,
+every unseeded initializer, dropout and noise layer gets its own seed derived from
+``random_state`` anyway (see ``docs/DESIGN.md``, "Seeds without global state"). What seeding
+them in the builder adds is that Keras then draws no default seeds from Python's ``random``
+while the layers are created, so the fit leaves that module's state exactly as it was.
 """
 
 import numbers
@@ -84,15 +90,31 @@ class MLP(BaseEstimator):
         import keras
 
         sizes = self._check()
+        seeds = _layer_seeds(meta.get("random_seed_"))
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
         inputs = keras.Input(shape=tuple(meta["input_shape_"]))
         x = inputs
         for units in sizes:
             x = keras.layers.Dense(
-                int(units), activation=self.activation, kernel_regularizer=regularizer
+                int(units), activation=self.activation, kernel_regularizer=regularizer,
+                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             )(x)
             if self.dropout:
-                x = keras.layers.Dropout(self.dropout)(x)
+                x = keras.layers.Dropout(self.dropout, seed=next(seeds))(x)
         units, activation = output_units(meta)
-        outputs = keras.layers.Dense(units, activation=activation, kernel_regularizer=regularizer)(x)
+        outputs = keras.layers.Dense(
+            units, activation=activation, kernel_regularizer=regularizer,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+        )(x)
         return keras.Model(inputs, outputs)
+
+
+def _layer_seeds(seed):
+    """One seed per seeded layer, derived from ``meta["random_seed_"]``; None (Keras's default
+    seeds) when the ``meta`` passed in has no seed."""
+    from ._seeding import derived_seed
+
+    position = 0
+    while True:
+        yield None if seed is None else derived_seed(seed, 2, position)
+        position += 1

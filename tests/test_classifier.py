@@ -225,6 +225,19 @@ def test_loss_params_build_a_configured_loss(iris):
     assert clf.predict_proba(X).shape == (150, 3)  # one-hot targets were used for it
 
 
+def test_predictions_are_bit_identical_whatever_the_row_order_and_batch_size(digits):
+    # Without padding each batch to whole row blocks, float32 kernels gave rows in a last,
+    # partial block last-bit differences, so order and batch size changed predictions.
+    X, y = digits
+    clf = KerasPipelineClassifier(MLP((32,)), preprocessor=StandardScaler(), epochs=1,
+                                  random_state=1).fit(X, y)
+    full = clf.predict_proba(X)
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_array_equal(clf.predict_proba(X[order]), full[order])
+    for n in (1, 5, 50, 123):
+        np.testing.assert_array_equal(clf.predict_proba(X[:n]), full[:n])
+
+
 # -- seeds ----------------------------------------------------------------------------------
 def test_random_state_gives_identical_fits_without_global_seeding(iris):
     X, y = iris
