@@ -437,6 +437,9 @@ def write_report(path, meta, results, table, targets):
                 continue
             head = [l for l in text[:60] if l.strip()][:32]
             lines += ["", f"`{os.path.basename(listing)}`:", "", "```"] + head + ["```"]
+    from .memory_cycles import readme_section
+
+    lines += ["", *readme_section()]
     lines += ["", "## Other measurements", "",
               "- `results/sparse_memory.md`: peak memory of a fit on a 200,000 x 50,000 sparse "
               "matrix (`python -m bench.sparse_memory`).",

@@ -326,8 +326,11 @@ class _KerasPipelineBase(BaseEstimator):
 
     def _train(self, model, Xt, y, y_dtype, w, epochs, seeds, routed, epochs_done):
         """Run ``model.fit`` over the streamed rows; the pipelines' arrays are let go when
-        the ``ExitStack`` closes (see ``_dataset``)."""
+        the ``ExitStack`` closes (see ``_dataset``), then the gradient registrations and the
+        eager kernels this fit's traced functions left behind (docs/DESIGN.md, "Memory over
+        many fits")."""
         with contextlib.ExitStack() as stack:
+            stack.enter_context(_model.releasing_kernel_cache())  # closes last
             n = _dataset.n_rows(Xt)
             validation = None
             fraction = self.validation_split or (0.1 if self.early_stopping else 0.0)

@@ -73,3 +73,17 @@ def test_retained_graphs_benchmark_runs_and_skkeras_keeps_no_graph():
     rows = {r["case"]: r for r in retained_graphs.measure(fits=6)}
     assert len(rows) == 8 and all(r["growth_mb_per_cycle"] == r["growth_mb_per_cycle"] for r in rows.values())
     assert rows["skkeras_prep fit (optimizer built before training)"]["graphs_per_cycle"] == 0
+
+
+def test_memory_cycles_case_and_figures(tmp_path):
+    from bench import memory_cycles
+
+    result = memory_cycles.run_case("skkeras_prep", 2, progress=str(tmp_path / "p.json"))
+    assert result["cycles"] == 2 and len(result["rss_mb"]) == 2
+    assert all(v > 0 for v in result["rss_mb"])
+    assert memory_cycles._slope([5.0, 7.0, 9.0, 11.0], 1) == pytest.approx(2.0)
+    row = memory_cycles.summarise({"case": "raw_keras", "rss_mb": [1.0 * i for i in range(60)],
+                                   "cycle_s": [0.1] * 60})
+    assert row["growth_mb"] == pytest.approx(10.0) and row["slope_mb_per_cycle"] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown case"):
+        memory_cycles.run_case("nope", 1)
