@@ -140,7 +140,8 @@ def _slope(values, start):
 
 def summarise(result):
     rss = result["rss_mb"]
-    a = min(FROM_CYCLE, len(rss)) - 1
+    # from cycle 50; a curve cut short before cycle 100 is measured from its first third
+    a = FROM_CYCLE - 1 if len(rss) >= 2 * FROM_CYCLE else max(len(rss) // 3 - 1, 0)
     laps = sorted(result["cycle_s"])
     return {
         "case": result["case"], "label": LABELS[result["case"]], "cycles": len(rss),
@@ -192,7 +193,7 @@ def run_all(cycles, save_cycles, cases):
     return results
 
 
-def write_report(results, argv, path=REPORT):
+def write_report(results, argv, path=REPORT, note=None):
     import platform
 
     rows = [summarise(r) for r in results]
@@ -204,14 +205,15 @@ def write_report(results, argv, path=REPORT):
         "(save + load + predict_proba for the last row). No `gc.collect()` anywhere. Growth = "
         "RSS after the last cycle minus after cycle 50; slope = least squares over the same "
         "cycles.",
+        *(["", note] if note else []),
         "",
-        "| case | cycles | RSS after cycle 1 MB | growth from cycle 50 MB | slope MB/cycle | "
+        "| case | cycles | RSS after cycle 1 MB | from cycle | growth MB | slope MB/cycle | "
         "cycle median s |",
-        "|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(f"| {r['label']} | {r['cycles']} | {r['rss_first_mb']:.0f} | "
-                     f"{r['growth_mb']:+.1f} | {r['slope_mb_per_cycle']:.3f} | "
+                     f"{r['from_cycle']} | {r['growth_mb']:+.1f} | {r['slope_mb_per_cycle']:.3f} | "
                      f"{r['cycle_median_s']:.2f} |")
     lines += [
         "", "Command:", "", "```",
@@ -239,6 +241,16 @@ def readme_section(report=REPORT):
         "`--plot-only`). Full figures and the command: `results/memory_cycles.md`.", "",
         "![RSS after each cycle against the fit number](memory_cycles.png)", "",
         *[line for line in body[1:] if not line.startswith("Run ")],
+        "",
+        "Reading the curves: without `gc.collect()` every Keras-based curve is a saw-tooth. Each "
+        "fit leaves its model and traced graphs as cyclic garbage (a Keras model and every "
+        "TensorFlow `FuncGraph` are cyclic), and Python's collector frees them every couple of "
+        "dozen fits, so read the slope: the growth between two cycles depends on where in the "
+        "saw-tooth they fall. skkeras_prep's peaks and troughs stay level; with the kernel cache "
+        "kept (the code before this change) the troughs rose by about 0.45 MB a fit, the eager "
+        "kernels of each fit's traced functions (docs/DESIGN.md, \"Memory over many fits\"). "
+        "Raw Keras grows by several MB a fit: it also keeps a training graph per fit in "
+        "TensorFlow's gradient registry (`results/retained_graphs.md`).",
         "",
     ]
 
@@ -297,7 +309,12 @@ def main(argv=None):
     os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
     with open(RESULTS, "w") as fh:
         json.dump({"argv": argv, "results": results}, fh)
-    print(write_report(results, argv))
+    note = None
+    if args.collect:
+        note = ("Collected with `--collect` from a run cut short: each curve as far as its "
+                "process got (the *cycles* column), not the planned count. The run was started "
+                "as `python -m bench.memory_cycles --cycles 500 --save-cycles 100`.")
+    print(write_report(results, argv, note=note))
     try:
         print(plot(results))
     except ImportError:

@@ -443,6 +443,8 @@ def write_report(path, meta, results, table, targets):
     lines += ["", "## Other measurements", "",
               "- `results/sparse_memory.md`: peak memory of a fit on a 200,000 x 50,000 sparse "
               "matrix (`python -m bench.sparse_memory`).",
+              "- `results/memory_cycles.md`: RSS after every fit + predict cycle without "
+              "`gc.collect()` (`python -m bench.memory_cycles`).",
               "- `results/retained_graphs.md`: which step of a Keras fit keeps memory across "
               "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`)."]
     errors = [r for r in results if "error" in r]
