@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import _dataset
-from ._model import releasing_gradient_registrations
+from ._model import releasing_gradient_registrations, releasing_kernel_cache
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
@@ -142,9 +142,12 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
     ``y`` is the encoded target array and ``weights`` the per-row float32 weights, aligned with
     the source's rows. ``stratify`` (labels or None) stratifies the validation split.
     ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation split. The
-    pipelines' arrays are let go when training ends (see ``_dataset``).
+    pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
+    registrations and the eager kernels this fit's traced functions left behind
+    (docs/DESIGN.md, "Memory over many fits").
     """
     with contextlib.ExitStack() as stack:
+        stack.enter_context(releasing_kernel_cache())  # closes last
         validation = None
         fraction = settings.validation_fraction
         if fraction:

@@ -158,3 +158,21 @@ def test_bench_worker_refuses_a_baseline_job_with_the_wrong_library(tmp_path):
            "import_path": str(tmp_path), "rep": 0, "params": {}, "revision": {}}
     with pytest.raises(RuntimeError, match="fresh worker process"):
         worker.execute(job)
+
+
+def test_memory_cycles_case_and_figures(tmp_path):
+    from bench import memory_cycles
+
+    result = memory_cycles.run_case("skkeras_prep", 2, progress=str(tmp_path / "p.json"))
+    assert result["cycles"] == 2 and len(result["rss_mb"]) == 2
+    assert all(v > 0 for v in result["rss_mb"])
+    assert memory_cycles._slope([5.0, 7.0, 9.0, 11.0], 1) == pytest.approx(2.0)
+    row = memory_cycles.summarise({"case": "raw_keras", "rss_mb": [1.0 * i for i in range(120)],
+                                   "cycle_s": [0.1] * 120})
+    assert row["from_cycle"] == 50 and row["growth_mb"] == pytest.approx(70.0)
+    assert row["slope_mb_per_cycle"] == pytest.approx(1.0)
+    short = memory_cycles.summarise({"case": "raw_keras", "rss_mb": [2.0 * i for i in range(60)],
+                                     "cycle_s": [0.1] * 60})
+    assert short["from_cycle"] == 20 and short["growth_mb"] == pytest.approx(80.0)
+    with pytest.raises(ValueError, match="unknown case"):
+        memory_cycles.run_case("nope", 1)
