@@ -29,6 +29,7 @@ import zlib
 
 import keras
 
+from . import _compat
 from .exceptions import SkKerasPrepWarning
 
 FORMAT_NAME = "skkeras_prep.estimator"
@@ -83,6 +84,7 @@ def default_trusted_types():
     dtype_classes = [type(np.dtype(code)) for code in "?bhilqBHILQefdgFDGSUOMm"]
     names = {_type_name(cls) for cls in ours + dtype_classes}
     names.update(_type_name(cls) for _, cls in all_estimators())
+    names.update(_compat.sklearn_version_dependent_trusted_types())
     return frozenset(names)
 
 
@@ -432,7 +434,8 @@ def load(path, *, trusted=None, custom_objects=None, safe_mode=True):
         raise _not_ours(path, why) from None
     with archive:
         metadata = _check_metadata(_read_member(archive, METADATA, path), path)
-        state = _load_state(_read_member(archive, STATE, path), trusted, path)
+        state = _load_state(_compat.sklearn_state_for_this_version(
+            _read_member(archive, STATE, path), metadata.get("versions")), trusted, path)
         names = [f"params/{i}.keras" for i in range(metadata.get("param_models", 0))]
         if metadata.get("fitted"):
             names.append(MODEL)
