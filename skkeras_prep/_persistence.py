@@ -44,6 +44,7 @@ import zlib
 import keras
 import numpy as np
 
+from . import _compat
 from .exceptions import SkKerasPrepWarning
 
 FORMAT_NAME = "skkeras_prep.estimator"
@@ -143,6 +144,7 @@ def default_trusted_types():
     names = {_type_name(cls) for cls in [np.dtype] + dtype_classes}
     names.update(ESTIMATOR_CLASSES, _TARGET_ENCODERS, builders)
     names.update(_type_name(cls) for _, cls in all_estimators())
+    names.update(_compat.sklearn_version_dependent_trusted_types())
     return frozenset(names)
 
 
@@ -1098,6 +1100,7 @@ def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=N
     trusted = _trusted_names(trusted)
     try:
         metadata, state_bytes, model_bytes = _read_checked(path, limits)
+        state_bytes = _compat.sklearn_state_for_this_version(state_bytes, metadata.get("versions"))
         state = _load_state(state_bytes, trusted, path)
         models = [_keras_from_bytes(data, name, custom_objects, safe_mode)
                   for name, data in model_bytes.items()]

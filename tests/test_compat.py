@@ -1,0 +1,178 @@
+"""Version differences: files saved under the oldest supported scikit-learn, and the
+third-party internals that skkeras_prep._compat relies on (these fail loudly when one moves)."""
+
+import collections
+import io
+import json
+import os
+import sys
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io as sio
+import sklearn
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+import skkeras_prep
+from skkeras_prep import _compat, _persistence
+from skkeras_prep.exceptions import SkKerasPrepWarning
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures", "sklearn_min")
+FIXTURE = os.path.join(FIXTURES, "classifier.skkeras")
+REMAINDER = "sklearn.compose._column_transformer._RemainderColsList"
+
+
+def _fixture_data():
+    sys.path.insert(0, FIXTURES)
+    try:
+        from make_fixture import data
+    finally:
+        sys.path.remove(FIXTURES)
+    return data()
+
+
+@pytest.fixture(scope="module")
+def expected():
+    with open(os.path.join(FIXTURES, "expected.json")) as f:
+        return json.load(f)
+
+
+def _schema(state_bytes):
+    with zipfile.ZipFile(io.BytesIO(state_bytes)) as archive:
+        return json.loads(archive.read("schema.json"))
+
+
+def _fixture_members():
+    with zipfile.ZipFile(FIXTURE) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+# -- a file saved under the oldest supported scikit-learn -------------------------------------
+def _minimum_pins():
+    with open(os.path.join(os.path.dirname(__file__), "..", "constraints", "minimum.txt")) as f:
+        return dict(line.strip().split("==") for line in f
+                    if "==" in line and not line.startswith("#"))
+
+
+def test_fixture_was_saved_under_the_minimum_sklearn_with_a_version_dependent_type(expected):
+    assert expected["sklearn"] == _minimum_pins()["scikit-learn"]
+    found = sio.get_untrusted_types(data=_fixture_members()["state.skops"])
+    assert REMAINDER in found
+
+
+def test_fixture_saved_under_the_minimum_sklearn_loads_and_predicts_the_same(expected):
+    X, _ = _fixture_data()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = skkeras_prep.load(FIXTURE)
+    ours = [str(w.message) for w in caught if issubclass(w.category, SkKerasPrepWarning)]
+    if sklearn.__version__ != expected["sklearn"]:
+        assert any(f"sklearn {expected['sklearn']} -> {sklearn.__version__}" in m for m in ours)
+    assert loaded.classes_.tolist() == expected["classes"]
+    np.testing.assert_allclose(loaded.preprocessor_.transform(X), expected["transformed"],
+                               rtol=0, atol=1e-12)
+    np.testing.assert_allclose(loaded.predict_proba(X), expected["predict_proba"],
+                               rtol=0, atol=1e-5)
+    assert loaded.predict(X).tolist() == [
+        expected["classes"][i] for i in np.argmax(expected["predict_proba"], axis=1)
+    ]
+
+
+def test_version_dependent_types_are_trusted_by_default():
+    names = _compat.sklearn_version_dependent_trusted_types()
+    assert REMAINDER in names
+    assert all(isinstance(name, str) for name in names)
+    assert names <= _persistence.default_trusted_types()
+
+
+def test_missing_sklearn_type_is_reported_with_both_versions(tmp_path, expected):
+    members = _fixture_members()
+    schema = _schema(members["state.skops"])
+    gone = next(node for node in _compat._nodes(schema) if node.get("__class__") == "OneHotEncoder")
+    gone["__class__"] = "OneHotEncoderThatNoVersionHas"
+    state = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(members["state.skops"])) as old, \
+            zipfile.ZipFile(state, "w") as new:
+        for name in old.namelist():
+            new.writestr(name, json.dumps(schema) if name == "schema.json" else old.read(name))
+    members["state.skops"] = state.getvalue()
+    path = tmp_path / "gone.skkeras"
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError) as info:
+        skkeras_prep.load(path)
+    message = str(info.value)
+    assert f"saved with scikit-learn {expected['sklearn']}" in message
+    assert f"scikit-learn {sklearn.__version__} (installed)" in message
+    assert "OneHotEncoderThatNoVersionHas" in message
+
+
+# -- the internals _compat relies on ------------------------------------------------------------
+def test_every_type_the_running_sklearn_writes_for_a_column_transformer_is_trusted():
+    # Fails when a scikit-learn release adds a private type here: add it to
+    # _compat._SKLEARN_VERSION_DEPENDENT_TYPES (with the versions that have it).
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"], "c": [0.0, 1.0, 0.0]})
+    ct = ColumnTransformer([("num", StandardScaler(), ["a"]),
+                            ("cat", OneHotEncoder(), ["b"])]).fit(X)
+    untrusted = set(sio.get_untrusted_types(data=sio.dumps(ct)))
+    assert untrusted - _persistence.default_trusted_types() == set()
+
+
+def test_remainder_columns_type_is_the_one_compat_knows():
+    # scikit-learn 1.6.0 keeps remainder columns chosen by name in _RemainderColsList, a
+    # UserList (its items in .data); 1.9.1 keeps a plain list. Anything else: update _compat.
+    X = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
+    remainder = ColumnTransformer([("num", StandardScaler(), ["a"])]).fit(X).transformers_[-1][2]
+    name = f"{type(remainder).__module__}.{type(remainder).__qualname__}"
+    if _compat._sklearn_has(REMAINDER):
+        assert name == REMAINDER
+        assert isinstance(remainder, collections.UserList) and list(remainder.data) == [1]
+    else:
+        assert type(remainder) is list
+
+
+class _Items(collections.UserList):
+    pass
+
+
+def test_skops_stores_a_userlist_as_the_node_compat_rewrites():
+    # The layout _compat._as_plain_list reads: ObjectNode -> state dict -> "data" ListNode.
+    data = sio.dumps({"items": _Items([3, 4])})
+    node = next(n for n in _compat._nodes(_schema(data)) if n.get("__class__") == "_Items")
+    plain = _compat._as_plain_list(node)
+    assert plain is not None and plain["__loader__"] == "ListNode"
+    assert plain["__id__"] == node["__id__"]
+    assert len(plain["content"]) == 2
+
+
+def test_the_fixture_holds_the_node_layout_compat_rewrites():
+    nodes = [n for n in _compat._nodes(_schema(_fixture_members()["state.skops"]))
+             if _compat._node_type(n) == REMAINDER]
+    assert nodes and all(_compat._as_plain_list(n) is not None for n in nodes)
+
+
+def test_state_is_returned_unchanged_when_nothing_is_missing():
+    data = sio.dumps({"scaler": StandardScaler()})
+    assert _compat.sklearn_state_for_this_version(data, {"sklearn": "1.6.0"}) is data
+
+
+# -- the declared range is the tested range -----------------------------------------------------
+def test_declared_lower_bounds_are_the_pins_ci_tests():
+    import re
+    import tomllib
+
+    root = os.path.join(os.path.dirname(__file__), "..")
+    with open(os.path.join(root, "pyproject.toml"), "rb") as f:
+        project = tomllib.load(f)["project"]
+    pins = _minimum_pins()
+    declared = {}
+    for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", requirement)
+        assert match, f"{requirement!r}: declare a lower bound only (name>=version)"
+        declared[match.group(1)] = match.group(2)
+    assert declared == pins
