@@ -86,9 +86,9 @@ def run_case(case, cycles, progress=None):
 
     if case in ("skkeras_prep", "skkeras_prep_keep_kernels"):
         if case == "skkeras_prep_keep_kernels":
-            from skkeras_prep import _model
+            from skkeras_prep import _release
 
-            _model._clear_kernel_cache = lambda: None  # bench-only switch: the old behaviour
+            _release._clear_kernel_cache = lambda: None  # bench-only switch: the old behaviour
 
         def cycle(i):
             est = make(i).fit(X, y)

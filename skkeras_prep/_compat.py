@@ -124,3 +124,153 @@ def sklearn_state_for_this_version(data, saved_versions):
             else:
                 rewritten.writestr(info, archive.read(info.filename))
     return out.getvalue()
+
+
+# -- private internals of TensorFlow, Keras and scikit-learn ---------------------------------
+# Every private name the package touches is reached through one function below, which states
+# the versions it was checked on; tests/test_compat.py fails with a clear message when one
+# moves. TensorFlow and Keras are imported inside the functions, so importing this module
+# stays cheap.
+_CHECKED = {"tensorflow": "2.16.1 and 2.21.0", "keras": "3.15.1", "sklearn": "1.6.0 and 1.9.1"}
+
+
+class InternalMovedError(RuntimeError):
+    """A private internal of TensorFlow, Keras or scikit-learn is not where it was."""
+
+
+def _moved(library, what, exc):
+    import importlib.metadata as md
+
+    try:
+        installed = md.version({"sklearn": "scikit-learn"}.get(library, library))
+    except md.PackageNotFoundError:
+        installed = "unknown"
+    return InternalMovedError(
+        f"skkeras_prep relies on {what} of {library} (checked on {_CHECKED[library]}), and "
+        f"{library} {installed} has moved it: {exc}. Please report this; until it is fixed, "
+        "install a version in the range pyproject.toml declares."
+    )
+
+
+def tf_gradient_registry():
+    """TensorFlow's registry of gradient functions (name -> entry), or None where it moved:
+    ``tensorflow.python.framework.ops._gradient_registry._registry``. Used to release the
+    traced graph each fit's training step leaves registered (``_release``)."""
+    try:
+        from tensorflow.python.framework import ops
+
+        registry = ops._gradient_registry._registry
+    except (ImportError, AttributeError):
+        return None
+    return registry if isinstance(registry, dict) else None
+
+
+def tf_gradient_entry_graphs(entry, depth=3):
+    """The traced graphs a registered gradient function closes over (the entry's ``"type"``
+    is the function; its closure cells hold the forward graph's tensors)."""
+    fn = entry["type"] if isinstance(entry, dict) else None
+    return list(_graphs_in_closure(fn, depth)) if fn is not None else []
+
+
+def _graphs_in_closure(fn, depth):
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        items = value if isinstance(value, (list, tuple)) else [value]
+        for item in items:
+            graph = getattr(item, "graph", None)
+            if graph is not None and hasattr(graph, "variables"):
+                yield graph
+        if callable(value) and depth > 1:
+            yield from _graphs_in_closure(value, depth - 1)
+
+
+def tf_clear_eager_kernel_cache():
+    """Empty the eager context's kernel cache
+    (``tensorflow.python.eager.context.context().clear_kernel_cache``); False where it moved."""
+    try:
+        from tensorflow.python.eager import context
+
+        clear = context.context().clear_kernel_cache
+    except (ImportError, AttributeError):
+        return False
+    clear()
+    return True
+
+
+def keras_layers(model):
+    """Every layer of ``model``, itself and nested ones included (``Layer._flatten_layers``)."""
+    try:
+        return model._flatten_layers(include_self=True, recursive=True)
+    except AttributeError as exc:
+        raise _moved("keras", "Layer._flatten_layers", exc) from None
+
+
+def keras_own_state(layer):
+    """The variables a layer made itself (not its sublayers') and its seed generators
+    (``Layer._trainable_variables``, ``_non_trainable_variables``, ``_seed_generators``)."""
+    try:
+        own = list(layer._trainable_variables) + list(layer._non_trainable_variables)
+        return own, list(layer._seed_generators)
+    except AttributeError as exc:
+        raise _moved("keras", "the layer's own variable and seed-generator lists", exc) from None
+
+
+def keras_set_steps_per_execution(model, steps):
+    """Run ``steps`` gradient steps per compiled call from the next ``fit`` on: Keras reads
+    ``steps_per_execution`` when it makes the train function, so the cached one is dropped
+    (``model.train_function = None``, as ``compile`` does)."""
+    if getattr(model, "steps_per_execution", 1) != steps:
+        if not hasattr(model, "train_function"):
+            raise _moved("keras", "Model.train_function", AttributeError("train_function"))
+        model.steps_per_execution = steps
+        model.train_function = None
+
+
+def keras_compiled_metrics(model):
+    """The metrics a compiled model was compiled with, from the public
+    ``get_compile_config()``: names stay names (``"accuracy"`` is resolved against the loss),
+    serialized metric objects are rebuilt."""
+    import keras
+
+    config = model.get_compile_config() if getattr(model, "compiled", False) else None
+    metrics = (config or {}).get("metrics")
+    if metrics is None:
+        return None
+
+    def rebuild(m):
+        return keras.metrics.get(m) if isinstance(m, dict) else m
+
+    if isinstance(metrics, dict):
+        return {k: rebuild(v) for k, v in metrics.items()}
+    return [rebuild(m) for m in metrics]
+
+
+def sklearn_column_transformer_input_indices(ct):
+    """A fitted ColumnTransformer's input column indices by transformer name
+    (``ColumnTransformer._transformer_to_input_indices``)."""
+    try:
+        return ct._transformer_to_input_indices
+    except AttributeError as exc:
+        raise _moved("sklearn", "ColumnTransformer._transformer_to_input_indices", exc) from None
+
+
+def sklearn_infrequent_enabled(encoder):
+    """Whether a fitted OneHotEncoder/OrdinalEncoder groups infrequent categories
+    (``_infrequent_enabled``)."""
+    try:
+        return bool(encoder._infrequent_enabled)
+    except AttributeError as exc:
+        raise _moved("sklearn", "the encoders' _infrequent_enabled", exc) from None
+
+
+def sklearn_num_samples(X):
+    """scikit-learn's own count of the rows of an array-like
+    (``sklearn.utils.validation._num_samples``)."""
+    try:
+        from sklearn.utils.validation import _num_samples
+    except ImportError as exc:
+        raise _moved("sklearn", "sklearn.utils.validation._num_samples", exc) from None
+    return _num_samples(X)

@@ -912,7 +912,7 @@ def _rebuild(state, metadata, models, model, custom_objects, trusted, limits, pa
 
 def _check_consistency(estimator, path):
     """The fitted parts of a loaded estimator must agree with each other."""
-    from ._model import output_width
+    from ._build import output_width
 
     encoder = getattr(estimator, "target_encoder_", None)
     if encoder is None or _type_name(type(encoder)) not in _TARGET_ENCODERS:

@@ -27,12 +27,15 @@ weights exist), initializers given as plain functions, and random ops called wit
 inside a layer's ``call`` (Keras's global generator). An LSTM bias with
 ``unit_forget_bias=True`` is left alone, because Keras builds it from a wrapped initializer.
 
-Keras internals used (checked on Keras 3.15): ``Layer._flatten_layers``, the layer's own
-``_trainable_variables``/``_non_trainable_variables`` lists and ``_seed_generators``.
+Keras internals used, through ``_compat`` (``keras_layers``, ``keras_own_state``):
+``Layer._flatten_layers``, the layer's own ``_trainable_variables``/``_non_trainable_variables``
+lists and ``_seed_generators``.
 """
 
 import keras
 import numpy as np
+
+from ._compat import keras_layers, keras_own_state
 
 _WEIGHT, _GENERATOR = 0, 1
 
@@ -72,29 +75,8 @@ def reseed_model(model, seed):
     return done
 
 
-def _layers(model):
-    try:
-        return model._flatten_layers(include_self=True, recursive=True)
-    except AttributeError as exc:
-        raise _moved(exc) from None
-
-
-def _own_state(layer):
-    """The variables a layer made itself (not its sublayers'), and its seed generators."""
-    try:
-        own = list(layer._trainable_variables) + list(layer._non_trainable_variables)
-        return own, list(layer._seed_generators)
-    except AttributeError as exc:
-        raise _moved(exc) from None
-
-
-def _moved(exc):
-    return RuntimeError(
-        "skkeras_prep seeds a model through Keras's layer internals (_flatten_layers, "
-        "_trainable_variables, _non_trainable_variables, _seed_generators; checked on Keras "
-        f"3.15), and Keras {keras.__version__} has moved them: {exc}. Please report this; "
-        "until it is fixed, use the Keras version named in the requirements."
-    )
+_layers = keras_layers
+_own_state = keras_own_state
 
 
 def _seedless_initializer(layer, name):

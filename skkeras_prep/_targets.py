@@ -37,7 +37,7 @@ def _as_target_array(y):
 
 
 # Losses that compare the output with a target of the same shape (element-wise or over the
-# last axis), by their normalised names (_model.loss_name); and the one that takes class
+# last axis), by their normalised names (_build.loss_name); and the one that takes class
 # indices. Used to pick the target layout from the loss and to refuse impossible pairs.
 SAME_SHAPE_LOSSES = frozenset({
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
@@ -205,9 +205,9 @@ class ClassifierTargetEncoder:
             )
 
     def default_loss(self):
-        if self.target_type_ in ("binary", "multilabel-indicator") and self.output_width_ == 1:
-            return "binary_crossentropy"
-        if self.target_type_ == "multilabel-indicator":
+        if self.target_type_ == "multilabel-indicator" or (
+            self.target_type_ == "binary" and self.output_width_ == 1
+        ):
             return "binary_crossentropy"
         return "sparse_categorical_crossentropy"
 

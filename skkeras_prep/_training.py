@@ -19,7 +19,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from . import _dataset
-from ._model import releasing_gradient_registrations, releasing_kernel_cache
+from ._compat import keras_set_steps_per_execution
+from ._release import releasing_gradient_registrations, releasing_kernel_cache
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
@@ -35,7 +36,7 @@ class TrainingSettings:
     n_iter_no_change: int
     tol: float
     verbose: int
-    callbacks: list  # new instances made for this fit (``_model.resolve_callbacks``)
+    callbacks: list  # new instances made for this fit (``_build.resolve_callbacks``)
 
     @property
     def validation_fraction(self):
@@ -128,12 +129,6 @@ def _split_rows(n, fraction, stratify, seed):
     return np.sort(train_rows), np.sort(val_rows)
 
 
-def _set_steps_per_execution(model, steps):
-    if getattr(model, "steps_per_execution", 1) != steps:
-        model.steps_per_execution = steps
-        model.train_function = None  # rebuilt by keras with the new step count
-
-
 def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_seed,
           stratify=None, y_dtype=None):
     """Train the compiled ``model`` on ``source`` (a ``RowSource``) for ``epochs`` epochs and
@@ -169,7 +164,7 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
         )
         callbacks = list(settings.callbacks)
-        _set_steps_per_execution(model, steps_per_execution(per_epoch, settings.verbose, callbacks))
+        keras_set_steps_per_execution(model, steps_per_execution(per_epoch, settings.verbose, callbacks))
         build_optimizer(model)
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if settings.early_stopping:

@@ -8,8 +8,9 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import _num_samples, validate_data
+from sklearn.utils.validation import validate_data
 
+from ._compat import sklearn_num_samples
 from .exceptions import SkKerasPrepWarning
 
 # The model computes in float32: larger magnitudes become infinite when a batch is cast.
@@ -222,7 +223,7 @@ def check_X(estimator, X, *, reset, preprocessor):
             f"(2-D: X.reshape(len(X), -1) if the values are the same features)."
         )
     validate_data(estimator, X, reset=reset, skip_check_array=True)
-    n = _num_samples(X)
+    n = sklearn_num_samples(X)
     if n == 0:
         raise ValueError(
             f"Found array with 0 sample(s) (shape={getattr(X, 'shape', None)}) while a minimum "

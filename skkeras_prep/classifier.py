@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 
-from ._base import _KerasPipelineBase
+from ._estimator import _KerasPipelineBase
 from ._params import NONE, InstanceOf, Options
 from ._targets import ClassifierTargetEncoder
 

@@ -2,7 +2,8 @@
 
 
 class SkKerasPrepWarning(UserWarning):
-    """Warning issued by skkeras_prep (for example a routed parameter that is ignored)."""
+    """Warning issued by skkeras_prep: a file saved under other library versions is loaded,
+    or raw input values are too large for float32 to hold exactly."""
 
 
 class TrainingDivergedError(ValueError):

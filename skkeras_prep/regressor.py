@@ -3,7 +3,7 @@
 from sklearn.base import RegressorMixin
 from sklearn.preprocessing import StandardScaler
 
-from ._base import _KerasPipelineBase
+from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
 from ._targets import RegressorTargetEncoder
 

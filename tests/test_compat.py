@@ -176,3 +176,80 @@ def test_declared_lower_bounds_are_the_pins_ci_tests():
         assert match, f"{requirement!r}: declare a lower bound only (name>=version)"
         declared[match.group(1)] = match.group(2)
     assert declared == pins
+
+
+# -- the private internals reached through _compat: each must still be where it was ------------
+def test_tensorflow_gradient_registry_and_its_graphs_are_where_they_were():
+    import keras
+
+    from skkeras_prep import _release
+
+    registry = _compat.tf_gradient_registry()
+    assert registry is not None, (
+        "TensorFlow moved ops._gradient_registry._registry (checked on 2.16.1 and 2.21.0): "
+        "each fit would keep its traced training graph; update _compat.tf_gradient_registry"
+    )
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    before = set(registry)
+    model.fit(np.ones((8, 3)), np.ones((8, 2)), epochs=1, verbose=0)
+    new = [n for n in registry if n not in before and n.startswith("CustomGradient-")]
+    assert new, "Keras's training step registers no custom gradient any more: recheck _release"
+    own = {id(getattr(v, "value", v)) for v in model.variables}
+    assert any(_release._uses_variables(registry[n], own) for n in new), (
+        "the closure layout of TensorFlow's registered gradient functions changed: "
+        "_compat.tf_gradient_entry_graphs finds no graph of this model's variables"
+    )
+    for name in new:
+        registry.pop(name, None)  # leave the registry as the test found it
+
+
+def test_tensorflow_eager_kernel_cache_can_be_emptied():
+    assert _compat.tf_clear_eager_kernel_cache(), (
+        "TensorFlow moved context.context().clear_kernel_cache (checked on 2.16.1 and 2.21.0)"
+    )
+
+
+def test_keras_layer_internals_are_where_they_were():
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dropout(0.5)])
+    layers = _compat.keras_layers(model)
+    by_type = {type(layer).__name__: layer for layer in layers}
+    assert model in layers and {"Dense", "Dropout"} <= set(by_type)
+    variables, _ = _compat.keras_own_state(by_type["Dense"])
+    assert {v.path.split("/")[-1] for v in variables} == {"kernel", "bias"}
+    assert _compat.keras_own_state(by_type["Dropout"])[1], "Dropout keeps its seed generator"
+    with pytest.raises(_compat.InternalMovedError, match=r"_flatten_layers of keras \(checked on"):
+        _compat.keras_layers(object())
+
+
+def test_keras_steps_per_execution_and_compiled_metrics():
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=1)])
+    model.fit(np.ones((4, 3)), np.zeros(4), epochs=1, verbose=0)
+    assert model.train_function is not None
+    _compat.keras_set_steps_per_execution(model, 4)
+    assert model.steps_per_execution == 4 and model.train_function is None
+    metrics = _compat.keras_compiled_metrics(model)
+    assert metrics[0] == "accuracy"
+    assert isinstance(metrics[1], keras.metrics.SparseTopKCategoricalAccuracy)
+    assert _compat.keras_compiled_metrics(keras.Sequential([keras.Input((3,))])) is None
+
+
+def test_scikit_learn_internals_are_where_they_were():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    X = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 2.0], [2.0, 1.0, 0.0]])
+    ct = ColumnTransformer([("a", StandardScaler(), [0, 2])], remainder="drop").fit(X)
+    assert list(_compat.sklearn_column_transformer_input_indices(ct)["a"]) == [0, 2]
+    encoder = OneHotEncoder().fit(X[:, :1])
+    assert _compat.sklearn_infrequent_enabled(encoder) is False
+    assert _compat.sklearn_infrequent_enabled(OneHotEncoder(min_frequency=2).fit(X[:, :1])) is True
+    assert _compat.sklearn_num_samples(X) == 3
+    with pytest.raises(_compat.InternalMovedError, match="scikit-learn|sklearn"):
+        _compat.sklearn_infrequent_enabled(object())

@@ -10,7 +10,7 @@ import threading
 import numpy as np
 import pytest
 
-from skkeras_prep import KerasPipelineClassifier, _model
+from skkeras_prep import KerasPipelineClassifier, _release
 from skkeras_prep.models import MLP
 
 
@@ -24,9 +24,9 @@ def _rss_mb():
 
 def test_kernel_cache_emptied_once_when_the_last_fit_ends(monkeypatch):
     calls = []
-    monkeypatch.setattr(_model, "_clear_kernel_cache", lambda: calls.append(1))
-    with _model.releasing_kernel_cache():
-        with _model.releasing_kernel_cache():  # a second fit running at the same time
+    monkeypatch.setattr(_release, "_clear_kernel_cache", lambda: calls.append(1))
+    with _release.releasing_kernel_cache():
+        with _release.releasing_kernel_cache():  # a second fit running at the same time
             pass
         assert calls == []  # the outer fit still runs: its kernels are left alone
     assert calls == [1]
@@ -34,24 +34,24 @@ def test_kernel_cache_emptied_once_when_the_last_fit_ends(monkeypatch):
 
 def test_kernel_cache_emptied_even_when_the_fit_fails(monkeypatch):
     calls = []
-    monkeypatch.setattr(_model, "_clear_kernel_cache", lambda: calls.append(1))
+    monkeypatch.setattr(_release, "_clear_kernel_cache", lambda: calls.append(1))
     with pytest.raises(RuntimeError):
-        with _model.releasing_kernel_cache():
+        with _release.releasing_kernel_cache():
             raise RuntimeError("boom")
     assert calls == [1]
-    assert _model._fits_running == 0
+    assert _release._fits_running == 0
 
 
 def test_each_fit_releases_the_kernel_cache_and_predictions_still_work(monkeypatch, iris):
     X, y = iris
-    real = _model._clear_kernel_cache
+    real = _release._clear_kernel_cache
     calls = []
 
     def counting():
         calls.append(threading.get_ident())
         real()
 
-    monkeypatch.setattr(_model, "_clear_kernel_cache", counting)
+    monkeypatch.setattr(_release, "_clear_kernel_cache", counting)
     first = KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=1, random_state=0)
     first.fit(X, y)
     before = first.predict_proba(X)

@@ -332,18 +332,18 @@ def test_inspect_file_checks_limits_too(tmp_path):
         skkeras_prep.inspect_file(path)
 
 
-# -- type checks at the moment of the call (_model) ---------------------------------------------
+# -- type checks at the moment of the call (_build) ---------------------------------------------
 def test_classes_are_checked_again_when_called():
-    from skkeras_prep import _model
+    from skkeras_prep import _build
 
     with pytest.raises(TypeError, match="not a keras.losses.Loss"):
-        _model.resolve_loss(zipfile.ZipFile, {"file": "x"})
+        _build.resolve_loss(zipfile.ZipFile, {"file": "x"})
     with pytest.raises(TypeError, match="not a keras.callbacks.Callback"):
-        _model.resolve_callbacks([zipfile.ZipFile], {})
+        _build.resolve_callbacks([zipfile.ZipFile], {})
     with pytest.raises(TypeError, match="optimizer"):
-        _model.resolve_optimizer(zipfile.ZipFile, {})
+        _build.resolve_optimizer(zipfile.ZipFile, {})
     with pytest.raises(TypeError, match="class ZipFile"):
-        _model.build_model(zipfile.ZipFile, {}, {"input_shape_": (2,)}, 0)
+        _build.build_model(zipfile.ZipFile, {}, {"input_shape_": (2,)}, 0)
 
 
 def test_a_loss_class_without_arguments_saves(tmp_path):

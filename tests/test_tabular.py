@@ -30,7 +30,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from sklearn.utils import get_tags
 from sklearn.utils.class_weight import compute_sample_weight
 
-from skkeras_prep import KerasPipelineClassifier, _base, _dataset
+from skkeras_prep import KerasPipelineClassifier, _dataset, _estimator
 from skkeras_prep._validation import check_transformed, check_X
 from skkeras_prep.models import MLP
 from skkeras_prep.sources import ArraySource, SparseSource, as_source
@@ -362,7 +362,7 @@ def test_sparse_input_is_densified_one_batch_at_a_time(gather_spy, densified, mo
         assert dtype == np.float32
     gather_spy.clear()
     densified.clear()
-    monkeypatch.setattr(_base, "_PREDICT_BATCH_SIZE", 40)
+    monkeypatch.setattr(_estimator, "_PREDICT_BATCH_SIZE", 40)
     est.predict_proba(Xs)
     assert len(gather_spy) == int(np.ceil(len(y) / 40))
     assert all(call[0] and call[3][0] <= 40 for call in gather_spy)

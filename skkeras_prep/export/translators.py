@@ -30,6 +30,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
+from .._compat import sklearn_column_transformer_input_indices, sklearn_infrequent_enabled
 from ._common import MISSING_STRING, NUMBER, STRING, ExportError, floats, is_missing
 from .layers import Affine, Concat, FillMissing, IsMissing, OneHot, Ordinal, SelectColumns
 
@@ -166,7 +167,7 @@ def _imputer_kinds(imputer, n):
 
 # -- encoders --------------------------------------------------------------------------------
 def _check_not_infrequent(encoder):
-    if getattr(encoder, "_infrequent_enabled", False):
+    if sklearn_infrequent_enabled(encoder):
         raise ExportError(
             f"{type(encoder).__name__} groups infrequent categories (min_frequency or "
             "max_categories is set); export supports plain categories only. Refit with "
@@ -265,7 +266,7 @@ def _pipeline_kinds(pipeline, n):
 
 def _column_indices(ct):
     """(name, fitted transformer, input column indices) for each part of a ColumnTransformer."""
-    indices = ct._transformer_to_input_indices
+    indices = sklearn_column_transformer_input_indices(ct)
     for name, transformer, _ in ct.transformers_:
         yield name, transformer, list(indices.get(name, []))
 

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _dataset, _model, _training
+from . import _build, _dataset, _training
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -241,7 +241,7 @@ class _KerasPipelineBase(BaseEstimator):
         model, history = stage.model(source, encoder, routed, seeds[0])
         y_encoded = encoder.encode(y)
         settings = _training.TrainingSettings.of(
-            self, _model.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
+            self, _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
         )
         stratify = self._stratify_labels(y_encoded) if settings.validation_fraction else None
         keras_history = _training.train(
@@ -321,7 +321,7 @@ class _KerasPipelineBase(BaseEstimator):
         differ in the last bit; so without padding a row's prediction depended on its
         position in the batch and on how many rows came with it (scikit-learn's
         ``check_methods_sample_order_invariance`` failed by 2e-7 for some weights)."""
-        forward = _model.forward_function(self.model_, self.input_shape_)
+        forward = _build.forward_function(self.model_, self.input_shape_)
         n = len(batch)
         pad = -n % _ROW_BLOCK
         if pad:
@@ -365,16 +365,16 @@ class _NewFit:
         est = self.est
         meta = est._meta(source, encoder)
         with _training.model_scope():
-            model = _model.build_model(est.model, params_for("model", routed), meta, seed)
-            width = _model.output_width(model, meta["input_shape_"])
+            model = _build.build_model(est.model, params_for("model", routed), meta, seed)
+            width = _build.output_width(model, meta["input_shape_"])
             compiled = getattr(model, "compiled", False)
             user_loss = model.loss if compiled else est.loss
-            encoder.set_output_width(width, _model.loss_name(user_loss))
+            encoder.set_output_width(width, _build.loss_name(user_loss))
             if not compiled:
                 loss = est.loss if est.loss is not None else encoder.default_loss()
                 model.compile(
-                    optimizer=_model.resolve_optimizer(est.optimizer, params_for("optimizer", routed)),
-                    loss=_model.resolve_loss(loss, params_for("loss", routed)),
+                    optimizer=_build.resolve_optimizer(est.optimizer, params_for("optimizer", routed)),
+                    loss=_build.resolve_loss(loss, params_for("loss", routed)),
                     metrics=None if est.metrics is None else list(est.metrics),
                 )
         return model, {}

@@ -18,6 +18,7 @@ import weakref
 import keras
 import numpy as np
 
+from ._compat import keras_compiled_metrics
 from ._seeding import reseed_model
 
 
@@ -62,15 +63,8 @@ def clone_keras_model(model):
     new = keras.models.clone_model(model)
     if getattr(model, "compiled", False) and model.optimizer is not None:
         optimizer = type(model.optimizer).from_config(model.optimizer.get_config())
-        new.compile(optimizer=optimizer, loss=model.loss, metrics=_compiled_metrics(model))
+        new.compile(optimizer=optimizer, loss=model.loss, metrics=keras_compiled_metrics(model))
     return new
-
-
-def _compiled_metrics(model):
-    config = getattr(model, "_compile_config", None)
-    if config is not None:
-        return config.config.get("metrics")
-    return None
 
 
 def build_model(model, routed_model_params, meta, seed):
@@ -120,123 +114,6 @@ def build_model(model, routed_model_params, meta, seed):
         built(np.zeros((1,) + tuple(meta["input_shape_"]), dtype="float32"), training=False)
     reseed_model(built, seed)
     return built
-
-
-def build_optimizer(model):
-    """Create the optimizer's variables before ``model.fit``.
-
-    Keras otherwise creates them inside the first trace of the train function; variables made
-    during a trace make ``tf.function`` trace a second time, which doubled the tracing cost
-    of every fit (about 0.2 s on a small model) and left the branch functions of their lifted
-    initialisers registered in the eager context for the life of the process.
-    """
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and not optimizer.built:
-        optimizer.build(model.trainable_variables)
-
-
-@contextlib.contextmanager
-def releasing_gradient_registrations(model):
-    """Drop, when the block ends, the gradient functions that tracing ``model``'s training
-    step left in TensorFlow's gradient registry.
-
-    Keras's TensorFlow optimizer sums gradients with ``ReplicaContext.all_reduce``, a
-    ``tf.custom_gradient``; in a traced function each use registers a gradient function under
-    a new name ("CustomGradient-<n>") that is never unregistered, and that function holds the
-    traced graph. Every fit therefore kept its training graph (about 1.5 MB) for the life of
-    the process. The registry is read only while a gradient is being traced, so an entry is
-    useless once the trace that made it is done. Only entries whose graph uses this model's
-    variables are removed; others' entries are left alone. Where TensorFlow has no such
-    registry, nothing happens.
-    """
-    registry = _gradient_registry()
-    before = set(registry) if registry is not None else set()
-    try:
-        yield
-    finally:
-        if registry is not None:
-            own = {id(getattr(v, "value", v)) for v in model.variables}
-            for name in [n for n in list(registry) if n not in before]:
-                if name.startswith("CustomGradient-") and _uses_variables(registry.get(name), own):
-                    registry.pop(name, None)
-
-
-_FITS_LOCK = threading.Lock()
-_fits_running = 0
-
-
-@contextlib.contextmanager
-def releasing_kernel_cache():
-    """Empty TensorFlow's eager kernel cache when the last fit running in this process ends.
-
-    The eager context caches one kernel for each distinct op it runs, keyed by the op's
-    attributes. Every fit creates new traced functions (the train step, the tf.data map
-    functions), so every fit adds entries, each holding an instantiated function graph, that
-    nothing ever looks up again: about 0.45 MB a fit on a small model, for the life of the
-    process, with or without ``gc.collect()`` (bench/memory_cycles.py). TensorFlow removes a
-    cached kernel with its function only for some ops, and offers no way to drop one entry,
-    so the cache is emptied. That is only a cache: nothing computes differently, and a kernel
-    that is needed again is rebuilt on its next call (once). While another
-    fit of this library runs in another thread, the cache is left alone; the last fit to end
-    empties it. Where TensorFlow lacks the method, nothing happens.
-    """
-    global _fits_running
-    with _FITS_LOCK:
-        _fits_running += 1
-    try:
-        yield
-    finally:
-        with _FITS_LOCK:
-            _fits_running -= 1
-            last = _fits_running == 0
-            if last:
-                _clear_kernel_cache()
-
-
-def _clear_kernel_cache():
-    try:
-        from tensorflow.python.eager import context
-
-        clear = context.context().clear_kernel_cache
-    except (ImportError, AttributeError):
-        return
-    clear()
-
-
-def _gradient_registry():
-    try:
-        from tensorflow.python.framework import ops
-
-        registry = ops._gradient_registry._registry
-    except (ImportError, AttributeError):
-        return None
-    return registry if isinstance(registry, dict) else None
-
-
-def _uses_variables(entry, variable_ids):
-    """Whether a registered gradient function belongs to a graph using these variables."""
-    try:
-        for graph in _graphs_in_closure(entry["type"], depth=3):
-            if any(id(v) in variable_ids for v in graph.variables):
-                return True
-    except Exception:  # an unexpected layout: leave the entry where it is
-        return False
-    return False
-
-
-def _graphs_in_closure(fn, depth):
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            value = cell.cell_contents
-        except ValueError:  # an empty cell
-            continue
-        items = value if isinstance(value, (list, tuple)) else [value]
-        for item in items:
-            graph = getattr(item, "graph", None)
-            if graph is not None and hasattr(graph, "variables"):
-                yield graph
-        if callable(value) and depth > 1:
-            yield from _graphs_in_closure(value, depth - 1)
 
 
 def output_width(model, input_shape):

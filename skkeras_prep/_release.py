@@ -1,0 +1,88 @@
+"""What a fit leaves in TensorFlow's process-wide state, and its release when the fit ends.
+
+``_training.train`` enters both context managers around ``model.fit``:
+
+* ``releasing_gradient_registrations``: the gradient functions that tracing the training
+  step registered globally (each holds the traced graph);
+* ``releasing_kernel_cache``: the eager kernels of the fit's traced functions, kept in the
+  eager context's cache.
+
+The private TensorFlow structures are reached through ``_compat``.
+"""
+
+import contextlib
+import threading
+
+from ._compat import tf_clear_eager_kernel_cache, tf_gradient_entry_graphs, tf_gradient_registry
+
+
+@contextlib.contextmanager
+def releasing_gradient_registrations(model):
+    """Drop, when the block ends, the gradient functions that tracing ``model``'s training
+    step left in TensorFlow's gradient registry.
+
+    Keras's TensorFlow optimizer sums gradients with ``ReplicaContext.all_reduce``, a
+    ``tf.custom_gradient``; in a traced function each use registers a gradient function under
+    a new name ("CustomGradient-<n>") that is never unregistered, and that function holds the
+    traced graph. Every fit therefore kept its training graph (about 1.5 MB) for the life of
+    the process. The registry is read only while a gradient is being traced, so an entry is
+    useless once the trace that made it is done. Only entries whose graph uses this model's
+    variables are removed; others' entries are left alone. Where TensorFlow has no such
+    registry, nothing happens.
+    """
+    registry = tf_gradient_registry()
+    before = set(registry) if registry is not None else set()
+    try:
+        yield
+    finally:
+        if registry is not None:
+            own = {id(getattr(v, "value", v)) for v in model.variables}
+            for name in [n for n in list(registry) if n not in before]:
+                if name.startswith("CustomGradient-") and _uses_variables(registry.get(name), own):
+                    registry.pop(name, None)
+
+
+_FITS_LOCK = threading.Lock()
+_fits_running = 0
+
+
+@contextlib.contextmanager
+def releasing_kernel_cache():
+    """Empty TensorFlow's eager kernel cache when the last fit running in this process ends.
+
+    The eager context caches one kernel for each distinct op it runs, keyed by the op's
+    attributes. Every fit creates new traced functions (the train step, the tf.data map
+    functions), so every fit adds entries, each holding an instantiated function graph, that
+    nothing ever looks up again: about 0.45 MB a fit on a small model, for the life of the
+    process, with or without ``gc.collect()`` (bench/memory_cycles.py). TensorFlow removes a
+    cached kernel with its function only for some ops, and offers no way to drop one entry,
+    so the cache is emptied. That is only a cache: nothing computes differently, and a kernel
+    that is needed again is rebuilt on its next call (once). While another
+    fit of this library runs in another thread, the cache is left alone; the last fit to end
+    empties it. Where TensorFlow lacks the method, nothing happens.
+    """
+    global _fits_running
+    with _FITS_LOCK:
+        _fits_running += 1
+    try:
+        yield
+    finally:
+        with _FITS_LOCK:
+            _fits_running -= 1
+            last = _fits_running == 0
+            if last:
+                _clear_kernel_cache()
+
+
+def _clear_kernel_cache():
+    tf_clear_eager_kernel_cache()
+
+
+def _uses_variables(entry, variable_ids):
+    """Whether a registered gradient function belongs to a graph using these variables."""
+    try:
+        return any(
+            id(v) in variable_ids for graph in tf_gradient_entry_graphs(entry) for v in graph.variables
+        )
+    except Exception:  # an unexpected layout: leave the entry where it is
+        return False
