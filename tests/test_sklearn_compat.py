@@ -54,4 +54,3 @@ def _expected_failed(estimator):
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
-
