@@ -82,3 +82,21 @@ def test_v01_callbacks_file_needs_trusted_for_its_callbacks():
     assert loaded.callbacks[0] is keras.callbacks.EarlyStopping
     assert isinstance(loaded.callbacks[1], keras.callbacks.TerminateOnNaN)
     assert loaded.get_params(deep=False)["callbacks__patience"] == 2
+
+
+def test_v01_pickle_loads_and_predicts_the_same():
+    """A fitted classifier pickled by 0.1 (tests/fixtures/make_v01_pickle.py): the modules it
+    names (skkeras_prep.classifier, skkeras_prep._targets, skkeras_prep.models) still exist,
+    and the forward function it never held is made on first use."""
+    import pickle
+
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    with open(_path("v01_classifier.pkl"), "rb") as f:
+        loaded = pickle.load(f)
+    assert type(loaded) is KerasPipelineClassifier
+    np.testing.assert_allclose(loaded.predict_proba(X),
+                               np.load(_path("v01_classifier_pkl_proba.npy")), rtol=1e-6, atol=1e-7)
+    loaded.set_params(epochs=1).fit(X, y)  # and it refits under this version
+    assert loaded.score(X, y) > 0
