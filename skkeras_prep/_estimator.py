@@ -22,7 +22,7 @@ from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
 from .exceptions import TrainingDivergedError
-from .sources import RowSource, as_source
+from .sources import as_source
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -261,11 +261,9 @@ class _KerasPipelineBase(BaseEstimator):
 
     def _rows(self, Xt, preprocessor):
         """The row source of transformed X: checked as the preprocessor's output where there
-        is one; a source returned by ``transform`` is streamed as it is."""
-        if isinstance(Xt, RowSource):
-            return Xt
+        is one (a source returned by ``transform`` is streamed as it is)."""
         if preprocessor is not None:
-            Xt = check_transformed(Xt, preprocessor)
+            return check_transformed(Xt, preprocessor)
         return as_source(Xt)
 
     def _meta(self, source, encoder):

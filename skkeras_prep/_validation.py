@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
 from ._compat import sklearn_num_samples
+from .sources import RowSource, as_source
 from .exceptions import SkKerasPrepWarning
 
 # The model computes in float32: larger magnitudes become infinite when a batch is cast.
@@ -268,65 +269,56 @@ def _output_names(preprocessor, width):
     return names if names.shape == (width,) else None
 
 
+def _named_columns(columns, preprocessor, width):
+    shown = columns[:10].tolist()
+    more = " ..." if columns.size > 10 else ""
+    names = _output_names(preprocessor, width)
+    named = f" ({[str(names[c]) for c in shown]}{more})" if names is not None else ""
+    return f"{shown}{more}{named}"
+
+
 def check_transformed(Xt, preprocessor):
-    """Check the preprocessor's output: 2-D, numeric, finite. Returns an array or CSR matrix."""
+    """The preprocessor's output as a row source (``skkeras_prep.sources``), checked: 2-D,
+    numeric, finite, within float32's range. What is allowed is decided here; how the values
+    are found and which columns hold them is the source's own (dense arrays and sparse
+    matrices store them differently). A ``RowSource`` returned by ``transform`` is taken as
+    it is: it checks its own rows."""
     name = type(preprocessor).__name__
-    if sp.issparse(Xt):
-        data = Xt.data
-        shape = Xt.shape
-    else:
-        if _is_frame(Xt):
-            Xt = Xt.to_numpy()
-        Xt = np.asarray(Xt)
-        data = Xt
-        shape = Xt.shape
-    if len(shape) != 2:
-        raise ValueError(f"The preprocessor {name} returned shape {shape}; it must return 2-D output.")
-    if data.dtype.kind not in "biuf":
-        try:
-            data = data.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"The preprocessor {name} returned non-numeric values (dtype {data.dtype}). "
-                "Encode text or category columns, e.g. with OneHotEncoder or OrdinalEncoder "
-                "in a ColumnTransformer."
-            ) from None
-        if sp.issparse(Xt):
-            Xt = Xt.astype(np.float64)
-        else:
-            Xt = data
+    if isinstance(Xt, RowSource):
+        return Xt
+    source = as_source(Xt)
+    if len(source.row_shape) != 1:
+        raise ValueError(
+            f"The preprocessor {name} returned shape {(source.n_rows,) + source.row_shape}; it "
+            "must return 2-D output."
+        )
+    numeric = source.as_numeric()
+    if numeric is None:
+        raise ValueError(
+            f"The preprocessor {name} returned non-numeric values (dtype "
+            f"{source.stored_values().dtype}). Encode text or category columns, e.g. with "
+            "OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
+        )
+    source, data, width = numeric, numeric.stored_values(), numeric.row_shape[0]
     if data.dtype.kind == "f" and not np.isfinite(data).all():
-        if sp.issparse(Xt):
-            coo = Xt.tocoo()
-            columns = np.unique(coo.col[~np.isfinite(coo.data)])
-        else:
-            columns = np.flatnonzero(~np.isfinite(data).all(axis=0))
-        shown = columns[:10].tolist()
-        more = " ..." if columns.size > 10 else ""
-        names = _output_names(preprocessor, shape[1])
-        named = f" ({[str(names[c]) for c in shown]}{more})" if names is not None else ""
+        columns = source.columns_where(~np.isfinite(data))
         raise ValueError(
             f"Input X contains NaN or infinity after preprocessing, in transformed column(s) "
-            f"{shown}{more}{named}. Add a sklearn.impute.SimpleImputer to the preprocessor for "
-            "missing values, or clean the data; infinite values must be replaced before fit."
+            f"{_named_columns(columns, preprocessor, width)}. Add a sklearn.impute.SimpleImputer "
+            "to the preprocessor for missing values, or clean the data; infinite values must be "
+            "replaced before fit."
         )
     if _scanned(data) and data.dtype.kind == "f" and _magnitude(data) > FLOAT32_MAX:
-        if sp.issparse(Xt):
-            coo = Xt.tocoo()
-            columns = np.unique(coo.col[np.abs(coo.data) > FLOAT32_MAX])
-        else:
-            columns = np.flatnonzero((np.abs(data) > FLOAT32_MAX).any(axis=0))
-        shown = columns[:10].tolist()
-        names = _output_names(preprocessor, shape[1])
-        named = f" ({[str(names[c]) for c in shown]})" if names is not None else ""
+        columns = source.columns_where(np.abs(data) > FLOAT32_MAX)
+        shown = _named_columns(columns, preprocessor, width).replace(" ...", "")
         raise ValueError(
             f"The preprocessor {name} returned values up to {_magnitude(data):.3g} in transformed "
-            f"column(s) {shown}{named}, beyond the range of float32 (about 3.4e38), the "
+            f"column(s) {shown}, beyond the range of float32 (about 3.4e38), the "
             "precision the model computes in: they would become infinite. Rescale those input "
             "columns (e.g. with a StandardScaler in the preprocessor), or divide them by a "
             "power of ten before fit."
         )
-    return Xt
+    return source
 
 
 def check_sample_weight(sample_weight, n_samples):

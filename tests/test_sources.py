@@ -207,3 +207,19 @@ def test_sequential_batches_cover_each_row_once_per_epoch(monkeypatch):
         assert got.tolist() != list(range(n))  # shuffled within windows
     first = np.concatenate([b[0][:, 0] for b in batches[:per_epoch]])
     assert first[:14].max() < 14  # the first window holds 2 chunks of 7 rows (12 used, 2 carried)
+
+
+def test_each_kind_finds_its_own_values_and_columns():
+    dense = ArraySource(np.array([[1.0, np.nan, 3.0], [4.0, 5.0, np.inf]]))
+    assert dense.columns_where(~np.isfinite(dense.stored_values())).tolist() == [1, 2]
+    X = sp.csr_matrix(np.array([[0.0, np.nan, 0.0], [0.0, 0.0, 2.0]]))
+    sparse = SparseSource(X)
+    assert sparse.stored_values().size == 2  # the stored entries only
+    assert sparse.columns_where(~np.isfinite(sparse.stored_values())).tolist() == [1]
+    text = ArraySource(np.array([["1", "2"], ["3", "x"]], dtype=object))
+    assert text.as_numeric() is None
+    numbers = ArraySource(np.array([["1", "2"], ["3", "4"]], dtype=object)).as_numeric()
+    assert numbers.stored_values().dtype == np.float64
+    images = ArraySource(np.zeros((2, 2, 2)))
+    images.X[1, 1, 0] = np.nan  # N-D rows: flat feature indices
+    assert images.columns_where(np.isnan(images.stored_values())).tolist() == [2]

@@ -37,3 +37,17 @@ class ArraySource(RowSource):
 
     def take(self, rows):
         return ArraySource(self.X[rows])
+
+    def as_numeric(self):
+        if self.X.dtype.kind in "biuf":
+            return self
+        try:
+            return ArraySource(self.X.astype(np.float64))
+        except (TypeError, ValueError):
+            return None
+
+    def stored_values(self):
+        return self.X
+
+    def columns_where(self, mask):
+        return np.flatnonzero(np.asarray(mask).reshape(len(mask), -1).any(axis=0))

@@ -72,6 +72,22 @@ class RowSource(abc.ABC):
         """A source holding only ``rows`` (a sorted 1-D int array), e.g. for a validation split."""
         return RowSubset(self, rows)
 
+    # -- value checks: how this kind stores its values (what is allowed is _validation's) --
+    def as_numeric(self):
+        """This source with numeric values (object values converted to float64), or None
+        where they cannot be. Sources that decode in the graph return themselves."""
+        return self
+
+    def stored_values(self):
+        """The stored values as one numeric array, for checks (finite, float32 range); None
+        where the values are not held in memory (decoded in the graph, read in order)."""
+        return None
+
+    def columns_where(self, mask):
+        """The flat feature indices of one row where ``mask`` (over ``stored_values()``) holds
+        for some row."""
+        raise NotImplementedError
+
     @property
     def row_bytes(self):
         """Bytes of one float32 row as the model receives it (sizes evaluation batches)."""

@@ -33,3 +33,17 @@ class SparseSource(RowSource):
 
     def take(self, rows):
         return SparseSource(self.X[rows])
+
+    def as_numeric(self):
+        if self.X.dtype.kind in "biuf":
+            return self
+        try:
+            return SparseSource(self.X.astype(np.float64))
+        except (TypeError, ValueError):
+            return None
+
+    def stored_values(self):
+        return self.X.data  # the stored entries only: implicit zeros are always fine
+
+    def columns_where(self, mask):
+        return np.unique(self.X.indices[np.asarray(mask)])
