@@ -72,7 +72,9 @@ def test_retained_graphs_benchmark_runs_and_skkeras_keeps_no_graph():
 
     rows = {r["case"]: r for r in retained_graphs.measure(fits=6)}
     assert len(rows) == 8 and all(r["growth_mb_per_cycle"] == r["growth_mb_per_cycle"] for r in rows.values())
-    assert rows["skkeras_prep fit (optimizer built before training)"]["graphs_per_cycle"] == 0
+    # 0, or below 0 where the eager kernel cache emptied at the end of a fit also let go of
+    # graphs made before the measurement started
+    assert rows["skkeras_prep fit (optimizer built before training)"]["graphs_per_cycle"] <= 0
 
 
 def _git_head():
