@@ -94,6 +94,12 @@ def test_v01_pickle_loads_and_predicts_the_same():
 
     X, y = load_iris(return_X_y=True)
     with open(_path("v01_classifier.pkl"), "rb") as f:
+        if int(np.__version__.split(".")[0]) < 2:
+            # written under numpy 2, whose arrays pickle by numpy._core: numpy 1 cannot read
+            # them (pickle's limit, documented in docs/persistence.md; est.save() files load)
+            with pytest.raises(ModuleNotFoundError, match="numpy._core"):
+                pickle.load(f)
+            return
         loaded = pickle.load(f)
     assert type(loaded) is KerasPipelineClassifier
     np.testing.assert_allclose(loaded.predict_proba(X),
