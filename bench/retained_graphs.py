@@ -106,11 +106,20 @@ def _cases(X, y):
     ]
 
 
-def _graphs_alive():
+def _graphs_alive(set_of=False, new_since=None):
+    """The number of live FuncGraphs after a collection; with ``set_of``, a weak set of them;
+    with ``new_since`` (such a set), the number of live ones not in it."""
+    import weakref
+
     from tensorflow.python.framework.func_graph import FuncGraph
 
     gc.collect()
-    return sum(isinstance(o, FuncGraph) for o in gc.get_objects())
+    graphs = [o for o in gc.get_objects() if isinstance(o, FuncGraph)]
+    if set_of:
+        return weakref.WeakSet(graphs)
+    if new_since is not None:
+        return sum(g not in new_since for g in graphs)
+    return len(graphs)
 
 
 def measure(fits):
@@ -122,7 +131,9 @@ def measure(fits):
     warm_runtime("keras_fit")
     rows = []
     for label, case in _cases(X, y):
-        before = _graphs_alive()
+        # only graphs made by these cycles count: one that earlier work in the process still
+        # held and lets go meanwhile must not offset a retained one
+        before = _graphs_alive(set_of=True)
         rss = []
         for _ in range(fits):
             case()
@@ -130,7 +141,7 @@ def measure(fits):
             rss.append(current_rss() / MB)
         rows.append({
             "case": label,
-            "graphs_per_cycle": (_graphs_alive() - before) / fits,
+            "graphs_per_cycle": _graphs_alive(new_since=before) / fits,
             "growth_mb_per_cycle": (rss[-1] - rss[4]) / (fits - 5),
         })
     return rows

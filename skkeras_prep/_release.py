@@ -1,6 +1,8 @@
 """What a fit leaves in TensorFlow's process-wide state, and its release when the fit ends.
 
-``_training.train`` enters both context managers around ``model.fit``:
+``_training.train`` enters both context managers around ``model.fit``; ``_persistence.load``
+enters ``releasing_kernel_cache`` too (a save + load + predict loop runs no fit, and each
+loaded model's first predict traces a new forward function):
 
 * ``releasing_gradient_registrations``: the gradient functions that tracing the training
   step registered globally (each holds the traced graph);
@@ -59,7 +61,8 @@ def releasing_kernel_cache():
     so the cache is emptied. That is only a cache: nothing computes differently, and a kernel
     that is needed again is rebuilt on its next call (once). While another
     fit of this library runs in another thread, the cache is left alone; the last fit to end
-    empties it. Where TensorFlow lacks the method, nothing happens.
+    empties it. ``load`` counts as a fit here: each loaded model's forward function adds
+    kernels too. Where TensorFlow lacks the method, nothing happens.
     """
     global _fits_running
     with _FITS_LOCK:
