@@ -9,7 +9,6 @@ on every other user of ``random`` in the process. So ``build_model`` neither see
 derived from the fit's seed (see ``_seeding`` for what it covers).
 """
 
-import contextlib
 import copy
 import inspect
 import threading

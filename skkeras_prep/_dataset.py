@@ -29,7 +29,6 @@ when the generator ends. Without this, every fit kept its transformed X, y and w
 import threading
 
 import numpy as np
-import scipy.sparse as sp
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -104,13 +103,17 @@ def _capped_batch_size(source, batch_size):
     return max(1, min(batch_size, MAX_EVAL_BATCH_BYTES // max(source.row_bytes, 1)))
 
 
-def _batch_x(source, tensor):
-    """The gathered batch as the model's input: decoded in the graph where the source says
-    so, with its static shape set."""
+def _model_input(source):
+    """A function of TensorFlow ops: a gathered batch -> the model's input, decoded in the
+    graph where the source says so, with its static shape set. It holds the decoder and the
+    row shape only, never the source, so a traced pipeline keeps no rows alive."""
     decode = source.graph_decoder()
-    if decode is not None:
-        tensor = decode(tensor)
-    return tf.ensure_shape(tensor, (None,) + tuple(source.row_shape))
+    shape = (None,) + tuple(source.row_shape)
+
+    def to_input(batch):
+        return tf.ensure_shape(batch if decode is None else decode(batch), shape)
+
+    return to_input
 
 
 def _gathered_spec(source):
@@ -139,13 +142,11 @@ def _labelled_loader(gather, rows):
     x_type, x_shape = _gathered_spec(rows.X)
     types = [x_type, tf.as_dtype(rows.y_dtype), tf.float32]
     shapes = (x_shape, (None,) + rows.y.shape[1:], (None,))
-    decode = rows.X.graph_decoder()
-    row_shape = (None,) + tuple(rows.X.row_shape)
+    to_input = _model_input(rows.X)
 
     def load(step):
         batch = [tf.ensure_shape(t, s) for t, s in zip(tf.numpy_function(gather, [step], types), shapes)]
-        x = batch[0] if decode is None else decode(batch[0])
-        return (tf.ensure_shape(x, row_shape), batch[1], batch[2])
+        return (to_input(batch[0]), batch[1], batch[2])
 
     return load
 
@@ -227,9 +228,8 @@ def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs
         lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed),
         output_signature=signature,
     )
-    decode = source.graph_decoder()
-    if decode is not None:
-        dataset = dataset.map(lambda x, t, w: (decode(x), t, w), num_parallel_calls=AUTOTUNE)
+    to_input = _model_input(source)
+    dataset = dataset.map(lambda x, t, w: (to_input(x), t, w), num_parallel_calls=AUTOTUNE)
     return dataset.prefetch(TRAIN_PREFETCH)
 
 
@@ -257,12 +257,13 @@ def prediction_batches(source, *, batch_size):
     (``MAX_EVAL_BATCH_BYTES``)."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
-    decode = source.graph_decoder()
+    decodes = source.graph_decoder() is not None
+    to_input = _model_input(source)
     if not source.indexable:
         for _, chunk in source.chunks(batch_size):
-            yield chunk if decode is None else _batch_x(source, tf.convert_to_tensor(chunk))
+            yield to_input(tf.convert_to_tensor(chunk)) if decodes else chunk
         return
-    if n <= batch_size and decode is None:
+    if n <= batch_size and not decodes:
         yield source.gather(slice(0, n))
         return
     rows = _Rows(X=source)
@@ -271,11 +272,9 @@ def prediction_batches(source, *, batch_size):
         return rows.X.gather(slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size)))
 
     x_type, x_shape = _gathered_spec(source)
-    row_shape = (None,) + tuple(source.row_shape)
 
     def load(batch):
-        x = tf.ensure_shape(tf.numpy_function(gather, [batch], x_type), x_shape)
-        return tf.ensure_shape(x if decode is None else decode(x), row_shape)
+        return to_input(tf.ensure_shape(tf.numpy_function(gather, [batch], x_type), x_shape))
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
     dataset = dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)

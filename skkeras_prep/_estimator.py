@@ -2,10 +2,13 @@
 
 One way through the data (see docs/DESIGN.md):
 
-    X, y, sample_weight -> checks -> preprocessor_ (fitted on these rows) -> target encoder
-    -> tf.data batches (_dataset) -> model_ (built and compiled by _model) -> keras fit
+    prepare: X, y, sample_weight -> checks -> target encoder -> preprocessor_ (fitted on
+             these rows) -> row source (sources)
+    build:   model_ (built and compiled by _build), or the continued one
+    train:   _training.train -> tf.data batches (_dataset) -> keras fit
 
-``predict`` goes X -> checks -> preprocessor_.transform -> ordered batches -> model_.
+``predict`` goes X -> checks -> preprocessor_.transform -> row source -> ordered batches ->
+the model's forward function (_build).
 Subclasses supply the target encoder and turn model outputs into labels or values.
 """
 

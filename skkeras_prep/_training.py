@@ -63,12 +63,8 @@ def draw_seeds(random_state, count):
         rng = np.random.default_rng(int(random_state))
     elif isinstance(random_state, np.random.RandomState):
         return [int(s) for s in random_state.randint(0, 2**31 - 1, size=count)]
-    elif isinstance(random_state, np.random.Generator):
+    else:  # a numpy Generator, the only kind left: validate_params checked it at fit
         rng = random_state
-    else:
-        raise ValueError(
-            f"random_state must be None, an int, or a numpy RandomState/Generator; got {random_state!r}."
-        )
     return [int(s) for s in rng.integers(0, 2**31 - 1, size=count)]
 
 

@@ -4,7 +4,6 @@ The 500-cycle curves, without any gc.collect(), are in bench/memory_cycles.py an
 bench/README.md; this file keeps a short version of them in the suite.
 """
 
-import gc
 import os
 import threading
 

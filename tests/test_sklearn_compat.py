@@ -2,7 +2,6 @@
 StandardScaler preprocessor and a custom model builder."""
 
 import keras
-import pytest
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
