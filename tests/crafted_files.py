@@ -12,7 +12,6 @@ import os
 import sys
 import zipfile
 
-
 MiB = 2**20
 POPEN = {"module": "keras.src.utils.progbar", "name": "np.f2py.subprocess.Popen",
          "registered": "Popen"}
