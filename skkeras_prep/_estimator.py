@@ -252,6 +252,7 @@ class _KerasPipelineBase(BaseEstimator):
             shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
             stratify=stratify, y_dtype=encoder.batch_dtype(),
         )
+        epochs_before = len(history.get("loss", []))
         for key, values in keras_history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
         _check_diverged(history, self._divergence_advice())
@@ -260,6 +261,8 @@ class _KerasPipelineBase(BaseEstimator):
         self.model_ = model
         self.history_ = history
         self.n_iter_ = len(history.get("loss", []))
+        restored = settings.restored_epoch
+        self.best_epoch_ = None if restored is None else epochs_before + restored
         return self
 
     def _rows(self, Xt, preprocessor):

@@ -37,6 +37,9 @@ class TrainingSettings:
     tol: float
     verbose: int
     callbacks: list  # new instances made for this fit (``_build.resolve_callbacks``)
+    # Set by ``train``: the epoch of this run (0-based) whose weights early stopping restored,
+    # or None when no weights were restored.
+    restored_epoch: int | None = None
 
     @property
     def validation_fraction(self):
@@ -175,4 +178,16 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
             callbacks=callbacks, verbose=settings.verbose, shuffle=False,  # the dataset shuffles
         )
+        settings.restored_epoch = restored_epoch(callbacks)
         return result.history
+
+
+def restored_epoch(callbacks):
+    """The epoch (0-based) whose weights an ``EarlyStopping`` callback among ``callbacks``
+    restored when training ended (ours or the user's, the last one that restored), or None."""
+    epoch = None
+    for callback in callbacks:
+        if (isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights
+                and callback.best_weights is not None):
+            epoch = int(callback.best_epoch)
+    return epoch

@@ -100,6 +100,10 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         Per-epoch ``loss`` (and ``val_loss`` and metrics).
     n_iter_ : int
         Epochs run.
+    best_epoch_ : int or None
+        With early stopping (``early_stopping=True``, or a Keras ``EarlyStopping`` callback with
+        ``restore_best_weights=True``): the index in ``history_`` of the epoch whose weights
+        were restored. None otherwise. ``skkeras_prep.plotting.HistoryDisplay`` marks it.
 
     Examples
     --------
