@@ -274,3 +274,22 @@ def sklearn_num_samples(X):
     except ImportError as exc:
         raise _moved("sklearn", "sklearn.utils.validation._num_samples", exc) from None
     return _num_samples(X)
+
+
+def sklearn_visual_block(kind, estimators, *, names, name_details):
+    """A box layout of scikit-learn's HTML repr (``_VisualBlock``), which an estimator returns
+    from ``_sk_visual_block_`` to show its parts as boxes. In
+    ``sklearn.utils._estimator_html_repr`` in 1.6.0 (checked), in
+    ``sklearn.utils._repr_html.estimator`` in 1.9.1 (checked)."""
+    for module in ("sklearn.utils._repr_html.estimator", "sklearn.utils._estimator_html_repr"):
+        try:
+            block = getattr(importlib.import_module(module), "_VisualBlock")
+            break
+        except (ImportError, AttributeError):
+            continue
+    else:
+        raise InternalMovedError(
+            "scikit-learn moved _VisualBlock (checked on 1.6.0 and 1.9.1): the HTML repr shows "
+            "the estimator as one box; update skkeras_prep._compat.sklearn_visual_block"
+        )
+    return block(kind, estimators, names=names, name_details=name_details)

@@ -20,6 +20,7 @@ from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from . import _build, _dataset, _training
+from ._html_repr import PartsReprMixin
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -49,7 +50,7 @@ def _accepts_nan(transformer):
     return type(transformer).__module__.startswith("sklearn.impute")
 
 
-class _KerasPipelineBase(BaseEstimator):
+class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     """Shared parameters, parameter routing, fit orchestration and batched prediction."""
 
     # What each constructor parameter accepts; checked at the start of every fit by

@@ -24,6 +24,8 @@ import numbers
 
 from sklearn.base import BaseEstimator
 
+from ._html_repr import DocLinkMixin
+
 __all__ = ["MLP", "output_units"]
 
 
@@ -43,7 +45,7 @@ def output_units(meta):
     return meta["n_outputs_"], "linear"
 
 
-class MLP(BaseEstimator):
+class MLP(DocLinkMixin, BaseEstimator):
     """A multi-layer perceptron: Dense layers with optional dropout, then the output layer.
 
     Parameters

@@ -253,3 +253,17 @@ def test_scikit_learn_internals_are_where_they_were():
     assert _compat.sklearn_num_samples(X) == 3
     with pytest.raises(_compat.InternalMovedError, match="scikit-learn|sklearn"):
         _compat.sklearn_infrequent_enabled(object())
+
+
+def test_sklearn_visual_block_is_where_it_was():
+    """The HTML repr's box layout (_VisualBlock), which the estimator's _sk_visual_block_
+    returns to show its preprocessor and model builder as boxes."""
+    from sklearn.preprocessing import StandardScaler
+
+    block = _compat.sklearn_visual_block(
+        "parallel", [StandardScaler(), "build"], names=["a: StandardScaler", "b: build"],
+        name_details=["StandardScaler()", "build"],
+    )
+    assert block.kind == "parallel"
+    assert block.names == ["a: StandardScaler", "b: build"]
+    assert len(block.estimators) == 2
