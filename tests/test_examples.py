@@ -146,3 +146,15 @@ def test_every_example_quiets_tensorflow_start_up_logs_before_importing_it():
         assert quiet < first_import, f"examples/{script} sets TF_CPP_MIN_LOG_LEVEL too late"
     library = (ROOT / "skkeras_prep").rglob("*.py")
     assert not [p for p in library if "TF_CPP_MIN_LOG_LEVEL" in p.read_text()]
+
+
+@pytest.mark.slow
+def test_the_quickstart_prints_no_tensorflow_retracing_warning(run_example):
+    """Issue 12: each fit used to make its own traced functions, and TensorFlow warned
+    "... triggered tf.function retracing" in every example, CV and grid search. Reusing the
+    traced functions across fits (issue 13) removes the cause, so the warning must not appear."""
+    result = run_example("quickstart.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    retracing = [line for line in output.splitlines() if "retracing" in line.lower()]
+    assert not retracing, "\n".join(retracing[:5])
