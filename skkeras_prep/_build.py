@@ -232,6 +232,30 @@ def resolve_loss(loss, params):
     )
 
 
+def resolve_metrics(metrics):
+    """The metrics to compile with: a list (or dict of lists, for named outputs) in which a
+    metric class is instantiated, as a loss class is, so the compiled model can be saved and
+    pickled (Keras keeps the class in its compile config and cannot serialize it)."""
+    def one(metric):
+        if isinstance(metric, type):
+            if not issubclass(metric, keras.metrics.Metric):
+                raise TypeError(
+                    f"metrics holds the class {metric.__name__}, which is not a "
+                    "keras.metrics.Metric; pass Keras metric classes, instances, names or "
+                    "functions."
+                )
+            return metric()
+        if isinstance(metric, (list, tuple)):
+            return [one(m) for m in metric]
+        return metric
+
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict):
+        return {name: one(value) for name, value in metrics.items()}
+    return [one(m) for m in metrics]
+
+
 def resolve_optimizer(optimizer, params):
     """A new optimizer instance; a user's instance is copied, never reused or mutated."""
     if isinstance(optimizer, keras.optimizers.Optimizer):

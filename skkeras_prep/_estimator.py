@@ -380,7 +380,7 @@ class _NewFit:
                 model.compile(
                     optimizer=_build.resolve_optimizer(est.optimizer, params_for("optimizer", routed)),
                     loss=_build.resolve_loss(loss, params_for("loss", routed)),
-                    metrics=None if est.metrics is None else list(est.metrics),
+                    metrics=_build.resolve_metrics(est.metrics),
                 )
         return model, {}
 
