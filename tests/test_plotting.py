@@ -137,3 +137,13 @@ def test_without_matplotlib_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r'pip install "skkeras_prep\[plot\]"'):
         HistoryDisplay({"loss": [1.0, 0.5]}).plot()
+
+
+def test_best_epoch_survives_save_and_load(stopped, tmp_path):
+    import skkeras_prep
+
+    stopped.save(tmp_path / "clf.skkp")
+    loaded = skkeras_prep.load(tmp_path / "clf.skkp")
+    assert loaded.best_epoch_ == stopped.best_epoch_
+    (mark,) = HistoryDisplay.from_estimator(loaded).best_epoch_lines_
+    assert mark.get_xdata()[0] == stopped.best_epoch_ + 1
