@@ -103,6 +103,8 @@ def test_plot_draws_on_the_axes_it_is_given(stopped):
     assert list(display.ax_) == list(axes)
     with pytest.raises(ValueError, match=r"one Axes per panel \(2"):
         HistoryDisplay.from_estimator(stopped, metrics=["accuracy"], ax=axes[0])
+    single = HistoryDisplay.from_estimator(stopped, ax=axes[0])
+    assert single.ax_ is axes[0] and single.lines_["loss"].axes is axes[0]
 
 
 def test_a_regressor_without_validation_draws_only_the_loss(iris):
