@@ -24,6 +24,7 @@ from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, Instanc
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
+from ._validation import nd_input_hint
 from .exceptions import TrainingDivergedError
 from .sources import as_source
 
@@ -358,9 +359,10 @@ class _NewFit:
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
         if preprocessor is None:
             return None, X
-        if incremental and hasattr(preprocessor, "partial_fit"):
-            return preprocessor, preprocessor.partial_fit(X, y).transform(X)
-        return preprocessor, preprocessor.fit_transform(X, y)
+        with nd_input_hint(preprocessor, X):
+            if incremental and hasattr(preprocessor, "partial_fit"):
+                return preprocessor, preprocessor.partial_fit(X, y).transform(X)
+            return preprocessor, preprocessor.fit_transform(X, y)
 
     def model(self, source, encoder, routed, seed):
         est = self.est

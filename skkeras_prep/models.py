@@ -46,6 +46,8 @@ def output_units(meta):
 class MLP(BaseEstimator):
     """A multi-layer perceptron: Dense layers with optional dropout, then the output layer.
 
+    N-D rows (images ``(h, w)`` or ``(h, w, c)``) are flattened first.
+
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(100,)
@@ -93,7 +95,7 @@ class MLP(BaseEstimator):
         seeds = _layer_seeds(meta.get("random_seed_"))
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
         inputs = keras.Input(shape=tuple(meta["input_shape_"]))
-        x = inputs
+        x = keras.layers.Flatten()(inputs) if len(meta["input_shape_"]) > 1 else inputs
         for units in sizes:
             x = keras.layers.Dense(
                 int(units), activation=self.activation, kernel_regularizer=regularizer,
