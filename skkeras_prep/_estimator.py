@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _build, _dataset, _training
+from . import _augment, _build, _dataset, _training
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -79,6 +79,9 @@ class _KerasPipelineBase(BaseEstimator):
                          InstanceOf((np.random.RandomState, np.random.Generator),
                                     "a numpy RandomState or Generator")],
         "verbose": [Options(numbers.Integral, 0, 1, 2)],
+        "augmentation": [NONE, InstanceOf((dict, list, tuple),
+                                          "a dict of ImageDataGenerator-style options or a list of Keras layers"),
+                         HasMethods(["call", "get_config"], "a Keras layer")],
     }
 
     def __init__(
@@ -100,6 +103,7 @@ class _KerasPipelineBase(BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        augmentation=None,
         **routed,
     ):
         self.model = model
@@ -118,6 +122,7 @@ class _KerasPipelineBase(BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.augmentation = augmentation
         self._routed = routed
 
     # -- parameters ------------------------------------------------------------------------
@@ -242,6 +247,7 @@ class _KerasPipelineBase(BaseEstimator):
         source = self._rows(Xt, preprocessor)
 
         seeds = _training.draw_seeds(self.random_state, 3)
+        augment = _augment.for_fit(self.augmentation, source.row_shape, seeds[0])
         model, history = stage.model(source, encoder, routed, seeds[0])
         y_encoded = encoder.encode(y)
         settings = _training.TrainingSettings.of(
@@ -251,7 +257,7 @@ class _KerasPipelineBase(BaseEstimator):
         keras_history = _training.train(
             model, source, y_encoded, weights, settings=settings, epochs=epochs,
             shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
-            stratify=stratify, y_dtype=encoder.batch_dtype(),
+            stratify=stratify, y_dtype=encoder.batch_dtype(), augment=augment,
         )
         for key, values in keras_history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
