@@ -1,6 +1,7 @@
 """The ``augmentation`` parameter (issue 11): training batches only, repeatable, copies of the
 user's layers, ImageDataGenerator-style options, save/load, clone, pickle, search."""
 
+import contextlib
 import pickle
 
 import keras
@@ -10,9 +11,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 import skkeras_prep
-from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
+from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _dataset
 from skkeras_prep._augment import SUPPORTED_OPTIONS, option_layers
 from skkeras_prep.models import MLP
+from skkeras_prep.sources import ArraySource, RowSource
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,8 @@ def test_export_has_no_augmentation(destroyed, images):
 def test_augmentation_is_repeatable_and_changes_training(flipped, images):
     X, y = images
     layers, first = flipped
-    again = _est(augmentation=layers).fit(X, y)  # the gather map runs 2 calls in parallel
+    assert _dataset.TRAIN_MAP_PARALLELISM > 1  # the gather map runs calls in parallel
+    again = _est(augmentation=layers).fit(X, y)
     np.testing.assert_array_equal(again.predict_proba(X), first.predict_proba(X))
     plain = _est().fit(X, y)
     assert np.abs(plain.predict_proba(X) - first.predict_proba(X)).max() > 1e-4
@@ -163,13 +166,48 @@ def test_wrong_kind_of_augmentation_is_refused_by_the_parameter_table(images):
 def test_grid_search_over_augmentation(images):
     X, y = images
     search = GridSearchCV(
-        _est(epochs=1), {"augmentation": [None, {"horizontal_flip": True}]}, cv=2,
-    ).fit(X, y)
-    assert len(search.cv_results_["params"]) == 2
-    assert search.best_params_["augmentation"] in (None, {"horizontal_flip": True})
+        _est(epochs=1), {"augmentation": [None, {"horizontal_flip": True}]}, cv=2, refit=False,
+    ).fit(X[:100], y[:100])
+    assert [p["augmentation"] for p in search.cv_results_["params"]] == [None, {"horizontal_flip": True}]
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
 def test_supported_options_are_the_issue_list():
     assert set(SUPPORTED_OPTIONS) == {
         "rotation_range", "width_shift_range", "height_shift_range", "zoom_range", "shear_range",
         "horizontal_flip", "vertical_flip", "brightness_range", "channel_shift_range", "fill_mode"}
+
+
+class _InOrder(RowSource):
+    """Rows read only in order (as a chunked collection is)."""
+
+    indexable = False
+
+    def __init__(self, X):
+        self.X = X
+
+    @property
+    def n_rows(self):
+        return len(self.X)
+
+    @property
+    def row_shape(self):
+        return self.X.shape[1:]
+
+    def chunks(self, chunk_rows):
+        for start in range(0, len(self.X), chunk_rows):
+            yield start, self.X[start:start + chunk_rows].astype(np.float32)
+
+
+@pytest.mark.parametrize("make_source", [ArraySource, _InOrder], ids=["indexed", "in-order"])
+def test_pipelines_augment_training_x_only(make_source):
+    X = np.arange(1, 1 + 12 * 4 * 4, dtype=np.float32).reshape(12, 4, 4, 1)
+    y, w = np.arange(12), np.ones(12, dtype=np.float32)
+    with contextlib.ExitStack() as stack:
+        train, _ = _dataset.training_dataset(make_source(X), y, w, batch_size=5, epochs=1, shuffle=False,
+                                             seed=0, stack=stack, augment=lambda x: -x)
+        batches = list(train)
+        assert all((x.numpy() < 0).all() for x, _, _ in batches)
+        np.testing.assert_array_equal(np.concatenate([t.numpy() for _, t, _ in batches]), y)
+        evaluation = _dataset.evaluation_dataset(ArraySource(X), y, w, batch_size=5, stack=stack)
+        assert all((x.numpy() > 0).all() for x, _, _ in evaluation)
