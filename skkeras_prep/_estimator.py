@@ -247,8 +247,10 @@ class _KerasPipelineBase(BaseEstimator):
         source = self._rows(Xt, preprocessor)
 
         seeds = _training.draw_seeds(self.random_state, 3)
-        augment = _augment.for_fit(self.augmentation, source.row_shape, seeds[0])
         model, history = stage.model(source, encoder, routed, seeds[0])
+        # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
+        augment = _augment.for_fit(self.augmentation, source.row_shape,
+                                   seeds[0] + len(history.get("loss", [])))
         y_encoded = encoder.encode(y)
         settings = _training.TrainingSettings.of(
             self, _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
