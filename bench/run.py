@@ -523,7 +523,10 @@ def write_report(path, meta, results, table, targets):
               "- `results/retained_graphs.md`: which step of a Keras fit keeps memory across "
               "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`).",
               "- `results/bad_input_matrix.md`: 200 bad inputs on both estimators, each outcome "
-              "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`)."]
+              "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`).",
+              "- `results/images_arrays.md`: digits as (n, 8, 8, 1) arrays, `models.CNN()` against "
+              "`MLPClassifier` on the same 5 folds, and the epoch time a 4-layer augmentation adds "
+              "(`python -m bench.images_arrays`)."]
     errors = [r for r in results if "error" in r]
     if errors:
         lines += ["", "## Errors", ""]

@@ -105,6 +105,7 @@ def build_model(model, routed_model_params, meta, seed):
             f"The model builder returned {type(built).__name__}; it must return a "
             "keras.Model (for example keras.Sequential([...]))."
         )
+    check_input_shape(built, meta["input_shape_"])
     if not built.built:
         built.build((None,) + tuple(meta["input_shape_"]))
     if any(not layer.built for layer in built._flatten_layers()):
@@ -113,6 +114,27 @@ def build_model(model, routed_model_params, meta, seed):
         built(np.zeros((1,) + tuple(meta["input_shape_"]), dtype="float32"), training=False)
     reseed_model(built, seed)
     return built
+
+
+def check_input_shape(model, input_shape):
+    """Refuse a model whose declared input (``keras.Input(shape=...)``) does not take rows of
+    ``input_shape``, naming both shapes; a model without a declared input is built for it."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed or unbuilt Sequential model
+        return
+    if not inputs or len(inputs) != 1:
+        return
+    declared = tuple(inputs[0].shape[1:])
+    data = tuple(input_shape)
+    if len(declared) != len(data) or any(d is not None and d != n for d, n in zip(declared, data)):
+        raise ValueError(
+            f"The model takes inputs of shape {declared} per row, but the rows it is given "
+            f"have shape {data} (after the preprocessor). Build the model for the data: "
+            "keras.Input(shape=meta['input_shape_']) in a builder (the input_shape_ "
+            "argument of a builder function), or reshape X (or change the preprocessor) so "
+            f"that the rows have shape {declared}."
+        )
 
 
 def output_width(model, input_shape):
@@ -130,9 +152,12 @@ def output_width(model, input_shape):
         )
     shape = tuple(shape)
     if len(shape) != 2:
+        per_row = f" for rows of shape {tuple(input_shape)}" if len(tuple(input_shape)) > 1 else ""
         raise ValueError(
-            f"The model's output has shape {shape}; it must be (batch, width). Add a "
-            "Flatten or Dense layer at the end."
+            f"The model's output has shape {shape}{per_row}; it must be (batch, width), one "
+            "vector per row. Reduce the other axes before the output layer: a Flatten or "
+            "GlobalAveragePooling2D layer before the last Dense layer (for images, see "
+            "skkeras_prep.models.CNN)."
         )
     return int(shape[1])
 

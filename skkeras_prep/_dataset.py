@@ -151,18 +151,28 @@ def _labelled_loader(gather, rows):
     return load
 
 
+def _augmented(dataset, augment):
+    """``augment`` (a function of TensorFlow ops, batch -> batch; ``_augment.for_fit``) mapped
+    over the x of each batch, one batch after the other: its random layers advance their seed
+    state in step order, so the same seed gives the same augmented batches."""
+    if augment is None:
+        return dataset
+    return dataset.map(lambda x, t, w: (augment(x), t, w))
+
+
 def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
-                     y_dtype=None):
+                     y_dtype=None, augment=None):
     """Batches (x, y, w) for ``epochs`` passes over the rows of ``source``, and the number of
     batches in an epoch; see the module docstring. Each batch of y is cast to ``y_dtype``
-    (default: y's own), so targets can be stored compactly. The arrays are let go when
-    ``stack`` (a ``contextlib.ExitStack``) closes."""
+    (default: y's own), so targets can be stored compactly. ``augment`` (or None) transforms
+    each training batch's x (never validation or prediction batches). The arrays are let go
+    when ``stack`` (a ``contextlib.ExitStack``) closes."""
     n = source.n_rows
     per_epoch = n_batches(n, batch_size)
     if not source.indexable:
         return _sequential_training_dataset(
             source, y, sample_weight, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-            seed=seed, stack=stack, y_dtype=y_dtype,
+            seed=seed, stack=stack, y_dtype=y_dtype, augment=augment,
         ), per_epoch
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack,
                           order=_EpochOrder(n, seed, shuffle))
@@ -176,7 +186,7 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
     dataset = dataset.map(
         _labelled_loader(gather, rows), num_parallel_calls=TRAIN_MAP_PARALLELISM, deterministic=True
     )
-    return dataset.prefetch(TRAIN_PREFETCH), per_epoch
+    return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH), per_epoch
 
 
 def _windows(source):
@@ -216,7 +226,7 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
 
 
 def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
-                                 seed, stack, y_dtype):
+                                 seed, stack, y_dtype, augment):
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
     x_type, x_shape = _gathered_spec(source)
     signature = (
@@ -230,7 +240,7 @@ def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs
     )
     to_input = _model_input(source)
     dataset = dataset.map(lambda x, t, w: (to_input(x), t, w), num_parallel_calls=AUTOTUNE)
-    return dataset.prefetch(TRAIN_PREFETCH)
+    return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH)
 
 
 def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None):

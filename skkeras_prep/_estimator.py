@@ -19,12 +19,13 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _build, _dataset, _training
+from . import _augment, _build, _dataset, _training
 from ._html_repr import PartsReprMixin
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
+from ._validation import nd_input_hint
 from .exceptions import TrainingDivergedError
 from .sources import as_source
 
@@ -79,6 +80,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
                          InstanceOf((np.random.RandomState, np.random.Generator),
                                     "a numpy RandomState or Generator")],
         "verbose": [Options(numbers.Integral, 0, 1, 2)],
+        "augmentation": [NONE, InstanceOf((dict, list, tuple),
+                                          "a dict of ImageDataGenerator-style options or a list of Keras layers"),
+                         HasMethods(["call", "get_config"], "a Keras layer")],
     }
 
     def __init__(
@@ -100,6 +104,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        augmentation=None,
         **routed,
     ):
         self.model = model
@@ -118,6 +123,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.augmentation = augmentation
         self._routed = routed
 
     # -- parameters ------------------------------------------------------------------------
@@ -243,6 +249,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
 
         seeds = _training.draw_seeds(self.random_state, 3)
         model, history = stage.model(source, encoder, routed, seeds[0])
+        # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
+        augment = _augment.for_fit(self.augmentation, source.row_shape,
+                                   seeds[0] + len(history.get("loss", [])))
         y_encoded = encoder.encode(y)
         settings = _training.TrainingSettings.of(
             self, _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
@@ -251,7 +260,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         keras_history = _training.train(
             model, source, y_encoded, weights, settings=settings, epochs=epochs,
             shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
-            stratify=stratify, y_dtype=encoder.batch_dtype(),
+            stratify=stratify, y_dtype=encoder.batch_dtype(), augment=augment,
         )
         epochs_before = len(history.get("loss", []))
         for key, values in keras_history.items():
@@ -362,9 +371,10 @@ class _NewFit:
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
         if preprocessor is None:
             return None, X
-        if incremental and hasattr(preprocessor, "partial_fit"):
-            return preprocessor, preprocessor.partial_fit(X, y).transform(X)
-        return preprocessor, preprocessor.fit_transform(X, y)
+        with nd_input_hint(preprocessor, X):
+            if incremental and hasattr(preprocessor, "partial_fit"):
+                return preprocessor, preprocessor.partial_fit(X, y).transform(X)
+            return preprocessor, preprocessor.fit_transform(X, y)
 
     def model(self, source, encoder, routed, seed):
         est = self.est

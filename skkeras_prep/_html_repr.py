@@ -21,6 +21,8 @@ DOCUMENTED = {
     "KerasPipelineClassifier": "skkeras_prep.classifier",
     "KerasPipelineRegressor": "skkeras_prep.regressor",
     "MLP": "skkeras_prep.models",
+    "CNN": "skkeras_prep.models",
+    "KerasApplication": "skkeras_prep.models",
 }
 
 

@@ -90,6 +90,7 @@ _PLACE_KINDS = {
     "optimizer": ("optimizers", "schedules"),
     "model": ("initializers", "layers", "regularizers", "constraints"),
     "callbacks": ("callbacks",),
+    "augmentation": ("layers",),
 }
 _ALWAYS_TRUSTED_ONLY = ("Lambda", "TFSMLayer")  # run code or load graphs from a path
 _PATH_ARGUMENT = re.compile(r"path|dir|file|url|root|host|address|uri", re.IGNORECASE)

@@ -129,13 +129,14 @@ def _split_rows(n, fraction, stratify, seed):
 
 
 def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_seed,
-          stratify=None, y_dtype=None):
+          stratify=None, y_dtype=None, augment=None):
     """Train the compiled ``model`` on ``source`` (a ``RowSource``) for ``epochs`` epochs and
     return Keras's history dict.
 
     ``y`` is the encoded target array and ``weights`` the per-row float32 weights, aligned with
     the source's rows. ``stratify`` (labels or None) stratifies the validation split.
-    ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation split. The
+    ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation split.
+    ``augment`` (``_augment.for_fit``, or None) transforms the training batches only. The
     pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
     registrations and the eager kernels this fit's traced functions left behind
     (docs/DESIGN.md, "Memory over many fits").
@@ -161,6 +162,7 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
         dataset, per_epoch = _dataset.training_dataset(
             source, y, weights, batch_size=settings.batch_size, epochs=epochs,
             shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
+            augment=augment,
         )
         callbacks = list(settings.callbacks)
         keras_set_steps_per_execution(model, steps_per_execution(per_epoch, settings.verbose, callbacks))

@@ -3,6 +3,7 @@
 Every error says what was wrong and how to fix it. Nothing here needs TensorFlow.
 """
 
+import contextlib
 import numbers
 import warnings
 
@@ -81,6 +82,80 @@ def _check_not_1d(X):
             "Reshape your data either using array.reshape(-1, 1) if your data has a single "
             "feature or array.reshape(1, -1) if it contains a single sample."
         )
+
+
+def _image_list_shapes(X):
+    """The shapes of the rows of X when X is a list, tuple or 1-D object array of arrays of
+    rank >= 2 (images kept one array each); otherwise None."""
+    if isinstance(X, np.ndarray):
+        if X.dtype.kind != "O" or X.ndim != 1:
+            return None
+        items = X
+    elif isinstance(X, (list, tuple)):
+        items = X
+    else:
+        return None
+    if not len(items) or not all(isinstance(item, np.ndarray) and item.ndim >= 2 for item in items):
+        return None
+    return [item.shape for item in items]
+
+
+def stack_images(X):
+    """A list (or object array) of same-sized image arrays as one array ``(n, h, w[, c])``;
+    images of different sizes get an error that says how to make them one size. Anything
+    else is returned unchanged."""
+    shapes = _image_list_shapes(X)
+    if shapes is None:
+        return X
+    first = shapes[0]
+    other = next((i for i, shape in enumerate(shapes) if shape != first), None)
+    if other is not None:
+        sizes = sorted({tuple(shape) for shape in shapes})
+        shown = ", ".join(str(s) for s in sizes[:5]) + (" ..." if len(sizes) > 5 else "")
+        raise ValueError(
+            f"X holds images of different sizes ({len(sizes)} sizes: {shown}); row 0 has shape "
+            f"{first} and row {other} has shape {shapes[other]}. The model needs one input "
+            "size: resize the images to one size first, or pass their file paths with "
+            "preprocessor=skkeras_prep.images.ImageLoader(size=(h, w)), which resizes each "
+            "image as it is read."
+        )
+    return np.stack(X)
+
+
+def _check_row_shape(estimator, X):
+    """At predict without a preprocessor: N-D rows must have the shape seen at fit."""
+    expected = getattr(estimator, "input_shape_", None)
+    shape = getattr(X, "shape", None)
+    if expected is None or shape is None or len(shape) < 2:
+        return
+    if len(expected) > 1 or len(shape) > 2:
+        if tuple(shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"X has rows of shape {tuple(shape[1:])} (X.shape = {tuple(shape)}), but the "
+                f"estimator was fitted on rows of shape {tuple(expected)}. Pass X of shape "
+                f"(n_samples,) + {tuple(expected)}."
+            )
+
+
+@contextlib.contextmanager
+def nd_input_hint(preprocessor, X):
+    """Re-raise a 2-D-only preprocessor's refusal of N-D X (scikit-learn: "Found array with
+    dim 4 ...") with what to do instead."""
+    try:
+        yield
+    except ValueError as error:
+        ndim = len(getattr(X, "shape", ()))
+        if ndim <= 2 or "dim" not in str(error):
+            raise
+        name = type(preprocessor).__name__
+        raise ValueError(
+            f"The preprocessor {name} takes 2-D input only, but X has {ndim} dimensions "
+            f"(shape {tuple(X.shape)}). For images, pass preprocessor=None (the model gets the "
+            "N-D rows as they are; scale them yourself, e.g. X / 255), or a transformer that "
+            "accepts N-D arrays (e.g. FunctionTransformer(lambda X: X / 255)). To use "
+            f"{name} on the flattened values, pass X.reshape(len(X), -1) and add a Reshape "
+            f"layer to the model. ({error})"
+        ) from error
 
 
 def _no_preprocessor_hint(message):
@@ -165,6 +240,11 @@ def _as_numeric(X):
 def check_X(estimator, X, *, reset, preprocessor):
     """Validate X and set or check ``n_features_in_`` / ``feature_names_in_``.
 
+    X may have any rank >= 2: ``(n, h, w)`` or ``(n, h, w, c)`` images too, and a list of
+    same-sized image arrays is stacked. ``n_features_in_`` is then ``X.shape[1]``, as
+    scikit-learn's ``validate_data`` sets it; the whole row shape is checked at predict
+    (without a preprocessor) against ``input_shape_``.
+
     Without a preprocessor X must be numeric, finite and inside float32's range (sklearn's
     own checks, then ours); at fit, values beyond 2**24 get a warning. With one, X is passed
     on as it is (DataFrames keep their columns for a ColumnTransformer); only the shape, the
@@ -173,11 +253,14 @@ def check_X(estimator, X, *, reset, preprocessor):
     """
     if X is None:
         raise ValueError("X is None; pass an array-like or DataFrame of shape (n_samples, n_features).")
+    X = stack_images(X)
     if not reset:
         X = align_frame_columns(estimator, X)
     else:
         _record_frame(estimator, X)
     if preprocessor is None:
+        if not reset:
+            _check_row_shape(estimator, X)
         try:
             X = validate_data(
                 estimator,
@@ -185,6 +268,7 @@ def check_X(estimator, X, *, reset, preprocessor):
                 reset=reset,
                 accept_sparse=("csr", "csc", "coo"),
                 dtype="numeric",
+                allow_nd=True,
                 ensure_all_finite=True,
                 ensure_min_samples=1,
             )
@@ -245,7 +329,8 @@ def transform(estimator, preprocessor, X):
     """``preprocessor.transform(X)`` for a fitted estimator; when it fails on a DataFrame
     whose columns changed dtype since fit, the error names those columns."""
     try:
-        return preprocessor.transform(X)
+        with nd_input_hint(preprocessor, X):
+            return preprocessor.transform(X)
     except (TypeError, ValueError) as error:
         changed = _changed_dtypes(estimator, X)
         if not changed:
@@ -278,8 +363,8 @@ def _named_columns(columns, preprocessor, width):
 
 
 def check_transformed(Xt, preprocessor):
-    """The preprocessor's output as a row source (``skkeras_prep.sources``), checked: 2-D,
-    numeric, finite, within float32's range. What is allowed is decided here; how the values
+    """The preprocessor's output as a row source (``skkeras_prep.sources``), checked: 2-D
+    or N-D (rows of any shape), numeric, finite, within float32's range. What is allowed is decided here; how the values
     are found and which columns hold them is the source's own (dense arrays and sparse
     matrices store them differently). A ``RowSource`` returned by ``transform`` is taken as
     it is: it checks its own rows."""
@@ -287,11 +372,6 @@ def check_transformed(Xt, preprocessor):
     if isinstance(Xt, RowSource):
         return Xt
     source = as_source(Xt)
-    if len(source.row_shape) != 1:
-        raise ValueError(
-            f"The preprocessor {name} returned shape {(source.n_rows,) + source.row_shape}; it "
-            "must return 2-D output."
-        )
     numeric = source.as_numeric()
     if numeric is None:
         raise ValueError(
@@ -299,7 +379,8 @@ def check_transformed(Xt, preprocessor):
             f"{source.stored_values().dtype}). Encode text or category columns, e.g. with "
             "OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
         )
-    source, data, width = numeric, numeric.stored_values(), numeric.row_shape[0]
+    source, data = numeric, numeric.stored_values()
+    width = int(np.prod(numeric.row_shape))
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         columns = source.columns_where(~np.isfinite(data))
         raise ValueError(

@@ -65,6 +65,16 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         touching global random state. Equal ints give identical predictions.
     verbose : {0, 1, 2}, default=0
         0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    augmentation : None, Keras layer, list of Keras layers or dict, default=None
+        Random transformations of the training images, applied to each training batch
+        inside the ``tf.data`` pipeline; never to validation or early-stopping rows, nor in
+        ``predict``, ``score`` or the model of ``export_model``. Layers are copied at each
+        fit (yours are never called) and seeded from ``random_state``. A dict takes
+        ``ImageDataGenerator``-style options: ``rotation_range`` (degrees),
+        ``width_shift_range``, ``height_shift_range`` (fractions, or pixels from 1 on),
+        ``zoom_range``, ``shear_range`` (degrees), ``horizontal_flip``, ``vertical_flip``,
+        ``brightness_range`` ([lower, upper] factor), ``channel_shift_range`` (in pixel
+        units) and ``fill_mode`` (default "nearest"). Needs image rows ``(h, w[, c])``.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
@@ -142,6 +152,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         warm_start=False,
         random_state=None,
         verbose=0,
+        augmentation=None,
         **routed,
     ):
         super().__init__(
@@ -149,7 +160,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             metrics=metrics, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
-            warm_start=warm_start, random_state=random_state, verbose=verbose, **routed,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+            augmentation=augmentation, **routed,
         )
         self.class_weight = class_weight
 

@@ -63,6 +63,11 @@ def preprocessing_layers(estimator):
     """(inputs, features): the Keras inputs for raw features, and the float32 tensor the
     translated ``preprocessor_`` makes of them (what ``estimator.model_`` receives)."""
     check_is_fitted(estimator, "model_")
+    if estimator.preprocessor_ is None and len(estimator.input_shape_) > 1:
+        # N-D rows (images) without a preprocessor: the model's input as it is, float64 like
+        # the other exported inputs (cast to float32 as the model receives it).
+        images = keras.Input(shape=tuple(estimator.input_shape_), dtype="float64", name="features")
+        return images, keras.layers.Identity(dtype="float32")(images)
     inputs, blocks = _make_inputs(estimator)
     if estimator.preprocessor_ is not None:
         blocks = translate(estimator.preprocessor_, blocks)
