@@ -1,6 +1,7 @@
 """KerasPipelineRegressor: the shared core with real-valued targets."""
 
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
 from ._estimator import _KerasPipelineBase
@@ -27,11 +28,22 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         preprocessor), ``input_shape_``, ``n_outputs_``, ``target_type_`` and ``meta`` (a dict
         of these). A ``keras.Model`` instance is cloned (fresh weights) at every fit and never
         mutated. An uncompiled model is compiled with ``optimizer``, ``loss``, ``metrics``.
+        A model the builder returns compiled keeps its own optimizer, loss and metrics except
+        each one set here (the parameter, or any of its ``optimizer__*``, ``loss__*``,
+        ``metrics__*``), which replaces the model's (the model is recompiled). A callable may
+        also declare ``compile_kwargs`` (dict of the resolved ``optimizer``, ``loss``,
+        ``metrics``) and ``params`` (``get_params()``); ``meta`` also has ``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``n_outputs_expected_``, ``feature_encoder_`` and
+        ``target_encoder_``, and a missing key raises a KeyError listing the keys. With
+        model=None, a subclass may define ``_keras_build_fn(self, compile_kwargs)`` (the
+        scikeras pattern): it is called like a builder, with ``meta``'s keys readable as
+        attributes of ``self``; the subclass's own ``__init__`` parameters are parameters.
     preprocessor : scikit-learn transformer, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
         Without one, X must be numeric and finite.
-    optimizer : str, keras optimizer class or instance, default="adam"
+    optimizer : None, str, keras optimizer class or instance, default=None
+        None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
         An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
     loss : str, keras loss or None, default=None
         None is mean squared error. Any regression loss of Keras (``"mae"``,
@@ -41,8 +53,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
         Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
-    batch_size : int >= 1, default=64
-        Rows per gradient step (the classifier's default is 32: standardised targets at
+    batch_size : int >= 1 or None, default=64
+        Rows per gradient step; None means the class default (the classifier's default is 32: standardised targets at
         batch 64 matched MLPRegressor on diabetes, see docs/DESIGN.md).
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
@@ -70,10 +82,25 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     random_state : int >= 0, RandomState, Generator or None, default=None
         Seeds the weight initialisation, dropout, shuffling and validation split without
         touching global random state. Equal ints give identical predictions.
-    verbose : {0, 1, 2}, default=0
-        0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    verbose : {0, 1, 2} or bool, default=0
+        0 is silent, 1 shows a progress bar, 2 one line per epoch; True/False mean 1/0.
+    validation_batch_size : int >= 1 or None, default=None
+        Rows per batch when the validation rows are evaluated; None is
+        ``max(batch_size, 1024)``.
+    run_eagerly : bool or None, default=None
+        Keras's ``compile(run_eagerly=...)``: run the training step eagerly (slow; for
+        debugging). None keeps what the model has (False when compiled here).
+    jit_compile : bool, "auto" or None, default=None
+        Keras's ``compile(jit_compile=...)`` (XLA). None keeps what the model has ("auto"
+        when compiled here).
     **routed
-        ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
+        ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*`` and ``callbacks__*``
+        parameters, and, as in scikeras, ``fit__<name>`` (a Keras fit argument for every fit:
+        ``epochs``, ``batch_size``, ``verbose``, ``shuffle``, ``validation_split``,
+        ``validation_batch_size``, ``class_weight`` (classifier), ``callbacks``),
+        ``predict__batch_size`` and ``score__<name>`` (passed to the scoring function).
+        ``fit(X, y, name=...)`` beats ``fit__<name>``, which beats the constructor parameter;
+        callbacks from all three run together.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
         schedule. Any other name is reported at ``fit``.
 
@@ -105,6 +132,9 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Per-epoch ``loss`` (and ``val_loss`` and metrics), on the transformed target.
     n_iter_ : int
         Epochs run.
+    callbacks_ : list of keras callbacks
+        The copies of the user's callbacks that ran in the last fit (their state can be
+        read here). Not saved by ``save``.
 
     Examples
     --------
@@ -117,6 +147,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     (2,)
     """
 
+    _default_batch_size = 64  # what batch_size=None means (docs/DESIGN.md)
     _parameter_constraints = {
         **_KerasPipelineBase._parameter_constraints,
         "target_transformer": [
@@ -131,7 +162,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         model=None,
         preprocessor=None,
         *,
-        optimizer="adam",
+        optimizer=None,
         loss=None,
         metrics=None,
         epochs=100,
@@ -146,6 +177,9 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         warm_start=False,
         random_state=None,
         verbose=0,
+        validation_batch_size=None,
+        run_eagerly=None,
+        jit_compile=None,
         **routed,
     ):
         super().__init__(
@@ -153,7 +187,9 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             metrics=metrics, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
-            warm_start=warm_start, random_state=random_state, verbose=verbose, **routed,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+            validation_batch_size=validation_batch_size, run_eagerly=run_eagerly,
+            jit_compile=jit_compile, **routed,
         )
         self.target_transformer = target_transformer
 
@@ -177,8 +213,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             remedies = [*remedies, "standardise the targets (target_transformer='auto', the default)"]
         return super()._divergence_advice(remedies)
 
-    def _check_targets_again(self, y):
-        return self.target_encoder_.check_values(y)
+    def _check_targets_again(self, y, encoder=None):
+        return (encoder or self.target_encoder_).check_values(y)
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train one pass over (X, y); the first call fits the preprocessor and builds the model.
@@ -195,7 +231,14 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         """
         return self._partial_fit(X, y, None, sample_weight)
 
-    def predict(self, X):
-        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit."""
-        output = self._model_output(X)
+    def predict(self, X, **kwargs):
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit.
+        ``batch_size=...`` sets the rows per prediction batch for this call (else
+        ``predict__batch_size``, else 8192); it changes memory use, not the result."""
+        output = self._model_output(X, kwargs)
         return self.target_encoder_.to_predictions(output)
+
+    def score(self, X, y, sample_weight=None):
+        """R² of ``predict(X)``; ``score__<name>`` parameters are passed to
+        ``sklearn.metrics.r2_score`` (e.g. ``score__multioutput``), as in scikeras."""
+        return self._routed_score(r2_score, X, y, sample_weight)
