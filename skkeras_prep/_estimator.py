@@ -369,7 +369,7 @@ class _KerasPipelineBase(BaseEstimator):
     def _routed_score(self, scorer, X, y, sample_weight):
         """``scorer(y, predict(X), sample_weight=..., **score__*)``."""
         kwargs = score_options(self, routed_params(self))
-        return float(scorer(y, self.predict(X), sample_weight=sample_weight, **kwargs))
+        return scorer(y, self.predict(X), sample_weight=sample_weight, **kwargs)
 
     def _set_target_attributes(self, encoder):
         self.n_outputs_ = encoder.n_outputs_
