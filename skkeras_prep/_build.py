@@ -261,11 +261,12 @@ def loss_name(loss):
     return _LOSS_ALIASES.get(name, name)
 
 
-def _loss_classes():
+def _classes_by_name(module, base):
+    """The public subclasses of ``base`` in a Keras module, by snake_case name."""
     return {
         _snake(obj.__name__): obj
-        for obj in vars(keras.losses).values()
-        if isinstance(obj, type) and issubclass(obj, keras.losses.Loss)
+        for obj in vars(module).values()
+        if isinstance(obj, type) and issubclass(obj, base)
     }
 
 
@@ -282,7 +283,7 @@ def resolve_loss(loss, params):
     if not params:
         return loss
     if isinstance(loss, str):
-        cls = _loss_classes().get(loss_name(loss))
+        cls = _classes_by_name(keras.losses, keras.losses.Loss).get(loss_name(loss))
         if cls is None:
             raise ValueError(
                 f"loss__ parameters need a Keras loss class; {loss!r} does not name one. "
@@ -382,14 +383,6 @@ def resolve_callbacks(callbacks, params):
     return made
 
 
-def _metric_classes():
-    return {
-        _snake(obj.__name__): obj
-        for obj in vars(keras.metrics).values()
-        if isinstance(obj, type) and issubclass(obj, keras.metrics.Metric)
-    }
-
-
 def resolve_metrics(metrics, params):
     """The metrics to compile with, applying ``metrics__*`` parameters (as scikeras does):
     ``metrics__<arg>`` goes to every metric given as a class or a name, and
@@ -411,7 +404,7 @@ def resolve_metrics(metrics, params):
             continue
         cls = metric
         if isinstance(metric, str):
-            cls = _metric_classes().get(_snake(metric).lower())
+            cls = _classes_by_name(keras.metrics, keras.metrics.Metric).get(_snake(metric).lower())
             if cls is None:
                 raise ValueError(
                     f"metrics__ parameters need a Keras metric class; {metric!r} does not name "

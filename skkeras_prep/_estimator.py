@@ -79,7 +79,7 @@ class _KerasPipelineBase(BaseEstimator):
         "random_state": [NONE, Interval(numbers.Integral, 0, None, closed="left"),
                          InstanceOf((np.random.RandomState, np.random.Generator),
                                     "a numpy RandomState or Generator")],
-        "verbose": [BOOLEAN, Options(numbers.Integral, 0, 1, 2)],
+        "verbose": [Options(numbers.Integral, 0, 1, 2), BOOLEAN],
         "validation_batch_size": [NONE, positive_int()],
         "run_eagerly": [NONE, BOOLEAN],
         "jit_compile": [NONE, BOOLEAN, Options(str, "auto")],
