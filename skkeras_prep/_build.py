@@ -308,9 +308,11 @@ def resolve_optimizer(optimizer, params):
         try:
             return keras.optimizers.get({"class_name": optimizer, "config": dict(params)})
         except (ValueError, TypeError) as exc:
+            hint = (" Keras 3 calls `lr` `learning_rate`: use optimizer__learning_rate."
+                    if "lr" in params else "")
             raise ValueError(
                 f"Could not make optimizer {optimizer!r} with optimizer__ parameters "
-                f"{params}: {exc}"
+                f"{params}: {exc}.{hint}"
             ) from None
     raise TypeError(
         f"`optimizer` must be a name like 'adam', a keras optimizer class or instance; got "

@@ -206,7 +206,7 @@ class _KerasPipelineBase(BaseEstimator):
     def _new_target_encoder(self):
         raise NotImplementedError
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         raise NotImplementedError
 
     def _check_targets_again(self, y, encoder=None):
@@ -448,8 +448,9 @@ class _NewFit:
         est = self.est
         X = check_X(est, X, reset=True, preprocessor=est.preprocessor)
         encoder = est._new_target_encoder()
-        y = est._fit_target_encoder(encoder, y, self.classes)
-        self.data = {"X_shape_": tuple(getattr(X, "shape", (len(X),))),
+        y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
+        shape = X.shape if hasattr(X, "shape") else (len(X),)
+        self.data = {"X_shape_": tuple(shape),
                      "X_dtype_": getattr(X, "dtype", None), "y_dtype_": np.asarray(y).dtype}
         return X, y, encoder
 

@@ -212,7 +212,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             )
         return encoder
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         return encoder.fit(y, classes=classes)
 
     def _check_targets_again(self, y, encoder=None):

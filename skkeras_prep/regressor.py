@@ -76,7 +76,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Fitted on y (as a 2-D column block) and inverted at predict, like
         ``TransformedTargetRegressor``. "auto" standardises y (``StandardScaler()``), because
         unscaled targets are the most common reason a neural regressor fails; None trains on
-        y as it is. A transformer needs ``fit``, ``transform`` and ``inverse_transform``.
+        y as it is; ``initialize`` (a model trained elsewhere) takes "auto" as None. A
+        transformer needs ``fit``, ``transform`` and ``inverse_transform``.
     warm_start : bool, default=False
         A second ``fit`` continues training the same ``model_`` instead of rebuilding it.
     random_state : int >= 0, RandomState, Generator or None, default=None
@@ -202,10 +203,11 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     def _new_target_encoder(self):
         return RegressorTargetEncoder()
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         transformer = self.target_transformer  # its kind was checked at fit
-        if isinstance(transformer, str):  # "auto"
-            transformer = StandardScaler()
+        if isinstance(transformer, str):  # "auto": standardise, unless wrapping a model
+            # trained elsewhere (initialize), which predicts y as it is
+            transformer = None if trained else StandardScaler()
         return encoder.fit(y, target_transformer=transformer)
 
     def _divergence_advice(self, remedies=()):

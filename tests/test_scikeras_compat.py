@@ -329,3 +329,12 @@ def test_callbacks_of_the_last_fit_are_kept_and_not_saved(iris, tmp_path):
     loaded = skkeras_prep.load(path, trusted=[BatchCounter, tiny])
     assert not hasattr(loaded, "callbacks_")
     np.testing.assert_allclose(loaded.predict_proba(X), est.predict_proba(X))
+
+
+def test_initialize_a_regressor_predicts_what_the_model_predicts(iris):
+    X, _ = iris
+    X = X.astype(np.float32)
+    y = X[:, 0] * 30 + 100  # far from standardised: "auto" must not rescale the outputs
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    est = KerasPipelineRegressor(model).initialize(X, y)
+    np.testing.assert_allclose(est.predict(X), model.predict(X, verbose=0)[:, 0], rtol=1e-5, atol=1e-5)
