@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _build, _dataset, _training
 from ._call_options import fit_options, predict_batch_size, score_options
+from ._compat import sklearn_num_samples
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -449,7 +450,7 @@ class _NewFit:
         X = check_X(est, X, reset=True, preprocessor=est.preprocessor)
         encoder = est._new_target_encoder()
         y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
-        shape = X.shape if hasattr(X, "shape") else (len(X),)
+        shape = X.shape if hasattr(X, "shape") else (sklearn_num_samples(X),)
         self.data = {"X_shape_": tuple(shape),
                      "X_dtype_": getattr(X, "dtype", None), "y_dtype_": np.asarray(y).dtype}
         return X, y, encoder
