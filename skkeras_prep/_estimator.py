@@ -132,6 +132,16 @@ class _KerasPipelineBase(BaseEstimator):
         self.jit_compile = jit_compile
         self._routed = routed
 
+    # Parameters added after version 0.1, with their defaults: a pickle written by an earlier
+    # version lacks them (``__setstate__``).
+    _ADDED_PARAMETERS = {"validation_batch_size": None, "run_eagerly": None, "jit_compile": None}
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name, default in self._ADDED_PARAMETERS.items():
+            if name not in vars(self):
+                setattr(self, name, default)
+
     # -- parameters ------------------------------------------------------------------------
     @classmethod
     def _get_param_names(cls):
