@@ -1,5 +1,6 @@
 """skkeras_prep: Keras models with their scikit-learn preprocessing, as scikit-learn estimators."""
 
+from ._targets import ClassifierTargetEncoder
 from .classifier import KerasPipelineClassifier
 from .exceptions import SkKerasPrepWarning, TrainingDivergedError
 from ._persistence import inspect_file, load
@@ -8,6 +9,7 @@ from .regressor import KerasPipelineRegressor
 __version__ = "0.1.0"
 
 __all__ = [
+    "ClassifierTargetEncoder",
     "KerasPipelineClassifier",
     "KerasPipelineRegressor",
     "SkKerasPrepWarning",

@@ -12,6 +12,7 @@ the model's forward function (_build).
 Subclasses supply the target encoder and turn model outputs into labels or values.
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -20,6 +21,8 @@ from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from . import _augment, _build, _dataset, _training
+from ._call_options import fit_options, predict_batch_size, score_options
+from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
@@ -62,12 +65,12 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
                   CALLABLE],
         "preprocessor": [NONE, HasMethods(["fit", "transform"],
                                           "a scikit-learn transformer (with fit and transform)")],
-        "optimizer": [STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
-                                                "a keras optimizer instance")],
+        "optimizer": [NONE, STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
+                                                      "a keras optimizer instance")],
         "loss": [NONE, STRING, CALLABLE],
         "metrics": [NONE, InstanceOf((list, tuple, dict), "a list, tuple or dict of Keras metrics")],
         "epochs": [positive_int()],
-        "batch_size": [positive_int()],
+        "batch_size": [NONE, positive_int()],
         "shuffle": [BOOLEAN],
         "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
         "early_stopping": [BOOLEAN],
@@ -79,18 +82,22 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         "random_state": [NONE, Interval(numbers.Integral, 0, None, closed="left"),
                          InstanceOf((np.random.RandomState, np.random.Generator),
                                     "a numpy RandomState or Generator")],
-        "verbose": [Options(numbers.Integral, 0, 1, 2)],
+        "verbose": [Options(numbers.Integral, 0, 1, 2), BOOLEAN],
         "augmentation": [NONE, InstanceOf((dict, list, tuple),
                                           "a dict of ImageDataGenerator-style options or a list of Keras layers"),
                          HasMethods(["call", "get_config"], "a Keras layer")],
+        "validation_batch_size": [NONE, positive_int()],
+        "run_eagerly": [NONE, BOOLEAN],
+        "jit_compile": [NONE, BOOLEAN, Options(str, "auto")],
     }
+    _default_batch_size = 32  # what batch_size=None means
 
     def __init__(
         self,
         model=None,
         preprocessor=None,
         *,
-        optimizer="adam",
+        optimizer=None,
         loss=None,
         metrics=None,
         epochs=100,
@@ -105,6 +112,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         random_state=None,
         verbose=0,
         augmentation=None,
+        validation_batch_size=None,
+        run_eagerly=None,
+        jit_compile=None,
         **routed,
     ):
         self.model = model
@@ -124,9 +134,43 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.augmentation = augmentation
+        self.validation_batch_size = validation_batch_size
+        self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
         self._routed = routed
 
+    # Parameters added after version 0.1, with their defaults: a pickle written by an earlier
+    # version lacks them (``__setstate__``).
+    _ADDED_PARAMETERS = {
+        "augmentation": None, "validation_batch_size": None, "run_eagerly": None,
+        "jit_compile": None,
+    }
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name, default in self._ADDED_PARAMETERS.items():
+            if name not in vars(self):
+                setattr(self, name, default)
+
     # -- parameters ------------------------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls):
+        """The parameters of every ``__init__`` from this class up to the shared base, so that
+        a subclass in the scikeras style (its own ``__init__`` with new parameters, passing
+        the others on as ``**kwargs``) keeps all of them in ``get_params`` and ``clone``."""
+        names = set()
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None and issubclass(klass, _KerasPipelineBase):
+                names.update(
+                    name for name, p in inspect.signature(init).parameters.items()
+                    if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+                    and not is_routed_name(name)
+                )
+            if klass is _KerasPipelineBase:
+                break
+        return sorted(names)
+
     def get_params(self, deep=True):
         """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
         ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
@@ -183,13 +227,13 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     def _new_target_encoder(self):
         raise NotImplementedError
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         raise NotImplementedError
 
-    def _check_targets_again(self, y):
+    def _check_targets_again(self, y, encoder=None):
         raise NotImplementedError
 
-    def _extra_row_weights(self, y, encoder):
+    def _extra_row_weights(self, y, encoder, class_weight=None):
         return None
 
     def _stratify_labels(self, y_encoded):
@@ -204,7 +248,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         return "Try to " + "; or ".join(remedies) + "."
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **kwargs):
         """Fit the preprocessor on (X, y), then train the Keras model on the transformed rows.
 
         Parameters
@@ -212,22 +256,50 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        **kwargs
+            Keras ``fit`` arguments for this call only: ``epochs``, ``batch_size``,
+            ``verbose``, ``shuffle``, ``validation_split``, ``validation_batch_size``,
+            ``class_weight`` (classifier), ``callbacks`` (run after the estimator's own) and
+            ``validation_data=(X_val, y_val[, sample_weight_val])`` (X_val goes through the
+            fitted preprocessor). A value given here wins over ``fit__<name>``, which wins
+            over the constructor parameter. They are not hyper-parameters: ``clone`` does
+            not keep them; for a search, set the parameters instead.
 
         Returns
         -------
         self
         """
         continue_training = self.warm_start and hasattr(self, "model_")
-        return self._fit(X, y, sample_weight, epochs=self.epochs, fresh=not continue_training)
+        return self._fit(X, y, sample_weight, fresh=not continue_training, call_kwargs=kwargs)
+
+    def initialize(self, X, y):
+        """Wrap the trained ``keras.Model`` given as ``model=`` without training it.
+
+        The preprocessor (if any) and the target encoding are fitted on (X, y); the model keeps
+        its weights (a copy is used; the given model is never changed) and is compiled by the
+        same rule as in ``fit``. ``predict``, ``score``, ``save`` and ``export_model`` then
+        work; ``history_`` is empty and ``n_iter_`` is 0. Returns self.
+        """
+        import keras
+
+        if not isinstance(self.model, keras.Model):
+            raise TypeError(
+                f"{type(self).__name__}.initialize(X, y) wraps a trained keras.Model given as "
+                f"model=...; model is {type(self.model).__name__}. Pass the trained model, or "
+                "call fit to build and train one."
+            )
+        return self._fit(X, y, None, fresh=True, trained=True)
 
     def _partial_fit(self, X, y, classes, sample_weight):
         fresh = not hasattr(self, "model_")
-        return self._fit(X, y, sample_weight, epochs=1, fresh=fresh, classes=classes, incremental=True)
+        return self._fit(X, y, sample_weight, fresh=fresh, classes=classes, incremental=True)
 
-    def _fit(self, X, y, sample_weight, *, epochs, fresh, classes=None, incremental=False):
+    def _fit(self, X, y, sample_weight, *, fresh, classes=None, incremental=False,
+             call_kwargs=None, trained=False):
         """prepare (checks, targets, preprocessor) -> build (a new or the continued model)
         -> train (``_training.train``) -> keep the fitted parts. ``fresh`` picks the stage
-        objects once: ``_NewFit`` or ``_ContinuedFit``."""
+        objects once: ``_NewFit`` or ``_ContinuedFit``. ``trained`` (``initialize``): the
+        given model is wrapped and not trained."""
         check_routed_names(extra_params(self), type(self).__name__)
         validate_params(self, routed_params(self))
         if y is None:
@@ -236,11 +308,14 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
                 "Pass the labels or values to fit(X, y)."
             )
         routed = routed_params(self)
-        stage = _NewFit(self, classes) if fresh else _ContinuedFit(self)
+        options = fit_options(self, routed, call_kwargs or {})
+        if incremental:
+            options["epochs"] = 1
+        stage = _NewFit(self, classes, trained) if fresh else _ContinuedFit(self)
         X, y, encoder = stage.check(X, y)
         check_consistent_length(X, y)
         weights = check_sample_weight(sample_weight, len(y))
-        extra = self._extra_row_weights(y, encoder)
+        extra = self._extra_row_weights(y, encoder, options.get("class_weight"))
         if extra is not None:
             weights = (weights * extra).astype(np.float32)
             check_weight_range(weights, "sample_weight times class_weight")
@@ -249,31 +324,51 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
 
         seeds = _training.draw_seeds(self.random_state, 3)
         model, history = stage.model(source, encoder, routed, seeds[0])
-        # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
-        augment = _augment.for_fit(self.augmentation, source.row_shape,
-                                   seeds[0] + len(history.get("loss", [])))
-        y_encoded = encoder.encode(y)
-        settings = _training.TrainingSettings.of(
-            self, _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
-        )
-        stratify = self._stratify_labels(y_encoded) if settings.validation_fraction else None
-        keras_history = _training.train(
-            model, source, y_encoded, weights, settings=settings, epochs=epochs,
-            shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
-            stratify=stratify, y_dtype=encoder.batch_dtype(), augment=augment,
-        )
+        callbacks = _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
+        for more in options["callbacks"]:
+            callbacks += _build.resolve_callbacks(more, {})
         epochs_before = len(history.get("loss", []))
-        for key, values in keras_history.items():
-            history.setdefault(key, []).extend(float(v) for v in values)
-        _check_diverged(history, self._divergence_advice())
+        restored = None
+        if not trained:
+            validation = self._validation_rows(options["validation_data"], preprocessor, encoder)
+            # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
+            augment = _augment.for_fit(self.augmentation, source.row_shape,
+                                       seeds[0] + epochs_before)
+            y_encoded = encoder.encode(y)
+            settings = _training.TrainingSettings.of(self, callbacks, options)
+            fraction = 0.0 if validation is not None else settings.validation_fraction
+            stratify = self._stratify_labels(y_encoded) if fraction else None
+            keras_history = _training.train(
+                model, source, y_encoded, weights, settings=settings, epochs=options["epochs"],
+                shuffle_seed=seeds[1] + epochs_before, split_seed=seeds[2],
+                stratify=stratify, y_dtype=encoder.batch_dtype(), augment=augment,
+                validation=validation,
+            )
+            for key, values in keras_history.items():
+                history.setdefault(key, []).extend(float(v) for v in values)
+            _check_diverged(history, self._divergence_advice())
+            restored = settings.restored_epoch
 
         stage.keep(preprocessor, encoder, source)
         self.model_ = model
         self.history_ = history
         self.n_iter_ = len(history.get("loss", []))
-        restored = settings.restored_epoch
         self.best_epoch_ = None if restored is None else epochs_before + restored
+        self.callbacks_ = callbacks
         return self
+
+    def _validation_rows(self, validation_data, preprocessor, encoder):
+        """``fit(validation_data=(X_val, y_val[, w_val]))`` as (row source, encoded targets,
+        weights): X_val through the checks and the preprocessor fitted on this fit's rows."""
+        if validation_data is None:
+            return None
+        X_val, y_val, *rest = validation_data
+        X_val = check_X(self, X_val, reset=False, preprocessor=preprocessor)
+        Xt = X_val if preprocessor is None else transform(self, preprocessor, X_val)
+        y_val = self._check_targets_again(y_val, encoder)
+        check_consistent_length(X_val, y_val)
+        weights = check_sample_weight(rest[0] if rest else None, len(y_val))
+        return self._rows(Xt, preprocessor), encoder.encode(y_val), weights
 
     def _rows(self, Xt, preprocessor):
         """The row source of transformed X: checked as the preprocessor's output where there
@@ -282,16 +377,28 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             return check_transformed(Xt, preprocessor)
         return as_source(Xt)
 
-    def _meta(self, source, encoder):
+    def _meta(self, source, encoder, data=None):
+        """What a builder gets as ``meta`` (a dict whose missing keys raise a KeyError listing
+        the keys there are). ``data``: scikeras's keys about the raw data (``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``feature_encoder_``)."""
         meta = {
             "n_features_in_": int(np.prod(source.row_shape)),
             "input_shape_": tuple(source.row_shape),
             "n_outputs_": encoder.n_outputs_,
+            "n_outputs_expected_": 1,  # the model has one output tensor
             "target_type_": encoder.target_type_,
             "n_classes_": getattr(encoder, "n_classes_", None),
             "classes_": getattr(encoder, "classes_", None),
+            "target_encoder_": encoder,
         }
-        return meta
+        meta.update(data or {})
+        return _build.Meta(meta)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _routed_score(self, scorer, X, y, sample_weight):
+        """``scorer(y, predict(X), sample_weight=..., **score__*)``."""
+        kwargs = score_options(self, routed_params(self))
+        return scorer(y, self.predict(X), sample_weight=sample_weight, **kwargs)
 
     def _set_target_attributes(self, encoder):
         self.n_outputs_ = encoder.n_outputs_
@@ -316,15 +423,18 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         return export_model(self)
 
     # -- prediction ------------------------------------------------------------------------
-    def _model_output(self, X):
-        """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches."""
+    def _model_output(self, X, call_kwargs=None):
+        """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches
+        (``batch_size``: a ``predict`` keyword, else ``predict__batch_size``, else 8192 rows)."""
         check_is_fitted(self, "model_")
+        batch_size = predict_batch_size(self, routed_params(self), call_kwargs or {},
+                                        _PREDICT_BATCH_SIZE)
         X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
         Xt = X if self.preprocessor_ is None else transform(self, self.preprocessor_, X)
         source = self._rows(Xt, self.preprocessor_)
         outputs = [
             self._call_model(batch)
-            for batch in _dataset.prediction_batches(source, batch_size=_PREDICT_BATCH_SIZE)
+            for batch in _dataset.prediction_batches(source, batch_size=batch_size)
         ]
         return np.concatenate(outputs, axis=0)
 
@@ -357,41 +467,38 @@ class _NewFit:
     """The stages of a fit that starts from scratch: fit the target encoder and a clone of
     the preprocessor, build and compile a new model, and set the fitted attributes."""
 
-    def __init__(self, estimator, classes):
+    def __init__(self, estimator, classes, trained=False):
         self.est = estimator
         self.classes = classes
+        self.trained = trained  # initialize: wrap the given trained model
+        self.data = {}  # scikeras's meta keys about the raw data
 
     def check(self, X, y):
         est = self.est
         X = check_X(est, X, reset=True, preprocessor=est.preprocessor)
         encoder = est._new_target_encoder()
-        return X, est._fit_target_encoder(encoder, y, self.classes), encoder
+        y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
+        shape = X.shape if hasattr(X, "shape") else (sklearn_num_samples(X),)
+        self.data = {"X_shape_": tuple(shape),
+                     "X_dtype_": getattr(X, "dtype", None), "y_dtype_": np.asarray(y).dtype}
+        return X, y, encoder
 
     def preprocess(self, X, y, incremental):
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
-        if preprocessor is None:
-            return None, X
-        with nd_input_hint(preprocessor, X):
-            if incremental and hasattr(preprocessor, "partial_fit"):
-                return preprocessor, preprocessor.partial_fit(X, y).transform(X)
-            return preprocessor, preprocessor.fit_transform(X, y)
+        if preprocessor is not None:
+            with nd_input_hint(preprocessor, X):
+                if incremental and hasattr(preprocessor, "partial_fit"):
+                    X = preprocessor.partial_fit(X, y).transform(X)
+                else:
+                    X = preprocessor.fit_transform(X, y)
+        self.data["feature_encoder_"] = preprocessor
+        return preprocessor, X
 
     def model(self, source, encoder, routed, seed):
         est = self.est
-        meta = est._meta(source, encoder)
+        meta = est._meta(source, encoder, self.data)
         with _training.model_scope():
-            model = _build.build_model(est.model, params_for("model", routed), meta, seed)
-            width = _build.output_width(model, meta["input_shape_"])
-            compiled = getattr(model, "compiled", False)
-            user_loss = model.loss if compiled else est.loss
-            encoder.set_output_width(width, _build.loss_name(user_loss))
-            if not compiled:
-                loss = est.loss if est.loss is not None else encoder.default_loss()
-                model.compile(
-                    optimizer=_build.resolve_optimizer(est.optimizer, params_for("optimizer", routed)),
-                    loss=_build.resolve_loss(loss, params_for("loss", routed)),
-                    metrics=_build.resolve_metrics(est.metrics),
-                )
+            model = _build.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
         return model, {}
 
     def keep(self, preprocessor, encoder, source):

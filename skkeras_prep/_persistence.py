@@ -448,6 +448,11 @@ def _state_bytes(state):
     return data
 
 
+# Fitted attributes not in the state: the model (stored as .keras) and the callbacks of the
+# last fit (they hold the model and may hold open files or paths).
+_NOT_SAVED = frozenset({"model_", "callbacks_"})
+
+
 def _members(estimator, staging):
     """(name, bytes) for every part of the file, metadata first; Keras models are staged in
     the file ``staging``."""
@@ -458,7 +463,7 @@ def _members(estimator, staging):
         "params": _encode_params(estimator.get_params(deep=False), models),
         "attributes": {
             k: v for k, v in vars(estimator).items()
-            if k.endswith("_") and not k.startswith("_") and k != "model_"
+            if k.endswith("_") and not k.startswith("_") and k not in _NOT_SAVED
         },
     }
     parts = [(STATE, _state_bytes(state))]

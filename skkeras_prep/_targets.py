@@ -158,8 +158,10 @@ class ClassifierTargetEncoder:
             return (1, 2)
         return (self.n_classes_,)
 
-    def set_output_width(self, width, loss_name):
-        """Pick the target layout for the model's output width and loss; check the width."""
+    def set_output_width(self, width, loss_name, from_logits=False):
+        """Pick the target layout for the model's output width and loss; check the width.
+        ``from_logits``: the loss reads logits, so ``to_proba`` applies the sigmoid (one
+        unit, multilabel, binary cross-entropy) or the softmax (the other losses) first."""
         allowed = self.expected_widths()
         if width not in allowed:
             if self.target_type_ == "binary":
@@ -185,6 +187,10 @@ class ClassifierTargetEncoder:
         self._check_loss(loss_name, width, layout)
         self.output_width_ = width
         self.layout_ = layout
+        self.logits_activation_ = None
+        if from_logits:
+            sigmoid = layout in (BINARY_COLUMN, INDICATOR) or str(loss_name).startswith("binary")
+            self.logits_activation_ = "sigmoid" if sigmoid else "softmax"
         return self
 
     def _check_loss(self, loss_name, width, layout):
@@ -204,9 +210,11 @@ class ClassifierTargetEncoder:
                 "(binary cross-entropy), or a softmax output of width 2 for this loss."
             )
 
-    def default_loss(self):
+    def default_loss(self, width=None):
+        """The loss for ``loss=None``, for the output width set (or ``width``)."""
+        width = self.output_width_ if width is None else width
         if self.target_type_ == "multilabel-indicator" or (
-            self.target_type_ == "binary" and self.output_width_ == 1
+            self.target_type_ == "binary" and width == 1
         ):
             return "binary_crossentropy"
         return "sparse_categorical_crossentropy"
@@ -239,11 +247,18 @@ class ClassifierTargetEncoder:
     # -- model output -> sklearn -----------------------------------------------------------
     def to_proba(self, output):
         out = np.asarray(output, dtype=np.float64)
+        activation = getattr(self, "logits_activation_", None)  # absent in files of 0.1
+        if activation == "sigmoid":
+            out = 0.5 * (1.0 + np.tanh(0.5 * out))  # the logistic function, without overflow
+        elif activation == "softmax":
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            out /= out.sum(axis=1, keepdims=True)
         if out.size and (not np.all(np.isfinite(out)) or out.min() < -1e-6 or out.max() > 1 + 1e-6):
             raise ValueError(
                 "The model's outputs are not probabilities (values outside [0, 1] or not "
                 "finite). End the model with a 'sigmoid' (binary, multilabel) or 'softmax' "
-                "(multiclass) activation instead of returning logits."
+                "(multiclass) activation, or, if it returns logits, train it with a loss that "
+                "says so (loss__from_logits=True or a loss object with from_logits=True)."
             )
         out = np.clip(out, 0.0, 1.0)
         if self.layout_ == INDICATOR:
@@ -265,7 +280,9 @@ class ClassifierTargetEncoder:
     def export_head(self):
         """The output head of an exported model, as (step, arguments) pairs that
         ``skkeras_prep.export`` turns into Keras layers: what ``to_proba`` does."""
-        return [("probabilities", {"layout": self.layout_})]
+        activation = getattr(self, "logits_activation_", None)
+        head = [("logits", {"activation": activation})] if activation else []
+        return head + [("probabilities", {"layout": self.layout_})]
 
 
 def _check_finite_target(y):
@@ -315,7 +332,12 @@ class RegressorTargetEncoder:
             )
         return y
 
-    def set_output_width(self, width, loss_name=None):
+    def set_output_width(self, width, loss_name=None, from_logits=False):
+        if from_logits:
+            raise ValueError(
+                "The loss has from_logits=True, which is for classification; a regressor's "
+                "outputs are the predictions. Drop from_logits (or loss__from_logits)."
+            )
         if loss_name in SPARSE_LOSSES:
             raise ValueError(
                 f"loss={loss_name!r} takes integer class indices; a regressor needs a "
@@ -332,7 +354,7 @@ class RegressorTargetEncoder:
         self.output_width_ = width
         return self
 
-    def default_loss(self):
+    def default_loss(self, width=None):
         return "mean_squared_error"
 
     def encode(self, y):

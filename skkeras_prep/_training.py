@@ -40,6 +40,7 @@ class TrainingSettings:
     # Set by ``train``: the epoch of this run (0-based) whose weights early stopping restored,
     # or None when no weights were restored.
     restored_epoch: int | None = None
+    validation_batch_size: int = None  # None: max(batch_size, 1024)
 
     @property
     def validation_fraction(self):
@@ -47,14 +48,13 @@ class TrainingSettings:
         return self.validation_split or (0.1 if self.early_stopping else 0.0)
 
     @classmethod
-    def of(cls, estimator, callbacks):
-        return cls(
-            batch_size=estimator.batch_size, shuffle=estimator.shuffle,
-            validation_split=estimator.validation_split,
-            early_stopping=estimator.early_stopping,
-            n_iter_no_change=estimator.n_iter_no_change, tol=estimator.tol,
-            verbose=estimator.verbose, callbacks=callbacks,
-        )
+    def of(cls, estimator, callbacks, options=None):
+        """From the estimator's parameters; ``options`` (``_call_options.fit_options``: the
+        values of this fit, by precedence) win where they name a field."""
+        fields = {f.name for f in dataclasses.fields(cls)} - {"callbacks"}
+        values = {name: getattr(estimator, name) for name in fields}
+        values.update({k: v for k, v in (options or {}).items() if k in fields})
+        return cls(callbacks=callbacks, **values)
 
 
 def draw_seeds(random_state, count):
@@ -129,22 +129,29 @@ def _split_rows(n, fraction, stratify, seed):
 
 
 def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_seed,
-          stratify=None, y_dtype=None, augment=None):
+          stratify=None, y_dtype=None, augment=None, validation=None):
     """Train the compiled ``model`` on ``source`` (a ``RowSource``) for ``epochs`` epochs and
     return Keras's history dict.
 
     ``y`` is the encoded target array and ``weights`` the per-row float32 weights, aligned with
     the source's rows. ``stratify`` (labels or None) stratifies the validation split.
     ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation split.
-    ``augment`` (``_augment.for_fit``, or None) transforms the training batches only. The
+    ``augment`` (``_augment.for_fit``, or None) transforms the training batches only.
+    ``validation`` (row source, encoded targets, weights), from ``fit(validation_data=...)``,
+    replaces the split (early stopping then watches it). The
     pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
     registrations and the eager kernels this fit's traced functions left behind
     (docs/DESIGN.md, "Memory over many fits").
     """
     with contextlib.ExitStack() as stack:
         stack.enter_context(releasing_kernel_cache())  # closes last
-        validation = None
-        fraction = settings.validation_fraction
+        val_batch = settings.validation_batch_size or max(settings.batch_size, 1024)
+        if validation is not None:
+            val_source, val_y, val_weights = validation
+            validation = _dataset.evaluation_dataset(
+                val_source, val_y, val_weights, batch_size=val_batch, stack=stack, y_dtype=y_dtype,
+            )
+        fraction = 0.0 if validation is not None else settings.validation_fraction
         if fraction:
             if not source.indexable:
                 raise ValueError(
@@ -155,7 +162,7 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             train_rows, val_rows = _split_rows(source.n_rows, fraction, stratify, split_seed)
             validation = _dataset.evaluation_dataset(
                 source.take(val_rows), y[val_rows], weights[val_rows],
-                batch_size=max(settings.batch_size, 1024), stack=stack, y_dtype=y_dtype,
+                batch_size=val_batch, stack=stack, y_dtype=y_dtype,
             )
             source, y, weights = source.take(train_rows), y[train_rows], weights[train_rows]
 

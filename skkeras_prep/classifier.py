@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._estimator import _KerasPipelineBase
@@ -27,10 +28,21 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         ``n_classes_``, ``n_outputs_``, ``classes_``, ``target_type_`` and ``meta`` (a dict
         of these). A ``keras.Model`` instance is cloned (fresh weights) at every fit and never
         mutated. An uncompiled model is compiled with ``optimizer``, ``loss``, ``metrics``.
+        A model the builder returns compiled keeps its own optimizer, loss and metrics except
+        each one set here (the parameter, or any of its ``optimizer__*``, ``loss__*``,
+        ``metrics__*``), which replaces the model's (the model is recompiled). A callable may
+        also declare ``compile_kwargs`` (dict of the resolved ``optimizer``, ``loss``,
+        ``metrics``) and ``params`` (``get_params()``); ``meta`` also has ``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``n_outputs_expected_``, ``feature_encoder_`` and
+        ``target_encoder_``, and a missing key raises a KeyError listing the keys. With
+        model=None, a subclass may define ``_keras_build_fn(self, compile_kwargs)`` (the
+        scikeras pattern): it is called like a builder, with ``meta``'s keys readable as
+        attributes of ``self``; the subclass's own ``__init__`` parameters are parameters.
     preprocessor : scikit-learn transformer, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
-    optimizer : str, keras optimizer class or instance, default="adam"
+    optimizer : None, str, keras optimizer class or instance, default=None
+        None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
         An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
     loss : str, keras loss or None, default=None
         None picks binary cross-entropy (one sigmoid unit, binary or multilabel targets) or
@@ -39,8 +51,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
         Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
-    batch_size : int >= 1, default=32
-        Rows per gradient step.
+    batch_size : int >= 1 or None, default=32
+        Rows per gradient step; None means the class default.
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
     validation_split : float in [0, 1), default=0.0
@@ -63,8 +75,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     random_state : int >= 0, RandomState, Generator or None, default=None
         Seeds the weight initialisation, dropout, shuffling and validation split without
         touching global random state. Equal ints give identical predictions.
-    verbose : {0, 1, 2}, default=0
-        0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    verbose : {0, 1, 2} or bool, default=0
+        0 is silent, 1 shows a progress bar, 2 one line per epoch; True/False mean 1/0.
     augmentation : None, Keras layer, list of Keras layers or dict, default=None
         Random transformations of the training images, applied to each training batch
         inside the ``tf.data`` pipeline; never to validation or early-stopping rows, nor in
@@ -75,8 +87,23 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         ``zoom_range``, ``shear_range`` (degrees), ``horizontal_flip``, ``vertical_flip``,
         ``brightness_range`` ([lower, upper] factor), ``channel_shift_range`` (in pixel
         units) and ``fill_mode`` (default "nearest"). Needs image rows ``(h, w[, c])``.
+    validation_batch_size : int >= 1 or None, default=None
+        Rows per batch when the validation rows are evaluated; None is
+        ``max(batch_size, 1024)``.
+    run_eagerly : bool or None, default=None
+        Keras's ``compile(run_eagerly=...)``: run the training step eagerly (slow; for
+        debugging). None keeps what the model has (False when compiled here).
+    jit_compile : bool, "auto" or None, default=None
+        Keras's ``compile(jit_compile=...)`` (XLA). None keeps what the model has ("auto"
+        when compiled here).
     **routed
-        ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
+        ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*`` and ``callbacks__*``
+        parameters, and, as in scikeras, ``fit__<name>`` (a Keras fit argument for every fit:
+        ``epochs``, ``batch_size``, ``verbose``, ``shuffle``, ``validation_split``,
+        ``validation_batch_size``, ``class_weight`` (classifier), ``callbacks``),
+        ``predict__batch_size`` and ``score__<name>`` (passed to the scoring function).
+        ``fit(X, y, name=...)`` beats ``fit__<name>``, which beats the constructor parameter;
+        callbacks from all three run together.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
         schedule. Any other name is reported at ``fit``.
 
@@ -114,6 +141,9 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         With early stopping (``early_stopping=True``, or a Keras ``EarlyStopping`` callback with
         ``restore_best_weights=True``): the index in ``history_`` of the epoch whose weights
         were restored. None otherwise. ``skkeras_prep.plotting.HistoryDisplay`` marks it.
+    callbacks_ : list of keras callbacks
+        The copies of the user's callbacks that ran in the last fit (their state can be
+        read here). Not saved by ``save``.
 
     Examples
     --------
@@ -137,7 +167,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         model=None,
         preprocessor=None,
         *,
-        optimizer="adam",
+        optimizer=None,
         loss=None,
         metrics=None,
         epochs=100,
@@ -153,6 +183,9 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         random_state=None,
         verbose=0,
         augmentation=None,
+        validation_batch_size=None,
+        run_eagerly=None,
+        jit_compile=None,
         **routed,
     ):
         super().__init__(
@@ -161,7 +194,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
             warm_start=warm_start, random_state=random_state, verbose=verbose,
-            augmentation=augmentation, **routed,
+            augmentation=augmentation, validation_batch_size=validation_batch_size,
+            run_eagerly=run_eagerly, jit_compile=jit_compile, **routed,
         )
         self.class_weight = class_weight
 
@@ -171,31 +205,52 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return tags
 
     # -- hooks -----------------------------------------------------------------------------
-    def _new_target_encoder(self):
+    @property
+    def target_encoder(self):
+        """A new, unfitted target encoder; each fit uses a new one (``target_encoder_``).
+
+        The hook for encoding targets another way (scikeras's ``target_encoder``; the
+        regressor's equivalent is the ``target_transformer`` parameter): override this
+        property in a subclass and return an instance of a subclass of
+        ``skkeras_prep.ClassifierTargetEncoder``, for example one whose ``encode`` smooths
+        the one-hot rows. Its ``to_proba`` and ``export_head`` turn outputs back. Saved files
+        load only with the library's own encoder classes."""
         return ClassifierTargetEncoder()
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _new_target_encoder(self):
+        encoder = self.target_encoder
+        if not isinstance(encoder, ClassifierTargetEncoder):
+            raise TypeError(
+                f"{type(self).__name__}.target_encoder returned {type(encoder).__name__}; it "
+                "must return an instance of (a subclass of) "
+                "skkeras_prep.ClassifierTargetEncoder."
+            )
+        return encoder
+
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         return encoder.fit(y, classes=classes)
 
-    def _check_targets_again(self, y):
-        return self.target_encoder_.check_labels(y)
+    def _check_targets_again(self, y, encoder=None):
+        return (encoder or self.target_encoder_).check_labels(y)
 
     def _set_target_attributes(self, encoder):
         super()._set_target_attributes(encoder)
         self.classes_ = encoder.classes_
         self.n_classes_ = encoder.n_classes_
 
-    def _extra_row_weights(self, y, encoder):
-        if self.class_weight is None:  # its kind was checked at fit (_parameter_constraints)
+    def _extra_row_weights(self, y, encoder, class_weight=None):
+        """Row weights from ``class_weight`` (this fit's value: the parameter, fit__class_weight
+        or fit(class_weight=...); its kind was checked at fit)."""
+        if class_weight is None:
             return None
-        if isinstance(self.class_weight, dict):
-            unknown = [k for k in self.class_weight if k not in set(encoder.classes_.tolist())]
+        if isinstance(class_weight, dict):
+            unknown = [k for k in class_weight if k not in set(encoder.classes_.tolist())]
             if unknown:
                 raise ValueError(
                     f"class_weight has keys {unknown} that are not labels of y; the labels are "
                     f"{encoder.classes_.tolist()}."
                 )
-        return compute_sample_weight(self.class_weight, y).astype(np.float32)
+        return compute_sample_weight(class_weight, y).astype(np.float32)
 
     def _stratify_labels(self, y_encoded):
         """Class of each row for a stratified validation split; None for multilabel."""
@@ -225,23 +280,28 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         """
         return self._partial_fit(X, y, classes, sample_weight)
 
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes) (two columns for binary)."""
-        output = self._model_output(X)  # raises NotFittedError before fit
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities, shape (n_samples, n_classes) (two columns for binary).
+
+        ``batch_size=...`` sets the rows per prediction batch for this call (else
+        ``predict__batch_size``, else 8192); it changes memory use, not the result. A model
+        trained with a loss that reads logits (``from_logits=True``) gets the sigmoid or
+        softmax applied here."""
+        output = self._model_output(X, kwargs)  # raises NotFittedError before fit
         return self.target_encoder_.to_proba(output)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X, **kwargs):
         """Natural logarithm of ``predict_proba(X)``, shape (n_samples, n_classes).
 
         A probability of exactly 0 gives ``-inf``.
         """
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return np.log(self.predict_proba(X, **kwargs))
 
-    def decision_function(self, X):
+    def decision_function(self, X, **kwargs):
         """Log-odds of the positive class for binary targets (shape (n,)); log-probabilities
         (n, n_classes) otherwise. Larger means more confident; argmax matches ``predict``."""
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, **kwargs)
         eps = np.finfo(np.float64).tiny
         logp = np.log(np.clip(proba, eps, None))
         if self.target_type_ == "binary":
@@ -250,7 +310,13 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             return logp - np.log(np.clip(1.0 - proba, eps, None))
         return logp
 
-    def predict(self, X):
-        """Labels from ``classes_`` (an indicator matrix for multilabel targets)."""
-        proba = self.predict_proba(X)
+    def predict(self, X, **kwargs):
+        """Labels from ``classes_`` (an indicator matrix for multilabel targets);
+        ``batch_size=...`` as in ``predict_proba``."""
+        proba = self.predict_proba(X, **kwargs)
         return self.target_encoder_.to_labels(proba)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of ``predict(X)``; ``score__<name>`` parameters are passed to
+        ``sklearn.metrics.accuracy_score`` (as in scikeras)."""
+        return self._routed_score(accuracy_score, X, y, sample_weight)

@@ -228,6 +228,24 @@ class ProbabilityOutput(_ExportLayer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class LogitsToProbabilities(_ExportLayer):
+    """Logits -> probabilities (``activation``: "sigmoid" or "softmax"), for a model trained
+    with a loss that reads logits (``from_logits=True``)."""
+
+    _config_keys = ("activation",)
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activation
+
+    def call(self, output):
+        logits = tf.cast(output, tf.float64)
+        if self.activation == "sigmoid":
+            return tf.math.sigmoid(logits)
+        return tf.nn.softmax(logits, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class FirstColumn(_ExportLayer):
     """(batch, 1) -> (batch,), for a regressor fitted on a 1-D y."""
 
