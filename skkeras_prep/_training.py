@@ -51,7 +51,7 @@ class TrainingSettings:
     def of(cls, estimator, callbacks, options=None):
         """From the estimator's parameters; ``options`` (``_call_options.fit_options``: the
         values of this fit, by precedence) win where they name a field."""
-        fields = {f.name for f in dataclasses.fields(cls)} - {"callbacks"}
+        fields = {f.name for f in dataclasses.fields(cls)} - {"callbacks", "restored_epoch"}
         values = {name: getattr(estimator, name) for name in fields}
         values.update({k: v for k, v in (options or {}).items() if k in fields})
         return cls(callbacks=callbacks, **values)

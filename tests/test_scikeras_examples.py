@@ -148,7 +148,9 @@ def test_basic_usage_saving_with_keras_and_initialize(basic_reg, regression, tmp
     new_reg_model = keras.saving.load_model(tmp_path / "my_model.keras")
     # Now we need to instantiate a new SciKeras object
     # since we only saved the Keras model
-    reg_new = KerasRegressor(new_reg_model)
+    # PORT: the original fit standardised y (target_transformer="auto"); a wrapped model is
+    # taken as trained on raw y unless told otherwise, so the scaling is named explicitly.
+    reg_new = KerasRegressor(new_reg_model, target_transformer=StandardScaler())
     # use initialize to avoid re-fitting
     reg_new.initialize(X_regr, y_regr)
     pred_new = reg_new.predict(X_regr)
