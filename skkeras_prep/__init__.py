@@ -3,6 +3,7 @@
 from .classifier import KerasPipelineClassifier
 from .exceptions import SkKerasPrepWarning, TrainingDivergedError
 from ._persistence import inspect_file, load
+from ._pool import clear_cache, config_context, get_config, set_config
 from .regressor import KerasPipelineRegressor
 
 __version__ = "0.1.0"
@@ -12,7 +13,11 @@ __all__ = [
     "KerasPipelineRegressor",
     "SkKerasPrepWarning",
     "TrainingDivergedError",
+    "clear_cache",
+    "config_context",
+    "get_config",
     "inspect_file",
     "load",
+    "set_config",
     "__version__",
 ]

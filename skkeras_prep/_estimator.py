@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _build, _dataset, _training
+from . import _build, _dataset, _pool, _training
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -258,6 +258,7 @@ class _KerasPipelineBase(BaseEstimator):
 
         stage.keep(preprocessor, encoder, source)
         self.model_ = model
+        _pool.adopt(self, model)  # hands a model this estimator owned before back to the pool
         self.history_ = history
         self.n_iter_ = len(history.get("loss", []))
         return self
@@ -378,7 +379,7 @@ class _NewFit:
                     loss=_build.resolve_loss(loss, params_for("loss", routed)),
                     metrics=None if est.metrics is None else list(est.metrics),
                 )
-        return model, {}
+        return _pool.reuse_or_keep(model), {}
 
     def keep(self, preprocessor, encoder, source):
         est = self.est

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from . import _dataset
+from . import _dataset, _loop, _pool
 from ._compat import keras_set_steps_per_execution
 from ._release import releasing_gradient_registrations, releasing_kernel_cache
 
@@ -138,7 +138,11 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
     (docs/DESIGN.md, "Memory over many fits").
     """
     with contextlib.ExitStack() as stack:
-        stack.enter_context(releasing_kernel_cache())  # closes last
+        # A model kept for reuse keeps its traced functions, and their kernels are looked up
+        # again by its next fit; emptying the cache would make every fit rebuild them (wine
+        # CV: about 3x slower). Models that are not kept leave theirs behind: emptied.
+        if not _pool.reusable(model):
+            stack.enter_context(releasing_kernel_cache())  # closes last
         validation = None
         fraction = settings.validation_fraction
         if fraction:
@@ -155,13 +159,25 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             )
             source, y, weights = source.take(train_rows), y[train_rows], weights[train_rows]
 
+        callbacks = list(settings.callbacks)
+        build_optimizer(model)
+        stack.enter_context(releasing_gradient_registrations(model))
+        fast = _loop.usable(model, callbacks=callbacks, validation=validation, verbose=settings.verbose)
+        if fast:
+            batches = _dataset.in_memory_batches(
+                source, y, weights, batch_size=settings.batch_size, epochs=epochs,
+                shuffle=settings.shuffle, seed=shuffle_seed, y_dtype=y_dtype,
+            )
+            if batches is not None:
+                per_epoch = _dataset.n_batches(source.n_rows, settings.batch_size)
+                return _loop.run_arrays(model, batches, epochs=epochs, steps_per_epoch=per_epoch)
         dataset, per_epoch = _dataset.training_dataset(
             source, y, weights, batch_size=settings.batch_size, epochs=epochs,
             shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
         )
-        callbacks = list(settings.callbacks)
+        if fast:
+            return _loop.run(model, dataset, epochs=epochs, steps_per_epoch=per_epoch)
         keras_set_steps_per_execution(model, steps_per_execution(per_epoch, settings.verbose, callbacks))
-        build_optimizer(model)
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if settings.early_stopping:
             callbacks.append(
@@ -170,7 +186,6 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
                     min_delta=settings.tol, restore_best_weights=True,
                 )
             )
-        stack.enter_context(releasing_gradient_registrations(model))
         result = model.fit(
             dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
             callbacks=callbacks, verbose=settings.verbose, shuffle=False,  # the dataset shuffles
