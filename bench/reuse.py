@@ -22,6 +22,7 @@ digits_grid  ``GridSearchCV`` on load_digits (StandardScaler) over 3 ``hidden_la
 many_fits    (current only) 1,000 fits of a search-like loop on iris: 4 architectures in
              turn, each fit + ``score``, the estimator dropped, no ``gc.collect()``; RSS after
              every fit.
+(``no_reuse`` runs wine_cv only.)
 profile      (current and baseline) cProfile of one warm wine CV: cumulative seconds in
              build, tracing, the training pipeline, training and predict/score.
 
@@ -44,7 +45,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 REPORT = os.path.join(RESULTS, "reuse.md")
 SIZES = {
-    "full": {"rounds": 5, "grid_cv": 5, "fits": 1000},
+    "full": {"rounds": 3, "grid_cv": 5, "fits": 1000},
     "quick": {"rounds": 3, "grid_cv": 3, "fits": 300},
 }
 
@@ -322,7 +323,7 @@ def main(argv=None):
         for impl in impls:
             if case == "many_fits" and impl != "current":
                 continue
-            if case == "profile" and impl == "no_reuse":
+            if case in ("profile", "digits_grid") and impl == "no_reuse":
                 continue
             t0 = time.perf_counter()
             results[impl][case] = run_child(case, impl, mode, path)
