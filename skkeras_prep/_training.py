@@ -139,10 +139,8 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
     """
     with contextlib.ExitStack() as stack:
         # A model kept for reuse keeps its traced functions, and their kernels are looked up
-        # again by its next fit; emptying the cache would make every fit rebuild them (wine
-        # CV: about 3x slower). Models that are not kept leave theirs behind: emptied.
-        if not _pool.reusable(model):
-            stack.enter_context(releasing_kernel_cache())  # closes last
+        # again by its next fit: the cache is emptied only every so many such fits.
+        stack.enter_context(releasing_kernel_cache(reused_model=_pool.reusable(model)))  # closes last
         validation = None
         fraction = settings.validation_fraction
         if fraction:

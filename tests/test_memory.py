@@ -59,15 +59,20 @@ def test_each_fit_releases_the_kernel_cache_and_predictions_still_work(monkeypat
     assert len(calls) == 3
 
 
-def test_fits_of_reused_models_keep_the_kernel_cache(monkeypatch, iris):
-    """A model kept for reuse looks its kernels up again in its next fit: no emptying."""
+def test_fits_of_reused_models_empty_the_kernel_cache_only_every_so_often(monkeypatch, iris):
+    """A model kept for reuse looks its kernels up again in its next fit: the cache is
+    emptied only every REUSED_FITS_PER_EMPTYING such fits."""
     X, y = iris
     calls = []
     monkeypatch.setattr(_release, "_clear_kernel_cache", lambda: calls.append(1))
+    monkeypatch.setattr(_release, "REUSED_FITS_PER_EMPTYING", 3)
+    monkeypatch.setattr(_release, "_reused_fits", 0)
     est = KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=1, random_state=0)
     est.fit(X, y)
     est.fit(X, y)
     assert calls == []
+    est.fit(X, y)
+    assert calls == [1]
 
 
 @pytest.mark.slow
