@@ -305,6 +305,8 @@ def main(argv=None):
     parser.add_argument("--baseline", default=None, metavar="REV")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--cases", default="wine_cv,digits_grid,many_fits,profile")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other cases' results from bench/results/reuse.json")
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
     from . import baseline as baseline_mod
@@ -319,6 +321,15 @@ def main(argv=None):
         path, meta["baseline"], meta["baseline_short"] = info["path"], info["rev"], info["short"]
         impls.append("baseline")
     results = {impl: {} for impl in impls}
+    previous = os.path.join(RESULTS, "reuse.json")
+    if args.merge and os.path.exists(previous):
+        with open(previous) as fh:
+            old = json.load(fh)
+        for impl, cases in old["results"].items():
+            results.setdefault(impl, {}).update(cases)
+        meta["command"] = old["meta"]["command"] + "; then " + meta["command"]
+        meta["date"] = old["meta"]["date"] + " and " + meta["date"]
+        meta["load_start"] = old["meta"]["load_start"]
     for case in args.cases.split(","):
         for impl in impls:
             if case == "many_fits" and impl != "current":

@@ -190,10 +190,13 @@ def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, 
     """The training batches of ``training_dataset`` as whole arrays, for small data: (x, y,
     w, order, batch_size), where row ``order[e, b * batch_size:(b + 1) * batch_size]`` of x,
     y and w make batch b of epoch e, exactly the rows, order and dtypes the pipeline gathers.
-    None where the rows are read in order, decoded in the graph, or too large
+    None for rows that are not a dense array (sparse rows stay sparse and are densified one
+    batch at a time; rows read in order or decoded in the graph), or too large
     (``MAX_IN_MEMORY_BYTES``, ``MAX_IN_MEMORY_ORDER``)."""
+    from .sources.arrays import ArraySource
+
     n = source.n_rows
-    if (not source.indexable or source.graph_decoder() is not None
+    if (not isinstance(source, ArraySource) or source.graph_decoder() is not None
             or n * max(source.row_bytes, 1) > MAX_IN_MEMORY_BYTES
             or n * epochs > MAX_IN_MEMORY_ORDER):
         return None
