@@ -212,9 +212,10 @@ def test_regressor_reuse_is_bit_identical():
 @pytest.mark.slow
 def test_rss_is_flat_over_100_pooled_fits():
     """100 fit + predict cycles of a CV-like loop in a fresh process, RSS read after
-    ``gc.collect()`` every 20 cycles; the slope over the last 80 must stay under 0.05 MB a
-    cycle (the library before reuse kept about 0.02-0.03 MB a cycle with the kernel cache
-    emptied, raw Keras 4 MB)."""
+    ``gc.collect()`` every 20 cycles; from fit 40 on, RSS may rise by less than 8 MB (the
+    kernel cache is emptied every 50 fits, a saw-tooth of a few MB). Measured: 2.6 MB
+    (readings 741, 744, 739, 743 MB at fits 40-100). Never emptying the kernel cache for
+    reused models grew 0.23 MB a fit (about 14 MB here); raw Keras 4 MB a fit."""
     script = """
 import gc, json, resource
 from sklearn.datasets import load_iris
@@ -241,6 +242,6 @@ print(json.dumps(readings))
                             timeout=900, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     assert result.returncode == 0, result.stderr[-3000:]
     readings = {int(k): v for k, v in json.loads(result.stdout.strip().splitlines()[-1]).items()}
-    slope = np.polyfit(list(readings), list(readings.values()), 1)[0]
-    assert slope < 0.05, f"RSS grows by {slope:.3f} MB per cycle (readings {readings})"
+    growth = max(readings[n] for n in (60, 80, 100)) - readings[40]
+    assert growth < 8, f"RSS grew by {growth:.1f} MB after fit 40 (readings {readings})"
     assert "retracing" not in result.stderr, result.stderr[-2000:]
