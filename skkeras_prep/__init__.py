@@ -4,6 +4,7 @@ from ._targets import ClassifierTargetEncoder
 from .classifier import KerasPipelineClassifier
 from .exceptions import SkKerasPrepWarning, TrainingDivergedError
 from ._persistence import inspect_file, load
+from ._pool import clear_cache, config_context, get_config, set_config
 from .regressor import KerasPipelineRegressor
 
 __version__ = "0.1.0"
@@ -14,7 +15,11 @@ __all__ = [
     "KerasPipelineRegressor",
     "SkKerasPrepWarning",
     "TrainingDivergedError",
+    "clear_cache",
+    "config_context",
+    "get_config",
     "inspect_file",
     "load",
+    "set_config",
     "__version__",
 ]

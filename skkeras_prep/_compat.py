@@ -229,6 +229,24 @@ def keras_set_steps_per_execution(model, steps):
         model.train_function = None
 
 
+def keras_symbolic_build(model, element_spec):
+    """Build the compiled loss and metrics of ``model`` for batches of ``element_spec`` (a
+    ``tf.data`` element spec), as ``Model.fit`` does before its first step
+    (``Trainer._symbolic_build(data_batch=...)``, checked on keras 3.15.1). Without it they
+    would create their variables inside the first trace of the compiled epoch loop."""
+    try:
+        build = model._symbolic_build
+    except AttributeError as exc:
+        raise _moved("keras", "Trainer._symbolic_build", exc) from None
+    build(data_batch=element_spec)
+
+
+def keras_distribute_strategy(model):
+    """The distribution strategy ``model`` was compiled under, or None
+    (``Trainer._distribute_strategy``, checked on keras 3.15.1; absent: None)."""
+    return getattr(model, "_distribute_strategy", None)
+
+
 def keras_compiled_metrics(model):
     """The metrics a compiled model was compiled with, from the public
     ``get_compile_config()``: names stay names (``"accuracy"`` is resolved against the loss),

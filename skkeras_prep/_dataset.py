@@ -189,6 +189,41 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
     return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH), per_epoch
 
 
+# Rows trained from memory by the compiled epoch loop (``in_memory_batches``) at most: the
+# transformed rows as float32, and the epochs' row orders (int32).
+MAX_IN_MEMORY_BYTES = 64 * 2**20
+MAX_IN_MEMORY_ORDER = 4 * 2**20
+
+
+def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, seed,
+                      y_dtype=None):
+    """The training batches of ``training_dataset`` as whole arrays, for small data: (x, y,
+    w, order, batch_size), where row ``order[e, b * batch_size:(b + 1) * batch_size]`` of x,
+    y and w make batch b of epoch e, exactly the rows, order and dtypes the pipeline gathers.
+    None for rows that are not a dense array (sparse rows stay sparse and are densified one
+    batch at a time; rows read in order or decoded in the graph), or too large
+    (``MAX_IN_MEMORY_BYTES``, ``MAX_IN_MEMORY_ORDER``)."""
+    from .sources.arrays import ArraySource
+
+    n = source.n_rows
+    if (not isinstance(source, ArraySource) or source.graph_decoder() is not None
+            or n * max(source.row_bytes, 1) > MAX_IN_MEMORY_BYTES
+            or n * epochs > MAX_IN_MEMORY_ORDER):
+        return None
+    x = np.asarray(source.gather(slice(0, n)))
+    y = np.asarray(y)
+    y = y.astype(np.dtype(y.dtype if y_dtype is None else y_dtype), copy=False)
+    w = np.asarray(sample_weight, dtype=np.float32)
+    per_epoch = n_batches(n, batch_size)
+    order = np.empty((epochs, n), dtype=np.int32)
+    epoch_order = _EpochOrder(n, seed, shuffle)
+    for epoch in range(epochs):
+        for batch in range(per_epoch):
+            start, stop = batch * batch_size, min(n, (batch + 1) * batch_size)
+            order[epoch, start:stop] = np.arange(n)[epoch_order.indices(epoch, start, stop)]
+    return x, y, w, order, batch_size
+
+
 def _windows(source):
     """(first row, rows) of consecutive windows of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks."""
     pieces, first = [], None

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _augment, _build, _dataset, _training
+from . import _augment, _build, _dataset, _pool, _training
 from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
@@ -351,6 +351,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
 
         stage.keep(preprocessor, encoder, source)
         self.model_ = model
+        _pool.adopt(self, model)  # hands a model this estimator owned before back to the pool
         self.history_ = history
         self.n_iter_ = len(history.get("loss", []))
         self.best_epoch_ = None if restored is None else epochs_before + restored
@@ -499,7 +500,7 @@ class _NewFit:
         meta = est._meta(source, encoder, self.data)
         with _training.model_scope():
             model = _build.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
-        return model, {}
+        return _pool.reuse_or_keep(model), {}
 
     def keep(self, preprocessor, encoder, source):
         est = self.est

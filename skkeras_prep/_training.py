@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from . import _dataset
+from . import _dataset, _loop, _pool
 from ._compat import keras_set_steps_per_execution
 from ._release import releasing_gradient_registrations, releasing_kernel_cache
 
@@ -144,7 +144,9 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
     (docs/DESIGN.md, "Memory over many fits").
     """
     with contextlib.ExitStack() as stack:
-        stack.enter_context(releasing_kernel_cache())  # closes last
+        # A model kept for reuse keeps its traced functions, and their kernels are looked up
+        # again by its next fit: the cache is emptied only every so many such fits.
+        stack.enter_context(releasing_kernel_cache(reused_model=_pool.reusable(model)))  # closes last
         val_batch = settings.validation_batch_size or max(settings.batch_size, 1024)
         if validation is not None:
             val_source, val_y, val_weights = validation
@@ -166,14 +168,26 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             )
             source, y, weights = source.take(train_rows), y[train_rows], weights[train_rows]
 
+        callbacks = list(settings.callbacks)
+        build_optimizer(model)
+        stack.enter_context(releasing_gradient_registrations(model))
+        fast = _loop.usable(model, callbacks=callbacks, validation=validation, verbose=settings.verbose)
+        if fast and augment is None:  # augmentation is a map of the tf.data pipeline
+            batches = _dataset.in_memory_batches(
+                source, y, weights, batch_size=settings.batch_size, epochs=epochs,
+                shuffle=settings.shuffle, seed=shuffle_seed, y_dtype=y_dtype,
+            )
+            if batches is not None:
+                per_epoch = _dataset.n_batches(source.n_rows, settings.batch_size)
+                return _loop.run_arrays(model, batches, epochs=epochs, steps_per_epoch=per_epoch)
         dataset, per_epoch = _dataset.training_dataset(
             source, y, weights, batch_size=settings.batch_size, epochs=epochs,
             shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
             augment=augment,
         )
-        callbacks = list(settings.callbacks)
+        if fast:
+            return _loop.run(model, dataset, epochs=epochs, steps_per_epoch=per_epoch)
         keras_set_steps_per_execution(model, steps_per_execution(per_epoch, settings.verbose, callbacks))
-        build_optimizer(model)
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if settings.early_stopping:
             callbacks.append(
@@ -182,7 +196,6 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
                     min_delta=settings.tol, restore_best_weights=True,
                 )
             )
-        stack.enter_context(releasing_gradient_registrations(model))
         result = model.fit(
             dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
             callbacks=callbacks, verbose=settings.verbose, shuffle=False,  # the dataset shuffles
