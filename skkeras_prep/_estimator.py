@@ -25,7 +25,7 @@ from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
 from .exceptions import TrainingDivergedError
-from .sources import as_source
+from .sources import as_source, streaming_rows_of
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -170,6 +170,8 @@ class _KerasPipelineBase(BaseEstimator):
                 tags.input_tags.sparse = inner.sparse
                 tags.input_tags.string = inner.string
                 tags.input_tags.categorical = inner.categorical
+                tags.input_tags.one_d_array = inner.one_d_array  # image file paths
+                tags.input_tags.two_d_array = inner.two_d_array
         return tags
 
     # -- hooks for subclasses --------------------------------------------------------------
@@ -295,12 +297,14 @@ class _KerasPipelineBase(BaseEstimator):
 
         return save_estimator(self, path)
 
-    def export_model(self):
+    def export_model(self, input=None):
         """A ``keras.Model`` taking raw features, with the fitted preprocessing baked in, that
-        returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md."""
+        returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md.
+        With an ``ImageLoader`` preprocessor, ``input="images"`` (the default) takes images of
+        the trained size, and ``input="bytes"`` encoded image files (docs/images.md)."""
         from .export import export_model
 
-        return export_model(self)
+        return export_model(self, input=input)
 
     # -- prediction ------------------------------------------------------------------------
     def _model_output(self, X):
@@ -358,9 +362,10 @@ class _NewFit:
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
         if preprocessor is None:
             return None, X
-        if incremental and hasattr(preprocessor, "partial_fit"):
-            return preprocessor, preprocessor.partial_fit(X, y).transform(X)
-        return preprocessor, preprocessor.fit_transform(X, y)
+        with streaming_rows_of(preprocessor):  # its transform may return a row source
+            if incremental and hasattr(preprocessor, "partial_fit"):
+                return preprocessor, preprocessor.partial_fit(X, y).transform(X)
+            return preprocessor, preprocessor.fit_transform(X, y)
 
     def model(self, source, encoder, routed, seed):
         est = self.est

@@ -18,12 +18,37 @@ Two optional abilities:
   and shuffles within a window of chunks instead of gathering random batches.
 
 A preprocessor's ``transform`` may return a ``RowSource`` instead of an array: the estimator
-streams it as it is (this is how an image loader returns lazily decoded rows).
+streams it as it is. The estimator calls its preprocessor inside ``streaming_rows_of(it)``; a
+transformer that can return lazily decoded rows (``skkeras_prep.images.ImageLoader``) returns
+a source only when ``streams_rows(self)`` is true, that is when it is itself the estimator's
+preprocessor. Anywhere else (standalone, or as a step of a Pipeline whose next steps need
+arrays) it returns arrays.
 """
 
 import abc
+import contextlib
+import contextvars
 
 import numpy as np
+
+
+_STREAMED = contextvars.ContextVar("skkeras_prep_streamed_preprocessor", default=None)
+
+
+@contextlib.contextmanager
+def streaming_rows_of(preprocessor):
+    """While inside, ``streams_rows(preprocessor)`` is true (in this thread or task only)."""
+    token = _STREAMED.set(preprocessor)
+    try:
+        yield
+    finally:
+        _STREAMED.reset(token)
+
+
+def streams_rows(transformer):
+    """Whether ``transformer`` is being called as an estimator's preprocessor, whose
+    ``transform`` may then return a ``RowSource``."""
+    return transformer is not None and _STREAMED.get() is transformer
 
 
 class RowSource(abc.ABC):
