@@ -125,8 +125,10 @@ def decode_images(batch, settings, *, contents=False):
     def one(item):
         return _decode_one(item if contents else tf.io.read_file(item), settings)
 
-    return tf.map_fn(one, batch, fn_output_signature=tf.TensorSpec(settings.row_shape, tf.float32),
-                     parallel_iterations=16)
+    spec = tf.TensorSpec(settings.row_shape, tf.float32)
+    if tf.executing_eagerly():  # a direct call of an exported model: no parallel iterations
+        return tf.map_fn(one, batch, fn_output_signature=spec)
+    return tf.map_fn(one, batch, fn_output_signature=spec, parallel_iterations=16)
 
 
 def as_path_array(paths):
