@@ -24,6 +24,7 @@ from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, Instanc
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
+from ._validation import first_input_tags
 from .exceptions import TrainingDivergedError
 from .sources import as_source, streaming_rows_of
 
@@ -170,8 +171,10 @@ class _KerasPipelineBase(BaseEstimator):
                 tags.input_tags.sparse = inner.sparse
                 tags.input_tags.string = inner.string
                 tags.input_tags.categorical = inner.categorical
-                tags.input_tags.one_d_array = inner.one_d_array  # image file paths
-                tags.input_tags.two_d_array = inner.two_d_array
+            first = first_input_tags(self.preprocessor)
+            if first is not None and first.one_d_array:  # image file paths
+                tags.input_tags.one_d_array = True
+                tags.input_tags.two_d_array = first.two_d_array
         return tags
 
     # -- hooks for subclasses --------------------------------------------------------------

@@ -85,13 +85,24 @@ def _check_not_1d(X):
         )
 
 
-def _takes_1d(preprocessor):
-    """Whether the preprocessor declares that it takes 1-D X (``input_tags.one_d_array``),
-    as ``skkeras_prep.images.ImageLoader`` does for file paths."""
+def first_input_tags(preprocessor):
+    """The input tags of the step that receives X (a Pipeline's first step), or None for a
+    third-party transformer without tags."""
+    steps = getattr(preprocessor, "steps", None)
+    if isinstance(steps, list) and steps:
+        return first_input_tags(steps[0][1])
     try:
-        return bool(get_tags(preprocessor).input_tags.one_d_array)
-    except Exception:  # a third-party transformer without tags takes 2-D X
-        return False
+        return get_tags(preprocessor).input_tags
+    except Exception:
+        return None
+
+
+def takes_1d(preprocessor):
+    """Whether the preprocessor declares that it takes 1-D X (``input_tags.one_d_array``),
+    as ``skkeras_prep.images.ImageLoader`` does for file paths; a Pipeline's first step
+    decides."""
+    tags = first_input_tags(preprocessor)
+    return tags is not None and bool(tags.one_d_array)
 
 
 def _is_1d(X):
@@ -255,7 +266,7 @@ def check_X(estimator, X, *, reset, preprocessor):
         return X
     if isinstance(X, str) or np.isscalar(X):
         raise ValueError(f"X must be 2-D array-like or a DataFrame, got {type(X).__name__}.")
-    if _takes_1d(preprocessor) and _is_1d(X):
+    if takes_1d(preprocessor) and _is_1d(X):
         if reset:  # 1-D X has no feature count; drop one left by an earlier fit
             estimator.__dict__.pop("n_features_in_", None)
     else:
