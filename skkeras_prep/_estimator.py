@@ -26,7 +26,7 @@ from ._routing import check_routed_names, extra_params, is_routed_name, params_f
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
 from ._validation import first_input_tags
 from .exceptions import TrainingDivergedError
-from .sources import as_source, streaming_rows_of
+from .sources import as_source, explaining_errors, streaming_rows_of
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -252,11 +252,12 @@ class _KerasPipelineBase(BaseEstimator):
             self, _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
         )
         stratify = self._stratify_labels(y_encoded) if settings.validation_fraction else None
-        keras_history = _training.train(
-            model, source, y_encoded, weights, settings=settings, epochs=epochs,
-            shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
-            stratify=stratify, y_dtype=encoder.batch_dtype(),
-        )
+        with explaining_errors(source):  # e.g. an image file that fails to decode
+            keras_history = _training.train(
+                model, source, y_encoded, weights, settings=settings, epochs=epochs,
+                shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
+                stratify=stratify, y_dtype=encoder.batch_dtype(),
+            )
         for key, values in keras_history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
         _check_diverged(history, self._divergence_advice())
@@ -316,10 +317,11 @@ class _KerasPipelineBase(BaseEstimator):
         X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
         Xt = X if self.preprocessor_ is None else transform(self, self.preprocessor_, X)
         source = self._rows(Xt, self.preprocessor_)
-        outputs = [
-            self._call_model(batch)
-            for batch in _dataset.prediction_batches(source, batch_size=_PREDICT_BATCH_SIZE)
-        ]
+        with explaining_errors(source):
+            outputs = [
+                self._call_model(batch)
+                for batch in _dataset.prediction_batches(source, batch_size=_PREDICT_BATCH_SIZE)
+            ]
         return np.concatenate(outputs, axis=0)
 
     def _call_model(self, batch):

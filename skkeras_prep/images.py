@@ -32,7 +32,7 @@ from ._params import BOOLEAN, NONE, InstanceOf, Interval, Options, _Predicate, v
 from .sources.arrays import ArraySource
 from .sources.images import (CHANNELS, INTERPOLATIONS, ImageFileSource, ImageSettings,
                              as_path_array, check_image_files)
-from .sources.protocol import streams_rows
+from .sources.protocol import explaining_errors, streams_rows
 
 DEFAULT_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "gif")
 # Images decoded per batch when a loader decodes eagerly (standalone transform, cache).
@@ -233,10 +233,11 @@ def decode_all(source, out):
     from . import _dataset
 
     start = 0
-    for batch in _dataset.prediction_batches(source, batch_size=_DECODE_BATCH):
-        batch = np.asarray(batch)
-        out[start:start + len(batch)] = batch
-        start += len(batch)
+    with explaining_errors(source):  # names a file that fails to decode
+        for batch in _dataset.prediction_batches(source, batch_size=_DECODE_BATCH):
+            batch = np.asarray(batch)
+            out[start:start + len(batch)] = batch
+            start += len(batch)
     return out
 
 

@@ -299,6 +299,14 @@ def test_bad_files_fail_before_training_and_at_predict(fitted, data, tmp_path):
         clone(fitted).fit(list(X) + [str(tmp_path / "gone.png")], list(y) + ["ants"])
     with pytest.raises(ValueError, match=r"gone\.png' does not exist"):
         fitted.predict([str(tmp_path / "gone.png")])
+    # the decode failure happens in the graph; the error still names the file
+    decode_error = r"fake\.png' could not be decoded \(.*\)\. It is the only one of the"
+    with pytest.raises(ValueError, match=decode_error):
+        clone(fitted).fit(list(X) + [str(fake)], list(y) + ["ants"])
+    with pytest.raises(ValueError, match=decode_error):
+        fitted.predict_proba(list(X[:3]) + [fake])
+    with pytest.raises(ValueError, match=decode_error):
+        ImageLoader(size=(SIZE, SIZE)).transform([fake])
 
 
 # -- export and persistence ----------------------------------------------------------------------

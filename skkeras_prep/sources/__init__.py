@@ -9,7 +9,7 @@ import numpy as np
 
 from .arrays import ArraySource
 from .images import ImageFileSource
-from .protocol import RowSource, RowSubset, streaming_rows_of, streams_rows
+from .protocol import RowSource, RowSubset, explaining_errors, streaming_rows_of, streams_rows
 from .sparse import SparseSource
 
 #: Adapters tried in order by ``as_source``; dense arrays come last and accept array-likes.
@@ -30,5 +30,5 @@ def as_source(X):
 
 __all__ = [
     "ADAPTERS", "ArraySource", "ImageFileSource", "RowSource", "RowSubset", "SparseSource",
-    "as_source", "streaming_rows_of", "streams_rows",
+    "as_source", "explaining_errors", "streaming_rows_of", "streams_rows",
 ]

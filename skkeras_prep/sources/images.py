@@ -17,6 +17,7 @@ TensorFlow is imported only when a decoder runs.
 
 import collections
 import os
+import re
 
 import numpy as np
 
@@ -81,18 +82,39 @@ def check_image_files(paths):
             continue
         stats.append(stat)
     if problems:
-        first, reason = problems[0]
-        others = len(problems) - 1
-        more = (f" {others} other file(s) of the {len(paths)} failed too" if others else
-                f" It is the only one of the {len(paths)} files that failed")
-        shown = ", ".join(repr(os.fsdecode(p)) for p, _ in problems[1:4])
-        raise ValueError(
-            f"Image file {os.fsdecode(first)!r} {reason}.{more}"
-            f"{' (' + shown + (', ...' if others > 3 else '') + ')' if others else ''}. "
-            "Pass only paths of existing image files (skkeras_prep.images.image_folder lists "
-            "the images of a folder by extension)."
-        )
+        raise ValueError(_failure_message(problems, len(paths)))
     return stats
+
+
+def _failure_message(problems, total):
+    """The first failing file and its reason, and how many (and which) others failed."""
+    first, reason = problems[0]
+    others = len(problems) - 1
+    more = (f" {others} other file(s) of the {total} failed too" if others else
+            f" It is the only one of the {total} files that failed")
+    shown = ", ".join(repr(os.fsdecode(p)) for p, _ in problems[1:4])
+    return (
+        f"Image file {os.fsdecode(first)!r} {reason}.{more}"
+        f"{' (' + shown + (', ...' if others > 3 else '') + ')' if others else ''}. "
+        "Pass only paths of existing, readable image files (skkeras_prep.images.image_folder "
+        "lists the images of a folder by extension)."
+    )
+
+
+def undecodable_files(paths, settings):
+    """(path, reason) for each file that TensorFlow cannot decode, found by decoding each one
+    eagerly; only run after a decode failure in the graph, which cannot name its file."""
+    import tensorflow as tf
+
+    problems = []
+    for path in paths:
+        try:
+            _decode_one(tf.io.read_file(path), settings)
+        except (tf.errors.OpError, ValueError) as error:
+            reason = getattr(error, "message", str(error)).strip().splitlines()[0]
+            reason = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", reason)
+            problems.append((path, f"could not be decoded ({reason})"))
+    return problems
 
 
 def _decode_one(data, settings):
@@ -164,6 +186,16 @@ class ImageFileSource(RowSource):
 
     def take(self, rows):
         return ImageFileSource(self.paths[rows], self.settings)
+
+    def explain_error(self, error):
+        """A ValueError naming the files that failed to decode, for a TensorFlow error raised
+        while the pipeline ran (None when every file decodes: the error is not the files')."""
+        import tensorflow as tf
+
+        if not isinstance(error, tf.errors.OpError):
+            return None
+        problems = undecodable_files(self.paths, self.settings)
+        return ValueError(_failure_message(problems, self.n_rows)) if problems else None
 
     def graph_decoder(self):
         settings = self.settings  # settings only: the traced decoder holds no paths

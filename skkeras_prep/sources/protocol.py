@@ -51,6 +51,19 @@ def streams_rows(transformer):
     return transformer is not None and _STREAMED.get() is transformer
 
 
+@contextlib.contextmanager
+def explaining_errors(source):
+    """Re-raise an error from a pipeline reading ``source`` as ``source.explain_error`` says
+    (chained to the original), or as it is."""
+    try:
+        yield
+    except Exception as error:
+        better = source.explain_error(error)
+        if better is None:
+            raise
+        raise better from error
+
+
 class RowSource(abc.ABC):
     """Rows that the estimator streams through ``tf.data``; see the module docstring."""
 
@@ -92,6 +105,12 @@ class RowSource(abc.ABC):
         n = self.n_rows
         for start in range(0, n, chunk_rows):
             yield start, self.gather(slice(start, min(n, start + chunk_rows)))
+
+    def explain_error(self, error):
+        """None, or a clearer exception to raise instead of ``error``, an exception raised
+        while a pipeline read this source (e.g. a file that failed to decode in the graph,
+        which TensorFlow reports without its name); see ``explaining_errors``."""
+        return None
 
     def take(self, rows):
         """A source holding only ``rows`` (a sorted 1-D int array), e.g. for a validation split."""
@@ -154,3 +173,6 @@ class RowSubset(RowSource):
 
     def graph_decoder(self):
         return self.parent.graph_decoder()
+
+    def explain_error(self, error):
+        return self.parent.explain_error(error)
