@@ -162,7 +162,9 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         decodes all images once per ``transform`` and keeps the float32 array; a folder path
         writes that array to a ``.npy`` file there (named by a hash of the paths, their sizes
         and modification times, and these settings) and reads it as a memory map, reusing it
-        while nothing changed. Delete the folder to drop the cache.
+        while nothing changed. Delete the folder to drop the cache. A str other than "memory"
+        must name an existing folder or contain a path separator (so that a typo of "memory"
+        is refused); a ``pathlib.Path`` is created if missing.
     """
 
     _parameter_constraints = {
@@ -222,6 +224,12 @@ class ImageLoader(TransformerMixin, BaseEstimator):
     def _cached(self, source, stats):
         if self.cache == "memory":
             images = decode_all(source, np.empty((source.n_rows,) + source.row_shape, np.float32))
+        elif isinstance(self.cache, str) and os.sep not in self.cache and not os.path.isdir(self.cache):
+            raise ValueError(
+                f"ImageLoader: cache={self.cache!r} is neither 'memory' nor an existing folder. "
+                "For a new cache folder pass a path with a separator ('./cache') or a "
+                "pathlib.Path; it is created."
+            )
         else:
             images = _file_cache(source, stats, pathlib.Path(self.cache))
         return ArraySource(images) if streams_rows(self) else images

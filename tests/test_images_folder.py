@@ -242,6 +242,8 @@ def test_file_cache_is_written_once_and_reused(fitted, data, tmp_path):
     est = clone(fitted).set_params(preprocessor=loader).fit(X, y)
     np.testing.assert_array_equal(est.predict_proba(X), fitted.predict_proba(X))
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 1
+    with pytest.raises(ValueError, match="cache='memroy' is neither 'memory' nor an existing"):
+        ImageLoader(size=(SIZE, SIZE), cache="memroy").transform(X[:2])
 
 
 def test_splitters_and_search_over_image_size(data):
