@@ -28,7 +28,7 @@ import pathlib
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._params import BOOLEAN, NONE, InstanceOf, Interval, Options, _Predicate, validate_params
+from ._params import BOOLEAN, NONE, Interval, Options, _Predicate, validate_params
 from .sources.arrays import ArraySource
 from .sources.images import (CHANNELS, INTERPOLATIONS, ImageFileSource, ImageSettings,
                              as_path_array, check_image_files)
