@@ -14,6 +14,9 @@ EXPECTED_OUTPUT = {
     "regression_early_stopping.py": ["best epoch", "learning curve", "5-fold CV R^2"],
     "tabular_mixed_types.py": ["GridSearchCV (3-fold ROC AUC)", "best:", "5-fold cross-validation", "new customers"],
     "export_for_serving.py": ["all predictions agree"],
+    # needs `augmentation` and models.CNN (branch imgarrays) to run
+    "images_from_folder.py": ["PNG files in 10 class folders", "fold stratified cross-validation",
+                              "GridSearchCV (3-fold accuracy)", "best:"],
 }
 
 
