@@ -29,8 +29,9 @@ from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
 from ._validation import nd_input_hint
+from ._validation import first_input_tags
 from .exceptions import TrainingDivergedError
-from .sources import as_source
+from .sources import as_source, explaining_errors, streaming_rows_of
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -221,6 +222,10 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
                 tags.input_tags.sparse = inner.sparse
                 tags.input_tags.string = inner.string
                 tags.input_tags.categorical = inner.categorical
+            first = first_input_tags(self.preprocessor)
+            if first is not None and first.one_d_array:  # image file paths
+                tags.input_tags.one_d_array = True
+                tags.input_tags.two_d_array = first.two_d_array
         return tags
 
     # -- hooks for subclasses --------------------------------------------------------------
@@ -338,12 +343,13 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             settings = _training.TrainingSettings.of(self, callbacks, options)
             fraction = 0.0 if validation is not None else settings.validation_fraction
             stratify = self._stratify_labels(y_encoded) if fraction else None
-            keras_history = _training.train(
-                model, source, y_encoded, weights, settings=settings, epochs=options["epochs"],
-                shuffle_seed=seeds[1] + epochs_before, split_seed=seeds[2],
-                stratify=stratify, y_dtype=encoder.batch_dtype(), augment=augment,
-                validation=validation,
-            )
+            with explaining_errors(source):  # e.g. an image file that fails to decode
+                keras_history = _training.train(
+                    model, source, y_encoded, weights, settings=settings,
+                    epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
+                    split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
+                    augment=augment, validation=validation,
+                )
             for key, values in keras_history.items():
                 history.setdefault(key, []).extend(float(v) for v in values)
             _check_diverged(history, self._divergence_advice())
@@ -416,12 +422,14 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
 
         return save_estimator(self, path)
 
-    def export_model(self):
+    def export_model(self, input=None):
         """A ``keras.Model`` taking raw features, with the fitted preprocessing baked in, that
-        returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md."""
+        returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md.
+        With an ``ImageLoader`` preprocessor, ``input="images"`` (the default) takes images of
+        the trained size, and ``input="bytes"`` encoded image files (docs/images.md)."""
         from .export import export_model
 
-        return export_model(self)
+        return export_model(self, input=input)
 
     # -- prediction ------------------------------------------------------------------------
     def _model_output(self, X, call_kwargs=None):
@@ -433,10 +441,11 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
         Xt = X if self.preprocessor_ is None else transform(self, self.preprocessor_, X)
         source = self._rows(Xt, self.preprocessor_)
-        outputs = [
-            self._call_model(batch)
-            for batch in _dataset.prediction_batches(source, batch_size=batch_size)
-        ]
+        with explaining_errors(source):
+            outputs = [
+                self._call_model(batch)
+                for batch in _dataset.prediction_batches(source, batch_size=batch_size)
+            ]
         return np.concatenate(outputs, axis=0)
 
     def _call_model(self, batch):
@@ -487,7 +496,8 @@ class _NewFit:
     def preprocess(self, X, y, incremental):
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
         if preprocessor is not None:
-            with nd_input_hint(preprocessor, X):
+            with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
+                # its transform may return a row source
                 if incremental and hasattr(preprocessor, "partial_fit"):
                     X = preprocessor.partial_fit(X, y).transform(X)
                 else:

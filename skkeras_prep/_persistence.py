@@ -134,14 +134,14 @@ def _type_name(cls):
 @functools.lru_cache(maxsize=None)
 def default_trusted_types():
     """Type names loaded without asking, beyond skops's own defaults: scikit-learn estimator
-    classes, numpy dtypes and this package's estimators, target encoders and builders (every
-    class in ``skkeras_prep.models.__all__``)."""
+    classes, numpy dtypes and this package's estimators, target encoders, builders (every
+    class in ``skkeras_prep.models.__all__``) and image loader (``images.__all__``)."""
     from sklearn.utils import all_estimators
 
-    from . import models
+    from . import images, models
 
-    builders = {f"{models.__name__}.{name}" for name in models.__all__
-                if isinstance(getattr(models, name), type)}
+    builders = {f"{module.__name__}.{name}" for module in (models, images) for name in module.__all__
+                if isinstance(getattr(module, name), type)}
     dtype_classes = [type(np.dtype(code)) for code in "?bhilqBHILQefdgFDGSUOMm"]
     names = {_type_name(cls) for cls in [np.dtype] + dtype_classes}
     names.update(ESTIMATOR_CLASSES, _TARGET_ENCODERS, builders)

@@ -5,14 +5,16 @@ Every error says what was wrong and how to fix it. Nothing here needs TensorFlow
 
 import contextlib
 import numbers
+import os
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import get_tags
 from sklearn.utils.validation import validate_data
 
 from ._compat import sklearn_num_samples
-from .sources import RowSource, as_source
+from .sources import RowSource, as_source, streaming_rows_of
 from .exceptions import SkKerasPrepWarning
 
 # The model computes in float32: larger magnitudes become infinite when a batch is cast.
@@ -158,8 +160,59 @@ def nd_input_hint(preprocessor, X):
         ) from error
 
 
+def first_input_tags(preprocessor):
+    """The input tags of the step that receives X (a Pipeline's first step), or None for a
+    third-party transformer without tags."""
+    steps = getattr(preprocessor, "steps", None)
+    if isinstance(steps, list) and steps:
+        return first_input_tags(steps[0][1])
+    try:
+        return get_tags(preprocessor).input_tags
+    except Exception:
+        return None
+
+
+def takes_1d(preprocessor):
+    """Whether the preprocessor declares that it takes 1-D X (``input_tags.one_d_array``),
+    as ``skkeras_prep.images.ImageLoader`` does for file paths; a Pipeline's first step
+    decides."""
+    tags = first_input_tags(preprocessor)
+    return tags is not None and bool(tags.one_d_array)
+
+
+def _is_1d(X):
+    """Whether X is one-dimensional: a 1-D array or Series, or a list of scalars or paths."""
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return len(shape) == 1
+    return isinstance(X, (list, tuple)) and all(
+        isinstance(v, (str, bytes, os.PathLike)) or np.ndim(v) == 0 for v in X)
+
+
+def _looks_like_paths(X):
+    """Whether X is a non-empty 1-D sequence whose first item is a file path (str or path-like)."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1 or X.dtype.kind not in "OU" or not len(X):
+            return False
+    elif not isinstance(X, (list, tuple)) or not X:
+        return False
+    return isinstance(X[0], (str, os.PathLike))
+
+
+_PATHS_HINT = (
+    "X looks like a list of image file paths. Pass preprocessor="
+    "skkeras_prep.images.ImageLoader(size=(height, width)) to read them (docs/images.md)."
+)
+
+
 def _no_preprocessor_hint(message):
     """How to fix a missing-value or text-column error when there is no preprocessor."""
+    if "inhomogeneous" in message:
+        return (
+            "X holds rows (images) of different shapes, and an array needs one shape. Resize "
+            "them to one size first, or pass their file paths with preprocessor="
+            "skkeras_prep.images.ImageLoader(size=(height, width)), which resizes each image."
+        )
     if "NaN" in message or "infinity" in message:
         return (
             "Without a preprocessor X must be numeric and finite: pass e.g. "
@@ -261,6 +314,8 @@ def check_X(estimator, X, *, reset, preprocessor):
     if preprocessor is None:
         if not reset:
             _check_row_shape(estimator, X)
+        if _looks_like_paths(X):
+            raise ValueError(_PATHS_HINT)
         try:
             X = validate_data(
                 estimator,
@@ -295,7 +350,11 @@ def check_X(estimator, X, *, reset, preprocessor):
         return X
     if isinstance(X, str) or np.isscalar(X):
         raise ValueError(f"X must be 2-D array-like or a DataFrame, got {type(X).__name__}.")
-    _check_not_1d(X)
+    if takes_1d(preprocessor) and _is_1d(X):
+        if reset:  # 1-D X has no feature count; drop one left by an earlier fit
+            estimator.__dict__.pop("n_features_in_", None)
+    else:
+        _check_not_1d(X)
     dtype = getattr(X, "dtype", None)
     if dtype is not None and np.dtype(dtype).kind == "c":
         raise ValueError("Complex data not supported; X has a complex dtype.")
@@ -329,7 +388,8 @@ def transform(estimator, preprocessor, X):
     """``preprocessor.transform(X)`` for a fitted estimator; when it fails on a DataFrame
     whose columns changed dtype since fit, the error names those columns."""
     try:
-        with nd_input_hint(preprocessor, X):
+        with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
+            # its transform may return a row source
             return preprocessor.transform(X)
     except (TypeError, ValueError) as error:
         changed = _changed_dtypes(estimator, X)

@@ -16,6 +16,8 @@ EXPECTED_OUTPUT = {
     "tabular_mixed_types.py": ["GridSearchCV (3-fold ROC AUC)", "best:", "5-fold cross-validation", "new customers"],
     "export_for_serving.py": ["all predictions agree"],
     "plot_learning_curves.py": ["best epoch", "learning curves saved to"],
+    "images_from_folder.py": ["PNG files in 10 class folders", "fold stratified cross-validation",
+                              "GridSearchCV (3-fold accuracy)", "best:"],
 }
 ROOT = EXAMPLES.parent
 

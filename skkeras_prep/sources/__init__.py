@@ -8,7 +8,8 @@ kind adds its adapter class to ``ADAPTERS`` (before the catch-all dense arrays).
 import numpy as np
 
 from .arrays import ArraySource
-from .protocol import RowSource, RowSubset
+from .images import ImageFileSource
+from .protocol import RowSource, RowSubset, explaining_errors, streaming_rows_of, streams_rows
 from .sparse import SparseSource
 
 #: Adapters tried in order by ``as_source``; dense arrays come last and accept array-likes.
@@ -27,4 +28,7 @@ def as_source(X):
     return ArraySource(np.asarray(X))
 
 
-__all__ = ["ADAPTERS", "ArraySource", "RowSource", "RowSubset", "SparseSource", "as_source"]
+__all__ = [
+    "ADAPTERS", "ArraySource", "ImageFileSource", "RowSource", "RowSubset", "SparseSource",
+    "as_source", "explaining_errors", "streaming_rows_of", "streams_rows",
+]
