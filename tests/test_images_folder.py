@@ -283,7 +283,7 @@ def test_without_a_loader_paths_and_mixed_image_sizes_get_a_hint(data):
         KerasPipelineClassifier(epochs=1).fit(X, y)
     rng = np.random.default_rng(0)
     mixed = [rng.random((8, 8)), rng.random((6, 6))]
-    with pytest.raises(ValueError, match="different shapes.*ImageLoader"):
+    with pytest.raises(ValueError, match="different sizes.*ImageLoader"):
         KerasPipelineClassifier(epochs=1).fit(mixed, [0, 1])
 
 
