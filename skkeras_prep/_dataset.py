@@ -12,7 +12,8 @@ index inside a parallel, prefetched ``tf.data`` map (and decoded there, for a so
   rebuilding one each epoch, and two fits with the same seed see the same batches.
 * prediction: contiguous slices in order, no shuffle.
 * sources read in order (``indexable = False``): chunks in order, rows shuffled within a
-  window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks, the epoch's batches made across chunk edges.
+  window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks (or the source's ``window_chunks``), the
+  epoch's batches made across chunk edges; validation batches in order, chunk by chunk.
 
 Only the batch is converted to float32 (and densified, for sparse input) by the source's
 ``gather``, so the data is never copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
@@ -180,12 +181,14 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
 
 
 def _windows(source):
-    """(first row, rows) of consecutive windows of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks."""
+    """(first row, rows) of consecutive windows of chunks: the source's ``window_chunks``
+    (a dask source: the estimator's ``shuffle_window_chunks``), else ``SEQUENTIAL_WINDOW_CHUNKS``."""
+    window = getattr(source, "window_chunks", None) or SEQUENTIAL_WINDOW_CHUNKS
     pieces, first = [], None
     for start, chunk in source.chunks(SEQUENTIAL_CHUNK_ROWS):
         first = start if first is None else first
         pieces.append(np.asarray(chunk))
-        if len(pieces) == SEQUENTIAL_WINDOW_CHUNKS:
+        if len(pieces) == window:
             yield first, np.concatenate(pieces)
             pieces, first = [], None
     if pieces:
@@ -218,27 +221,42 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
 def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
                                  seed, stack, y_dtype):
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    return _sequential_dataset(rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed))
+
+
+def _sequential_dataset(rows, batches):
+    """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields."""
+    source = rows.X
     x_type, x_shape = _gathered_spec(source)
     signature = (
         tf.TensorSpec(x_shape, x_type),
         tf.TensorSpec((None,) + rows.y.shape[1:], tf.as_dtype(rows.y_dtype)),
         tf.TensorSpec((None,), tf.float32),
     )
-    dataset = tf.data.Dataset.from_generator(
-        lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed),
-        output_signature=signature,
-    )
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
     to_input = _model_input(source)
     dataset = dataset.map(lambda x, t, w: (to_input(x), t, w), num_parallel_calls=AUTOTUNE)
     return dataset.prefetch(TRAIN_PREFETCH)
 
 
+def _sequential_evaluation_batches(rows, batch_size):
+    """(x, y, w) numpy batches of a source read in order, chunk by chunk (no shuffle)."""
+    for start, chunk in rows.X.chunks(batch_size):
+        chunk = np.asarray(chunk)
+        for offset in range(0, len(chunk), batch_size):
+            part = slice(start + offset, start + min(len(chunk), offset + batch_size))
+            yield chunk[offset:offset + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
+
+
 def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None):
     """One ordered pass of (x, y, w) batches, for validation data; y is cast per batch as in
-    ``training_dataset``; the arrays are let go when ``stack`` closes."""
+    ``training_dataset``; the arrays are let go when ``stack`` closes. A source read in order
+    is read chunk by chunk."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    if not source.indexable:
+        return _sequential_dataset(rows, lambda: _sequential_evaluation_batches(rows, batch_size))
 
     def gather(batch):
         start = int(batch) * batch_size

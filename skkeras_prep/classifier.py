@@ -7,6 +7,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, InstanceOf, Options
 from ._targets import ClassifierTargetEncoder
+from .sources.dask import is_dask_collection
 
 
 class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
@@ -65,6 +66,14 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         touching global random state. Equal ints give identical predictions.
     verbose : {0, 1, 2}, default=0
         0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    shuffle_window_chunks : int >= 1, default=4
+        With a dask X (docs/scaling.md, "Data larger than memory"): rows are shuffled within a
+        window of this many consecutive chunks (partitions), read in order. Larger windows mix
+        rows better and hold more chunks in memory at once.
+    preprocessor_sample_size : int >= 1, default=100_000
+        With a dask X: a preprocessor without ``partial_fit`` is fitted on a uniform random
+        sample of this many rows (all rows if fewer); one with ``partial_fit`` is fitted in
+        one pass over the chunks instead.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
@@ -138,6 +147,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         warm_start=False,
         random_state=None,
         verbose=0,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         super().__init__(
@@ -145,7 +156,9 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             metrics=metrics, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
-            warm_start=warm_start, random_state=random_state, verbose=verbose, **routed,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+            shuffle_window_chunks=shuffle_window_chunks,
+            preprocessor_sample_size=preprocessor_sample_size, **routed,
         )
         self.class_weight = class_weight
 
@@ -210,7 +223,10 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return self._partial_fit(X, y, classes, sample_weight)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes) (two columns for binary)."""
+        """Class probabilities, shape (n_samples, n_classes) (two columns for binary); a lazy
+        dask array for a dask X."""
+        if is_dask_collection(X):
+            return self._lazy(X, "predict_proba", lambda out: self.target_encoder_.to_proba(out))
         output = self._model_output(X)  # raises NotFittedError before fit
         return self.target_encoder_.to_proba(output)
 
@@ -235,6 +251,10 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return logp
 
     def predict(self, X):
-        """Labels from ``classes_`` (an indicator matrix for multilabel targets)."""
+        """Labels from ``classes_`` (an indicator matrix for multilabel targets); a lazy dask
+        array for a dask X."""
+        if is_dask_collection(X):
+            encoder = lambda out: self.target_encoder_.to_labels(self.target_encoder_.to_proba(out))  # noqa: E731
+            return self._lazy(X, "predict", encoder)
         proba = self.predict_proba(X)
         return self.target_encoder_.to_labels(proba)

@@ -6,6 +6,7 @@ from sklearn.preprocessing import StandardScaler
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
 from ._targets import RegressorTargetEncoder
+from .sources.dask import is_dask_collection
 
 
 class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
@@ -72,6 +73,14 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         touching global random state. Equal ints give identical predictions.
     verbose : {0, 1, 2}, default=0
         0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    shuffle_window_chunks : int >= 1, default=4
+        With a dask X (docs/scaling.md, "Data larger than memory"): rows are shuffled within a
+        window of this many consecutive chunks (partitions), read in order. Larger windows mix
+        rows better and hold more chunks in memory at once.
+    preprocessor_sample_size : int >= 1, default=100_000
+        With a dask X: a preprocessor without ``partial_fit`` is fitted on a uniform random
+        sample of this many rows (all rows if fewer); one with ``partial_fit`` is fitted in
+        one pass over the chunks instead.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
@@ -146,6 +155,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         warm_start=False,
         random_state=None,
         verbose=0,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         super().__init__(
@@ -153,7 +164,9 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             metrics=metrics, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
-            warm_start=warm_start, random_state=random_state, verbose=verbose, **routed,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+            shuffle_window_chunks=shuffle_window_chunks,
+            preprocessor_sample_size=preprocessor_sample_size, **routed,
         )
         self.target_transformer = target_transformer
 
@@ -196,6 +209,9 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         return self._partial_fit(X, y, None, sample_weight)
 
     def predict(self, X):
-        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit."""
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit; a
+        lazy dask array for a dask X."""
+        if is_dask_collection(X):
+            return self._lazy(X, "predict", lambda out: self.target_encoder_.to_predictions(out))
         output = self._model_output(X)
         return self.target_encoder_.to_predictions(output)
