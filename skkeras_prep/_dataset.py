@@ -240,12 +240,19 @@ def _sequential_dataset(rows, batches):
 
 
 def _sequential_evaluation_batches(rows, batch_size):
-    """(x, y, w) numpy batches of a source read in order, chunk by chunk (no shuffle)."""
-    for start, chunk in rows.X.chunks(batch_size):
-        chunk = np.asarray(chunk)
-        for offset in range(0, len(chunk), batch_size):
-            part = slice(start + offset, start + min(len(chunk), offset + batch_size))
-            yield chunk[offset:offset + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
+    """(x, y, w) numpy batches of a source read in order, in order, made across chunk edges,
+    so there are exactly ``n_batches(n, batch_size)`` of them."""
+    carry, first = None, 0
+    for _, chunk in rows.X.chunks(batch_size):
+        x = np.asarray(chunk) if carry is None else np.concatenate([carry, np.asarray(chunk)])
+        usable = len(x) - len(x) % batch_size
+        for offset in range(0, usable, batch_size):
+            part = slice(first + offset, first + offset + batch_size)
+            yield x[offset:offset + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
+        carry, first = x[usable:], first + usable
+    if carry is not None and len(carry):
+        part = slice(first, first + len(carry))
+        yield carry, rows.y[part].astype(rows.y_dtype), rows.w[part]
 
 
 def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None):
@@ -255,8 +262,9 @@ def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=N
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
-    if not source.indexable:
-        return _sequential_dataset(rows, lambda: _sequential_evaluation_batches(rows, batch_size))
+    if not source.indexable:  # a known length: Keras then runs every batch, with no warning
+        dataset = _sequential_dataset(rows, lambda: _sequential_evaluation_batches(rows, batch_size))
+        return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(n, batch_size)))
 
     def gather(batch):
         start = int(batch) * batch_size

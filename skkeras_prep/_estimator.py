@@ -375,6 +375,14 @@ class _KerasPipelineBase(BaseEstimator):
         call = getattr(self, method)
         return map_rows(X, lambda block: np.asarray(call(block)), template)
 
+    def _dask_score(self, X, y, sample_weight, metric):
+        """``metric(y, predict(X), sample_weight)`` for a dask X: the lazy predictions, y and
+        the weights are computed together (one value per row), X block by block."""
+        import dask
+
+        predictions, y, sample_weight = dask.compute(self.predict(X), y, sample_weight)
+        return float(metric(np.asarray(y), predictions, sample_weight=sample_weight))
+
     def _call_model(self, batch):
         """The model's output for one batch, padded to a multiple of ``_ROW_BLOCK`` rows
         (copies of the last row). CPU kernels run the rows of a last, partial block of a

@@ -1,6 +1,7 @@
 """KerasPipelineClassifier: labels, probabilities and decision values on top of the shared core."""
 
 import numpy as np
+from sklearn.metrics import accuracy_score
 from sklearn.base import ClassifierMixin
 from sklearn.utils.class_weight import compute_sample_weight
 
@@ -249,6 +250,13 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         if self.target_type_ == "multilabel-indicator":
             return logp - np.log(np.clip(1.0 - proba, eps, None))
         return logp
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against y (scikit-learn's ``ClassifierMixin.score``); a float,
+        also for a dask X (the predictions are computed block by block)."""
+        if is_dask_collection(X):
+            return self._dask_score(X, y, sample_weight, accuracy_score)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Labels from ``classes_`` (an indicator matrix for multilabel targets); a lazy dask

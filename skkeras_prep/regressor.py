@@ -1,6 +1,7 @@
 """KerasPipelineRegressor: the shared core with real-valued targets."""
 
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
 from ._estimator import _KerasPipelineBase
@@ -207,6 +208,13 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         self
         """
         return self._partial_fit(X, y, None, sample_weight)
+
+    def score(self, X, y, sample_weight=None):
+        """R² of ``predict(X)`` against y (scikit-learn's ``RegressorMixin.score``); a float,
+        also for a dask X (the predictions are computed block by block)."""
+        if is_dask_collection(X):
+            return self._dask_score(X, y, sample_weight, r2_score)
+        return super().score(X, y, sample_weight=sample_weight)
 
     def predict(self, X):
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit; a
