@@ -27,7 +27,7 @@ from ._validation import check_collection_X, check_sample_weight, check_transfor
 from ._validation import check_X, transform
 from .exceptions import TrainingDivergedError
 from .sources import as_source
-from .sources.dask import DaskRows, DaskSource, is_dask_collection, map_rows
+from .sources.dask import DaskRows, DaskSource, compute, is_dask_collection, map_rows
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -372,15 +372,12 @@ class _KerasPipelineBase(BaseEstimator):
         X = check_collection_X(self, X, reset=False, preprocessor=self.preprocessor_)
         template = finish(self._call_model(np.zeros((1,) + tuple(self.input_shape_), np.float32)))
         template = np.asarray(template)
-        call = getattr(self, method)
-        return map_rows(X, lambda block: np.asarray(call(block)), template)
+        return map_rows(X, _BlockMethod(self, method), template)
 
     def _dask_score(self, X, y, sample_weight, metric):
-        """``metric(y, predict(X), sample_weight)`` for a dask X: the lazy predictions, y and
-        the weights are computed together (one value per row), X block by block."""
-        import dask
-
-        predictions, y, sample_weight = dask.compute(self.predict(X), y, sample_weight)
+        """``metric(y, predict(X), sample_weight)`` for a dask X: the lazy predictions (X read
+        block by block), y and the weights are computed (one value per row)."""
+        predictions, y, sample_weight = compute(self.predict(X), y, sample_weight)
         return float(metric(np.asarray(y), predictions, sample_weight=sample_weight))
 
     def _call_model(self, batch):
@@ -397,6 +394,18 @@ class _KerasPipelineBase(BaseEstimator):
             batch = np.asarray(batch)
             batch = np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
         return forward(batch).numpy()[:n]
+
+
+class _BlockMethod:
+    """``estimator.<method>(block)`` as a numpy array: the function a lazy prediction maps over
+    the blocks (a class, so a distributed scheduler can pickle it with the estimator)."""
+
+    def __init__(self, estimator, method):
+        self.estimator = estimator
+        self.method = method
+
+    def __call__(self, block):
+        return np.asarray(getattr(self.estimator, self.method)(block))
 
 
 def _fit_on_blocks(preprocessor, rows, y, sample_size, seed):

@@ -376,14 +376,15 @@ def check_collection_X(estimator, X, *, reset, preprocessor):
         _record_frame(estimator, empty)
     dtypes = list(X.dtypes) if _is_frame(X) else [X.dtype]
     if preprocessor is None:
-        text = [str(c) for c, d in zip(getattr(X, "columns", ["X"]), dtypes) if np.dtype(d).kind not in "biuf"]
+        # pandas extension dtypes (strings, categories) have a kind too: "O"
+        text = [str(c) for c, d in zip(getattr(X, "columns", ["X"]), dtypes) if getattr(d, "kind", "O") not in "biuf"]
         if text:
             raise ValueError(
                 f"X has non-numeric column(s) {text[:10]} and there is no preprocessor. Pass one "
                 "that encodes them, e.g. preprocessor=ColumnTransformer([(\"cat\", "
                 "OneHotEncoder(handle_unknown=\"ignore\"), columns)], remainder=StandardScaler())."
             )
-    elif any(np.dtype(d).kind == "c" for d in dtypes if isinstance(d, np.dtype)):
+    elif any(getattr(d, "kind", "O") == "c" for d in dtypes):
         raise ValueError("Complex data not supported; X has a complex dtype.")
     validate_data(estimator, empty, reset=reset, skip_check_array=True)
     return X

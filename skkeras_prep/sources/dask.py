@@ -78,10 +78,19 @@ def check_collection(X, what="X", allowed=("array", "frame")):
     return kind
 
 
-def _compute(*collections):
+def compute(*collections):
+    """``dask.compute(*collections)``, with dataframe-backed collections (dask expressions)
+    computed apart from the others (graphs), as dask asks; each group shares its reads."""
     import dask
 
-    return dask.compute(*collections)
+    groups = [[i for i, c in enumerate(collections) if (_kind(c) in ("frame", "series")) == framed]
+              for framed in (True, False)]
+    results = [None] * len(collections)
+    for group in groups:
+        if group:
+            for i, value in zip(group, dask.compute(*[collections[i] for i in group])):
+                results[i] = value
+    return tuple(results)
 
 
 def _to_numpy(value):
@@ -115,7 +124,7 @@ class DaskRows:
         else:
             parts, columns = list(X.to_delayed()), list(X.columns)
             lazy["lengths"] = X.map_partitions(len)
-        computed = dict(zip(lazy, _compute(*lazy.values()))) if lazy else {}
+        computed = dict(zip(lazy, compute(*lazy.values()))) if lazy else {}
         if kind == "frame":
             lengths = list(_to_numpy(computed.pop("lengths")))
         rows = cls(parts, lengths, kind, columns)
@@ -165,7 +174,7 @@ class DaskRows:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _compute_block(self, i):
-        (block,) = _compute(self.parts[i])
+        (block,) = compute(self.parts[i])
         if self.kind == "frame" and self.columns is not None and list(block.columns) != self.columns:
             block = block[self.columns]
         if len(block) != self.lengths[i]:
