@@ -182,38 +182,60 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
 
 def _windows(source):
     """(first row, rows) of consecutive windows of chunks: the source's ``window_chunks``
-    (a dask source: the estimator's ``shuffle_window_chunks``), else ``SEQUENTIAL_WINDOW_CHUNKS``."""
+    (a dask source: the estimator's ``shuffle_window_chunks``), else ``SEQUENTIAL_WINDOW_CHUNKS``.
+    The chunks are let go as soon as they are joined, so a window is held once."""
     window = getattr(source, "window_chunks", None) or SEQUENTIAL_WINDOW_CHUNKS
     pieces, first = [], None
     for start, chunk in source.chunks(SEQUENTIAL_CHUNK_ROWS):
         first = start if first is None else first
         pieces.append(np.asarray(chunk))
         if len(pieces) == window:
-            yield first, np.concatenate(pieces)
-            pieces, first = [], None
+            joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+            pieces = []
+            yield first, joined
+            first = None
     if pieces:
-        yield first, np.concatenate(pieces)
+        joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+        pieces = []
+        yield first, joined
+
+
+def _joined(parts):
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
     """(x, y, w) numpy batches of a source read in order: per epoch, chunks in order, rows
     shuffled within a window of chunks; a batch may span windows, so every epoch has exactly
-    ``n_batches(n, batch_size)`` batches."""
+    ``n_batches(n, batch_size)`` batches.
+
+    The rows served are the rows carried over from the last window (fewer than a batch)
+    followed by this window's rows in a seeded permuted order; each batch is gathered from
+    the window on its own, so the window is never copied whole."""
     for epoch in range(epochs):
         rng = np.random.default_rng([seed, epoch])
         carry_x = carry_i = None
         for first, x in _windows(rows.X):
-            index = np.arange(first, first + len(x))
-            if shuffle:
-                order = rng.permutation(len(x))
-                x, index = x[order], index[order]
-            if carry_x is not None:
-                x, index = np.concatenate([carry_x, x]), np.concatenate([carry_i, index])
-            usable = len(x) - len(x) % batch_size
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            held = 0 if carry_x is None else len(carry_x)
+
+            def served(lo, hi):  # rows lo..hi of (carried rows + this window in order)
+                xs, index = [], []
+                if lo < held:
+                    xs.append(carry_x[lo:min(hi, held)])
+                    index.append(carry_i[lo:min(hi, held)])
+                if hi > held:
+                    positions = order[max(lo - held, 0):hi - held]
+                    xs.append(x[positions])
+                    index.append(first + positions)
+                return _joined(xs), _joined(index)
+
+            total = held + len(x)
+            usable = total - total % batch_size
             for start in range(0, usable, batch_size):
-                part = index[start:start + batch_size]
-                yield x[start:start + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
-            carry_x, carry_i = x[usable:], index[usable:]
+                batch, part = served(start, start + batch_size)
+                yield batch, rows.y[part].astype(rows.y_dtype), rows.w[part]
+            carry_x, carry_i = served(usable, total)
         if carry_x is not None and len(carry_x):
             yield carry_x, rows.y[carry_i].astype(rows.y_dtype), rows.w[carry_i]
 
