@@ -132,6 +132,8 @@ BAD_VALUES = {
     "verbose": True,
     "class_weight": "heavy",
     "target_transformer": "standard",
+    "shuffle_window_chunks": 0,
+    "preprocessor_sample_size": 2.5,
 }
 
 
