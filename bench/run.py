@@ -523,7 +523,9 @@ def write_report(path, meta, results, table, targets):
               "- `results/retained_graphs.md`: which step of a Keras fit keeps memory across "
               "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`).",
               "- `results/bad_input_matrix.md`: 200 bad inputs on both estimators, each outcome "
-              "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`)."]
+              "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`).",
+              "- `results/out_of_core.md`: one epoch over a lazily generated 6 GB dask array, "
+              "peak RSS and rows/s against the in-memory path (`python -m bench.out_of_core`)."]
     errors = [r for r in results if "error" in r]
     if errors:
         lines += ["", "## Errors", ""]

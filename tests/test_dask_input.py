@@ -95,6 +95,14 @@ def test_other_preprocessors_are_fitted_on_a_uniform_sample(data):
     np.testing.assert_array_equal(sample, X[which])
 
 
+def test_partial_fit_updates_an_incremental_preprocessor_over_the_blocks(data):
+    X, y = data
+    dX, dy = da.from_array(X, chunks=(CHUNK, 4)), da.from_array(y, chunks=CHUNK)
+    est = _classifier()
+    est.partial_fit(dX, dy, classes=[0, 1]).partial_fit(dX, dy)
+    assert est.n_iter_ == 2 and est.preprocessor_.n_samples_seen_ == 2 * N
+
+
 def test_predict_is_lazy_and_matches_in_memory_predictions(fitted, data):
     X, y = data
     dX = da.from_array(X, chunks=(CHUNK, 4))
