@@ -211,7 +211,10 @@ class _KerasPipelineBase(BaseEstimator):
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+            Or a dask array or DataFrame, read block by block and never loaded whole
+            (docs/scaling.md, "Data larger than memory").
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            A dask array or Series too (computed into memory: one value per row).
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns

@@ -24,16 +24,16 @@ from .protocol import RowSource
 #: Blocks computed ahead of the one in use (in a background thread).
 PREFETCH_BLOCKS = 1
 
-_SUPPORTED = (
-    "skkeras_prep reads a dask.array.Array chunked on rows or a dask.dataframe.DataFrame; "
-)
+# dask's collections live in these packages (dask-expr was a package of its own before
+# dask 2025.1 merged it into dask.dataframe)
+_DASK_PACKAGES = ("dask", "dask_expr")
 
 
 def is_dask_collection(obj):
     """Whether ``obj`` is a dask collection (array, dataframe, series, bag, delayed, ...);
     told by its type's module, so dask is not imported to ask."""
     module = type(obj).__module__ or ""
-    return module.split(".")[0] == "dask" and hasattr(obj, "__dask_graph__")
+    return module.split(".")[0] in _DASK_PACKAGES and hasattr(obj, "__dask_graph__")
 
 
 def _kind(obj):
@@ -42,9 +42,10 @@ def _kind(obj):
     name = type(obj).__name__
     if module.startswith("dask.array") and name == "Array":
         return "array"
-    if module.startswith("dask.dataframe") and name == "DataFrame":
+    framed = module.startswith(("dask.dataframe", "dask_expr"))
+    if framed and name == "DataFrame":
         return "frame"
-    if module.startswith("dask.dataframe") and name == "Series":
+    if framed and name == "Series":
         return "series"
     return None
 
