@@ -530,7 +530,9 @@ def write_report(path, meta, results, table, targets):
               "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`).",
               "- `results/images_arrays.md`: digits as (n, 8, 8, 1) arrays, `models.CNN()` against "
               "`MLPClassifier` on the same 5 folds, and the epoch time a 4-layer augmentation adds "
-              "(`python -m bench.images_arrays`)."]
+              "(`python -m bench.images_arrays`)."
+              "- `results/out_of_core.md`: one epoch over a lazily generated 6 GB dask array, "
+              "peak RSS and rows/s against the in-memory path (`python -m bench.out_of_core`)."]
     errors = [r for r in results if "error" in r]
     if errors:
         lines += ["", "## Errors", ""]

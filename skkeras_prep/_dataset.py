@@ -12,7 +12,8 @@ index inside a parallel, prefetched ``tf.data`` map (and decoded there, for a so
   rebuilding one each epoch, and two fits with the same seed see the same batches.
 * prediction: contiguous slices in order, no shuffle.
 * sources read in order (``indexable = False``): chunks in order, rows shuffled within a
-  window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks, the epoch's batches made across chunk edges.
+  window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks (or the source's ``window_chunks``), the
+  epoch's batches made across chunk edges; validation batches in order, chunk by chunk.
 
 Only the batch is converted to float32 (and densified, for sparse input) by the source's
 ``gather``, so the data is never copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
@@ -229,37 +230,61 @@ def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, 
 
 
 def _windows(source):
-    """(first row, rows) of consecutive windows of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks."""
+    """(first row, rows) of consecutive windows of chunks: the source's ``window_chunks``
+    (a dask source: the estimator's ``shuffle_window_chunks``), else ``SEQUENTIAL_WINDOW_CHUNKS``.
+    The chunks are let go as soon as they are joined, so a window is held once."""
+    window = getattr(source, "window_chunks", None) or SEQUENTIAL_WINDOW_CHUNKS
     pieces, first = [], None
     for start, chunk in source.chunks(SEQUENTIAL_CHUNK_ROWS):
         first = start if first is None else first
         pieces.append(np.asarray(chunk))
-        if len(pieces) == SEQUENTIAL_WINDOW_CHUNKS:
-            yield first, np.concatenate(pieces)
-            pieces, first = [], None
+        if len(pieces) == window:
+            joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+            pieces = []
+            yield first, joined
+            first = None
     if pieces:
-        yield first, np.concatenate(pieces)
+        joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+        pieces = []
+        yield first, joined
+
+
+def _joined(parts):
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
     """(x, y, w) numpy batches of a source read in order: per epoch, chunks in order, rows
     shuffled within a window of chunks; a batch may span windows, so every epoch has exactly
-    ``n_batches(n, batch_size)`` batches."""
+    ``n_batches(n, batch_size)`` batches.
+
+    The rows served are the rows carried over from the last window (fewer than a batch)
+    followed by this window's rows in a seeded permuted order; each batch is gathered from
+    the window on its own, so the window is never copied whole."""
     for epoch in range(epochs):
         rng = np.random.default_rng([seed, epoch])
         carry_x = carry_i = None
         for first, x in _windows(rows.X):
-            index = np.arange(first, first + len(x))
-            if shuffle:
-                order = rng.permutation(len(x))
-                x, index = x[order], index[order]
-            if carry_x is not None:
-                x, index = np.concatenate([carry_x, x]), np.concatenate([carry_i, index])
-            usable = len(x) - len(x) % batch_size
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            held = 0 if carry_x is None else len(carry_x)
+
+            def served(lo, hi):  # rows lo..hi of (carried rows + this window in order)
+                xs, index = [], []
+                if lo < held:
+                    xs.append(carry_x[lo:min(hi, held)])
+                    index.append(carry_i[lo:min(hi, held)])
+                if hi > held:
+                    positions = order[max(lo - held, 0):hi - held]
+                    xs.append(x[positions])
+                    index.append(first + positions)
+                return _joined(xs), _joined(index)
+
+            total = held + len(x)
+            usable = total - total % batch_size
             for start in range(0, usable, batch_size):
-                part = index[start:start + batch_size]
-                yield x[start:start + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
-            carry_x, carry_i = x[usable:], index[usable:]
+                batch, part = served(start, start + batch_size)
+                yield batch, rows.y[part].astype(rows.y_dtype), rows.w[part]
+            carry_x, carry_i = served(usable, total)
         if carry_x is not None and len(carry_x):
             yield carry_x, rows.y[carry_i].astype(rows.y_dtype), rows.w[carry_i]
 
@@ -267,27 +292,50 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
 def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
                                  seed, stack, y_dtype, augment):
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    return _sequential_dataset(rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed))
+
+
+def _sequential_dataset(rows, batches):
+    """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields."""
+    source = rows.X
     x_type, x_shape = _gathered_spec(source)
     signature = (
         tf.TensorSpec(x_shape, x_type),
         tf.TensorSpec((None,) + rows.y.shape[1:], tf.as_dtype(rows.y_dtype)),
         tf.TensorSpec((None,), tf.float32),
     )
-    dataset = tf.data.Dataset.from_generator(
-        lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed),
-        output_signature=signature,
-    )
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
     to_input = _model_input(source)
     dataset = dataset.map(lambda x, t, w: (to_input(x), t, w), num_parallel_calls=AUTOTUNE)
     return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH)
 
 
+def _sequential_evaluation_batches(rows, batch_size):
+    """(x, y, w) numpy batches of a source read in order, in order, made across chunk edges,
+    so there are exactly ``n_batches(n, batch_size)`` of them."""
+    carry, first = None, 0
+    for _, chunk in rows.X.chunks(batch_size):
+        x = np.asarray(chunk) if carry is None else np.concatenate([carry, np.asarray(chunk)])
+        usable = len(x) - len(x) % batch_size
+        for offset in range(0, usable, batch_size):
+            part = slice(first + offset, first + offset + batch_size)
+            yield x[offset:offset + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
+        carry, first = x[usable:], first + usable
+    if carry is not None and len(carry):
+        part = slice(first, first + len(carry))
+        yield carry, rows.y[part].astype(rows.y_dtype), rows.w[part]
+
+
 def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None):
     """One ordered pass of (x, y, w) batches, for validation data; y is cast per batch as in
-    ``training_dataset``; the arrays are let go when ``stack`` closes."""
+    ``training_dataset``; the arrays are let go when ``stack`` closes. A source read in order
+    is read chunk by chunk."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    if not source.indexable:  # a known length: Keras then runs every batch, with no warning
+        dataset = _sequential_dataset(rows, lambda: _sequential_evaluation_batches(rows, batch_size))
+        return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(n, batch_size)))
 
     def gather(batch):
         start = int(batch) * batch_size

@@ -27,11 +27,11 @@ from ._html_repr import PartsReprMixin
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
-from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
-from ._validation import nd_input_hint
-from ._validation import first_input_tags
+from ._validation import check_collection_X, check_sample_weight, check_transformed, check_weight_range
+from ._validation import check_X, first_input_tags, nd_input_hint, transform
 from .exceptions import TrainingDivergedError
 from .sources import as_source, explaining_errors, streaming_rows_of
+from .sources.dask import DaskRows, DaskSource, compute, is_dask_collection, map_rows
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -90,6 +90,8 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         "validation_batch_size": [NONE, positive_int()],
         "run_eagerly": [NONE, BOOLEAN],
         "jit_compile": [NONE, BOOLEAN, Options(str, "auto")],
+        "shuffle_window_chunks": [positive_int()],
+        "preprocessor_sample_size": [positive_int()],
     }
     _default_batch_size = 32  # what batch_size=None means
 
@@ -116,6 +118,8 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         validation_batch_size=None,
         run_eagerly=None,
         jit_compile=None,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         self.model = model
@@ -138,13 +142,15 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.validation_batch_size = validation_batch_size
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
+        self.shuffle_window_chunks = shuffle_window_chunks
+        self.preprocessor_sample_size = preprocessor_sample_size
         self._routed = routed
 
     # Parameters added after version 0.1, with their defaults: a pickle written by an earlier
     # version lacks them (``__setstate__``).
     _ADDED_PARAMETERS = {
         "augmentation": None, "validation_batch_size": None, "run_eagerly": None,
-        "jit_compile": None,
+        "jit_compile": None, "shuffle_window_chunks": 4, "preprocessor_sample_size": 100_000,
     }
 
     def __setstate__(self, state):
@@ -259,7 +265,10 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+            Or a dask array or DataFrame, read block by block and never loaded whole
+            (docs/scaling.md, "Data larger than memory").
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            A dask array or Series too (computed into memory: one value per row).
         sample_weight : array-like of shape (n_samples,), default=None
         **kwargs
             Keras ``fit`` arguments for this call only: ``epochs``, ``batch_size``,
@@ -317,17 +326,30 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         if incremental:
             options["epochs"] = 1
         stage = _NewFit(self, classes, trained) if fresh else _ContinuedFit(self)
+        streamed = None
+        if is_dask_collection(X):  # larger than memory: X stays lazy, y and weights computed
+            streamed, y, sample_weight = DaskRows.of(X, y, sample_weight)
         X, y, encoder = stage.check(X, y)
-        check_consistent_length(X, y)
+        if streamed is None:
+            check_consistent_length(X, y)
+        elif len(y) != streamed.n_rows:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: X has "
+                f"{streamed.n_rows} rows, y has {len(y)}."
+            )
         weights = check_sample_weight(sample_weight, len(y))
         extra = self._extra_row_weights(y, encoder, options.get("class_weight"))
         if extra is not None:
             weights = (weights * extra).astype(np.float32)
             check_weight_range(weights, "sample_weight times class_weight")
-        preprocessor, Xt = stage.preprocess(X, y, incremental)
+        seeds = _training.draw_seeds(self.random_state, 3)
+        if streamed is None:
+            preprocessor, Xt = stage.preprocess(X, y, incremental)
+        else:
+            preprocessor = stage.preprocess_streamed(streamed, y, incremental, [seeds[2], 1])
+            Xt = self._streamed_source(streamed, preprocessor)
         source = self._rows(Xt, preprocessor)
 
-        seeds = _training.draw_seeds(self.random_state, 3)
         model, history = stage.model(source, encoder, routed, seeds[0])
         callbacks = _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
         for more in options["callbacks"]:
@@ -344,12 +366,18 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             fraction = 0.0 if validation is not None else settings.validation_fraction
             stratify = self._stratify_labels(y_encoded) if fraction else None
             with explaining_errors(source):  # e.g. an image file that fails to decode
-                keras_history = _training.train(
-                    model, source, y_encoded, weights, settings=settings,
-                    epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
-                    split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
-                    augment=augment, validation=validation,
-                )
+                try:
+                    keras_history = _training.train(
+                        model, source, y_encoded, weights, settings=settings,
+                        epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
+                        split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
+                        augment=augment, validation=validation,
+                    )
+                except Exception:
+                    failure = getattr(source, "failure", None)  # a streamed block's own error,
+                    if failure is not None:  # instead of TensorFlow's wrapped copy of it
+                        raise failure from None
+                    raise
             for key, values in keras_history.items():
                 history.setdefault(key, []).extend(float(v) for v in values)
             _check_diverged(history, self._divergence_advice())
@@ -384,6 +412,28 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             return check_transformed(Xt, preprocessor)
         return as_source(Xt)
 
+    def _streamed_source(self, rows, preprocessor):
+        """The row source of a dask X (``sources.dask.DaskSource``): each block is transformed
+        by the fitted preprocessor and checked as it streams (without a preprocessor: checked
+        like X), and ``shuffle_window_chunks`` blocks are shuffled together. The first rows of
+        the first block are transformed now, for the row shape and an early error."""
+
+        def transform_block(block):
+            if preprocessor is None:
+                return check_X(self, block, reset=False, preprocessor=None)
+            checked = check_transformed(transform(self, preprocessor, block), preprocessor)
+            if not hasattr(checked, "stored_values") or checked.stored_values() is None:
+                raise TypeError(
+                    f"The preprocessor {type(preprocessor).__name__} returned a row source "
+                    f"({type(checked).__name__}); with dask input it must return arrays."
+                )
+            return checked.X
+
+        (_, first), = rows.blocks([0])
+        probe = transform_block(first[:2])
+        return DaskSource(rows, transform_block, probe.shape[1:],
+                          window_chunks=self.shuffle_window_chunks)
+
     def _meta(self, source, encoder, data=None):
         """What a builder gets as ``meta`` (a dict whose missing keys raise a KeyError listing
         the keys there are). ``data``: scikeras's keys about the raw data (``X_shape_``,
@@ -405,6 +455,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     def _routed_score(self, scorer, X, y, sample_weight):
         """``scorer(y, predict(X), sample_weight=..., **score__*)``."""
         kwargs = score_options(self, routed_params(self))
+        if is_dask_collection(X):  # a float: the lazy predictions, y and weights computed
+            predictions, y, sample_weight = compute(self.predict(X), y, sample_weight)
+            return float(scorer(np.asarray(y), predictions, sample_weight=sample_weight, **kwargs))
         return scorer(y, self.predict(X), sample_weight=sample_weight, **kwargs)
 
     def _set_target_attributes(self, encoder):
@@ -448,6 +501,16 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             ]
         return np.concatenate(outputs, axis=0)
 
+    def _lazy(self, X, method, finish):
+        """``method`` (e.g. "predict_proba") over a dask X as a lazy dask array, one block at
+        a time; nothing is computed until asked. ``finish`` turns raw model outputs into the
+        method's result; it is applied to one zero row, for the result's shape and dtype."""
+        check_is_fitted(self, "model_")
+        X = check_collection_X(self, X, reset=False, preprocessor=self.preprocessor_)
+        template = finish(self._call_model(np.zeros((1,) + tuple(self.input_shape_), np.float32)))
+        template = np.asarray(template)
+        return map_rows(X, _BlockMethod(self, method), template)
+
     def _call_model(self, batch):
         """The model's output for one batch, padded to a multiple of ``_ROW_BLOCK`` rows
         (copies of the last row). CPU kernels run the rows of a last, partial block of a
@@ -462,6 +525,34 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             batch = np.asarray(batch)
             batch = np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
         return forward(batch).numpy()[:n]
+
+
+class _BlockMethod:
+    """``estimator.<method>(block)`` as a numpy array: the function a lazy prediction maps over
+    the blocks (a class, so a distributed scheduler can pickle it with the estimator)."""
+
+    def __init__(self, estimator, method):
+        self.estimator = estimator
+        self.method = method
+
+    def __call__(self, block):
+        return np.asarray(getattr(self.estimator, self.method)(block))
+
+
+def _fit_on_blocks(preprocessor, rows, y, sample_size, seed):
+    """Fit ``preprocessor`` on the blocks of a dask X (``sources.dask.DaskRows``): in one pass
+    with ``partial_fit`` where it has one (StandardScaler, MinMaxScaler, ...); else with
+    ``fit`` on a uniform random sample of ``sample_size`` rows (seeded by ``seed``)."""
+    if hasattr(preprocessor, "partial_fit"):
+        _partial_fit_on_blocks(preprocessor, rows, y)
+        return
+    sample, which = rows.sample(sample_size, seed)
+    preprocessor.fit(sample, y[which])
+
+
+def _partial_fit_on_blocks(preprocessor, rows, y):
+    for start, block in rows.blocks():
+        preprocessor.partial_fit(block, y[start:start + len(block)])
 
 
 def _check_diverged(history, advice):
@@ -485,7 +576,8 @@ class _NewFit:
 
     def check(self, X, y):
         est = self.est
-        X = check_X(est, X, reset=True, preprocessor=est.preprocessor)
+        check = check_collection_X if is_dask_collection(X) else check_X
+        X = check(est, X, reset=True, preprocessor=est.preprocessor)
         encoder = est._new_target_encoder()
         y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
         shape = X.shape if hasattr(X, "shape") else (sklearn_num_samples(X),)
@@ -504,6 +596,13 @@ class _NewFit:
                     X = preprocessor.fit_transform(X, y)
         self.data["feature_encoder_"] = preprocessor
         return preprocessor, X
+
+    def preprocess_streamed(self, rows, y, incremental, seed):
+        """A clone of the preprocessor fitted on the blocks of a dask X (``_fit_on_blocks``)."""
+        preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
+        if preprocessor is not None:
+            _fit_on_blocks(preprocessor, rows, y, self.est.preprocessor_sample_size, seed)
+        return preprocessor
 
     def model(self, source, encoder, routed, seed):
         est = self.est
@@ -530,7 +629,8 @@ class _ContinuedFit:
 
     def check(self, X, y):
         est = self.est
-        X = check_X(est, X, reset=False, preprocessor=est.preprocessor_)
+        check = check_collection_X if is_dask_collection(X) else check_X
+        X = check(est, X, reset=False, preprocessor=est.preprocessor_)
         return X, est._check_targets_again(y), est.target_encoder_
 
     def preprocess(self, X, y, incremental):
@@ -540,6 +640,13 @@ class _ContinuedFit:
         if incremental and hasattr(preprocessor, "partial_fit"):
             preprocessor.partial_fit(X, y)
         return preprocessor, transform(self.est, preprocessor, X)
+
+    def preprocess_streamed(self, rows, y, incremental, seed):
+        """The fitted preprocessor; ``partial_fit`` updates an incremental one over the blocks."""
+        preprocessor = self.est.preprocessor_
+        if preprocessor is not None and incremental and hasattr(preprocessor, "partial_fit"):
+            _partial_fit_on_blocks(preprocessor, rows, y)
+        return preprocessor
 
     def model(self, source, encoder, routed, seed):
         est = self.est

@@ -155,18 +155,16 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             )
         fraction = 0.0 if validation is not None else settings.validation_fraction
         if fraction:
-            if not source.indexable:
-                raise ValueError(
-                    f"validation_split and early_stopping need rows that can be split by index; "
-                    f"{type(source).__name__} is read in order. Pass validation_split=0.0 and "
-                    "early_stopping=False."
-                )
-            train_rows, val_rows = _split_rows(source.n_rows, fraction, stratify, split_seed)
+            if source.indexable:
+                train_rows, val_rows = _split_rows(source.n_rows, fraction, stratify, split_seed)
+                train_source, val_source = source.take(train_rows), source.take(val_rows)
+            else:  # read in order: the source holds out what it can read cheaply
+                train_source, val_source, train_rows, val_rows = source.hold_out(fraction, split_seed)
             validation = _dataset.evaluation_dataset(
-                source.take(val_rows), y[val_rows], weights[val_rows],
+                val_source, y[val_rows], weights[val_rows],
                 batch_size=val_batch, stack=stack, y_dtype=y_dtype,
             )
-            source, y, weights = source.take(train_rows), y[train_rows], weights[train_rows]
+            source, y, weights = train_source, y[train_rows], weights[train_rows]
 
         callbacks = list(settings.callbacks)
         build_optimizer(model)

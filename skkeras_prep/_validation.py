@@ -15,6 +15,7 @@ from sklearn.utils.validation import validate_data
 
 from ._compat import sklearn_num_samples
 from .sources import RowSource, as_source, streaming_rows_of
+from .sources.dask import check_collection
 from .exceptions import SkKerasPrepWarning
 
 # The model computes in float32: larger magnitudes become infinite when a batch is cast.
@@ -500,3 +501,37 @@ def check_weight_range(w, what):
             "computes in. What matters is how the weights compare: divide them by their mean "
             "(sample_weight / sample_weight.mean())."
         )
+
+
+def check_collection_X(estimator, X, *, reset, preprocessor):
+    """``check_X`` for a dask collection, computing nothing: its kind (``sources.dask``), the
+    feature count and column names (set at fit, compared later), and, without a
+    preprocessor, a numeric dtype. Values are checked block by block as they stream."""
+    check_collection(X, allowed=("array", "frame"))
+    if not reset:
+        X = align_frame_columns(estimator, X)
+    # scikit-learn reads feature names from in-memory frames only: an empty pandas frame with
+    # the dask frame's columns and dtypes stands in for it (nothing computed)
+    empty = _empty_frame(X) if _is_frame(X) else X
+    if reset:
+        _record_frame(estimator, empty)
+    dtypes = list(X.dtypes) if _is_frame(X) else [X.dtype]
+    if preprocessor is None:
+        # pandas extension dtypes (strings, categories) have a kind too: "O"
+        text = [str(c) for c, d in zip(getattr(X, "columns", ["X"]), dtypes) if getattr(d, "kind", "O") not in "biuf"]
+        if text:
+            raise ValueError(
+                f"X has non-numeric column(s) {text[:10]} and there is no preprocessor. Pass one "
+                "that encodes them, e.g. preprocessor=ColumnTransformer([(\"cat\", "
+                "OneHotEncoder(handle_unknown=\"ignore\"), columns)], remainder=StandardScaler())."
+            )
+    elif any(getattr(d, "kind", "O") == "c" for d in dtypes):
+        raise ValueError("Complex data not supported; X has a complex dtype.")
+    validate_data(estimator, empty, reset=reset, skip_check_array=True)
+    return X
+
+
+def _empty_frame(X):
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in X.dtypes.items()}, columns=X.columns)

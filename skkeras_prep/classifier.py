@@ -8,6 +8,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, InstanceOf, Options
 from ._targets import ClassifierTargetEncoder
+from .sources.dask import is_dask_collection
 
 
 class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
@@ -96,6 +97,14 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     jit_compile : bool, "auto" or None, default=None
         Keras's ``compile(jit_compile=...)`` (XLA). None keeps what the model has ("auto"
         when compiled here).
+    shuffle_window_chunks : int >= 1, default=4
+        With a dask X (docs/scaling.md, "Data larger than memory"): rows are shuffled within a
+        window of this many consecutive chunks (partitions), read in order. Larger windows mix
+        rows better and hold more chunks in memory at once.
+    preprocessor_sample_size : int >= 1, default=100_000
+        With a dask X: a preprocessor without ``partial_fit`` is fitted on a uniform random
+        sample of this many rows (all rows if fewer); one with ``partial_fit`` is fitted in
+        one pass over the chunks instead.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*`` and ``callbacks__*``
         parameters, and, as in scikeras, ``fit__<name>`` (a Keras fit argument for every fit:
@@ -186,6 +195,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         validation_batch_size=None,
         run_eagerly=None,
         jit_compile=None,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         super().__init__(
@@ -195,7 +206,9 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
             warm_start=warm_start, random_state=random_state, verbose=verbose,
             augmentation=augmentation, validation_batch_size=validation_batch_size,
-            run_eagerly=run_eagerly, jit_compile=jit_compile, **routed,
+            run_eagerly=run_eagerly, jit_compile=jit_compile,
+            shuffle_window_chunks=shuffle_window_chunks,
+            preprocessor_sample_size=preprocessor_sample_size, **routed,
         )
         self.class_weight = class_weight
 
@@ -281,12 +294,15 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return self._partial_fit(X, y, classes, sample_weight)
 
     def predict_proba(self, X, **kwargs):
-        """Class probabilities, shape (n_samples, n_classes) (two columns for binary).
+        """Class probabilities, shape (n_samples, n_classes) (two columns for binary); a lazy
+        dask array for a dask X.
 
         ``batch_size=...`` sets the rows per prediction batch for this call (else
         ``predict__batch_size``, else 8192); it changes memory use, not the result. A model
         trained with a loss that reads logits (``from_logits=True``) gets the sigmoid or
         softmax applied here."""
+        if is_dask_collection(X):
+            return self._lazy(X, "predict_proba", lambda out: self.target_encoder_.to_proba(out))
         output = self._model_output(X, kwargs)  # raises NotFittedError before fit
         return self.target_encoder_.to_proba(output)
 
@@ -311,8 +327,11 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return logp
 
     def predict(self, X, **kwargs):
-        """Labels from ``classes_`` (an indicator matrix for multilabel targets);
-        ``batch_size=...`` as in ``predict_proba``."""
+        """Labels from ``classes_`` (an indicator matrix for multilabel targets); a lazy dask
+        array for a dask X; ``batch_size=...`` as in ``predict_proba``."""
+        if is_dask_collection(X):
+            encoder = lambda out: self.target_encoder_.to_labels(self.target_encoder_.to_proba(out))  # noqa: E731
+            return self._lazy(X, "predict", encoder)
         proba = self.predict_proba(X, **kwargs)
         return self.target_encoder_.to_labels(proba)
 

@@ -7,6 +7,7 @@ from sklearn.preprocessing import StandardScaler
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
 from ._targets import RegressorTargetEncoder
+from .sources.dask import is_dask_collection
 
 
 class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
@@ -104,6 +105,14 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     jit_compile : bool, "auto" or None, default=None
         Keras's ``compile(jit_compile=...)`` (XLA). None keeps what the model has ("auto"
         when compiled here).
+    shuffle_window_chunks : int >= 1, default=4
+        With a dask X (docs/scaling.md, "Data larger than memory"): rows are shuffled within a
+        window of this many consecutive chunks (partitions), read in order. Larger windows mix
+        rows better and hold more chunks in memory at once.
+    preprocessor_sample_size : int >= 1, default=100_000
+        With a dask X: a preprocessor without ``partial_fit`` is fitted on a uniform random
+        sample of this many rows (all rows if fewer); one with ``partial_fit`` is fitted in
+        one pass over the chunks instead.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*`` and ``callbacks__*``
         parameters, and, as in scikeras, ``fit__<name>`` (a Keras fit argument for every fit:
@@ -196,6 +205,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         validation_batch_size=None,
         run_eagerly=None,
         jit_compile=None,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         super().__init__(
@@ -205,7 +216,9 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
             warm_start=warm_start, random_state=random_state, verbose=verbose,
             augmentation=augmentation, validation_batch_size=validation_batch_size,
-            run_eagerly=run_eagerly, jit_compile=jit_compile, **routed,
+            run_eagerly=run_eagerly, jit_compile=jit_compile,
+            shuffle_window_chunks=shuffle_window_chunks,
+            preprocessor_sample_size=preprocessor_sample_size, **routed,
         )
         self.target_transformer = target_transformer
 
@@ -249,9 +262,12 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         return self._partial_fit(X, y, None, sample_weight)
 
     def predict(self, X, **kwargs):
-        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit.
-        ``batch_size=...`` sets the rows per prediction batch for this call (else
-        ``predict__batch_size``, else 8192); it changes memory use, not the result."""
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit; a
+        lazy dask array for a dask X. ``batch_size=...`` sets the rows per prediction batch
+        for this call (else ``predict__batch_size``, else 8192); it changes memory use, not
+        the result."""
+        if is_dask_collection(X):
+            return self._lazy(X, "predict", lambda out: self.target_encoder_.to_predictions(out))
         output = self._model_output(X, kwargs)
         return self.target_encoder_.to_predictions(output)
 

@@ -136,6 +136,8 @@ BAD_VALUES = {
     "validation_batch_size": 0,
     "run_eagerly": "yes",
     "jit_compile": "on",
+    "shuffle_window_chunks": 0,
+    "preprocessor_sample_size": 2.5,
 }
 
 

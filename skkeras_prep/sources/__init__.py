@@ -2,12 +2,14 @@
 
 ``as_source(X)`` returns the adapter for ``X``: ``X`` itself when it already is a
 ``RowSource``, else the first adapter in ``ADAPTERS`` whose ``accepts(X)`` is true. A new input
-kind adds its adapter class to ``ADAPTERS`` (before the catch-all dense arrays).
+kind adds its adapter class to ``ADAPTERS`` (before the catch-all dense arrays). Dask
+collections (``dask.DaskSource``) are recognised first, without importing dask.
 """
 
 import numpy as np
 
 from .arrays import ArraySource
+from .dask import DaskSource, is_dask_collection
 from .images import ImageFileSource
 from .protocol import RowSource, RowSubset, explaining_errors, streaming_rows_of, streams_rows
 from .sparse import SparseSource
@@ -20,6 +22,8 @@ def as_source(X):
     """The row source for ``X``: a ``RowSource`` as it is, or an adapter around ``X``."""
     if isinstance(X, RowSource):
         return X
+    if is_dask_collection(X):  # before pandas and array-likes: a dask DataFrame has both looks
+        return DaskSource.of_collection(X)
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas
         X = X.to_numpy()
     for adapter in ADAPTERS:
@@ -29,6 +33,6 @@ def as_source(X):
 
 
 __all__ = [
-    "ADAPTERS", "ArraySource", "ImageFileSource", "RowSource", "RowSubset", "SparseSource",
-    "as_source", "explaining_errors", "streaming_rows_of", "streams_rows",
+    "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "RowSource", "RowSubset",
+    "SparseSource", "as_source", "explaining_errors", "streaming_rows_of", "streams_rows",
 ]

@@ -116,6 +116,17 @@ class RowSource(abc.ABC):
         """A source holding only ``rows`` (a sorted 1-D int array), e.g. for a validation split."""
         return RowSubset(self, rows)
 
+    def hold_out(self, fraction, seed):
+        """For a source read in order: (training source, validation source, training rows,
+        validation rows), holding out about ``fraction`` of the rows in a way the source can
+        read cheaply (a dask source holds out whole chunks). Indexable sources are split by
+        row index instead (``take``)."""
+        raise ValueError(
+            f"validation_split and early_stopping need rows that can be split by index; "
+            f"{type(self).__name__} is read in order. Pass validation_split=0.0 and "
+            "early_stopping=False."
+        )
+
     # -- value checks: how this kind stores its values (what is allowed is _validation's) --
     def as_numeric(self):
         """This source with numeric values (object values converted to float64), or None
