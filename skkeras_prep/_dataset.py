@@ -292,11 +292,14 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
 def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
                                  seed, stack, y_dtype, augment):
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
-    return _sequential_dataset(rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed))
+    return _sequential_dataset(
+        rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed), augment
+    )
 
 
-def _sequential_dataset(rows, batches):
-    """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields."""
+def _sequential_dataset(rows, batches, augment=None):
+    """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields
+    (``augment``: training batches only)."""
     source = rows.X
     x_type, x_shape = _gathered_spec(source)
     signature = (
