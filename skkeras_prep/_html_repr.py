@@ -14,6 +14,8 @@
 from ._compat import sklearn_visual_block
 
 # The project's documentation root (pyproject.toml [project.urls] Documentation must match).
+# The project has no hosted docs yet: this is where the docs/ folder will be published; change
+# both places when it moves.
 DOCS_URL = "https://github.com/skkeras-prep/skkeras_prep/blob/main/docs/"
 
 # The public classes that have a documentation page: name -> the module defining it.
