@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _build, _dataset, _training
+from . import _build, _dataset, _distribution, _training
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -78,6 +78,11 @@ class _KerasPipelineBase(BaseEstimator):
                          InstanceOf((np.random.RandomState, np.random.Generator),
                                     "a numpy RandomState or Generator")],
         "verbose": [Options(numbers.Integral, 0, 1, 2)],
+        "distribution": [NONE, Options(str, *_distribution.STRATEGY_NAMES),
+                         InstanceOf(_distribution.StrategySpec, "a StrategySpec"),
+                         HasMethods(["scope", "experimental_distribute_dataset"],
+                                    "a tf.distribute.Strategy"),
+                         CALLABLE],
     }
 
     def __init__(
@@ -99,6 +104,7 @@ class _KerasPipelineBase(BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        distribution=None,
         **routed,
     ):
         self.model = model
@@ -117,9 +123,18 @@ class _KerasPipelineBase(BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.distribution = distribution
         self._routed = routed
 
     # -- parameters ------------------------------------------------------------------------
+    def __getstate__(self):
+        """Pickled state: a ``tf.distribute`` strategy instance in ``distribution`` cannot be
+        pickled, so its ``StrategySpec`` (name and devices) goes in its place."""
+        state = super().__getstate__()
+        if "distribution" in state:
+            state = dict(state, distribution=_distribution.picklable(state["distribution"]))
+        return state
+
     def get_params(self, deep=True):
         """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
         ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
@@ -229,7 +244,9 @@ class _KerasPipelineBase(BaseEstimator):
                 "Pass the labels or values to fit(X, y)."
             )
         routed = routed_params(self)
-        stage = _NewFit(self, classes) if fresh else _ContinuedFit(self)
+        strategy = _distribution.resolve(self.distribution) if fresh else None
+        _check_distributable(strategy, self.batch_size)
+        stage = _NewFit(self, classes, strategy) if fresh else _ContinuedFit(self)
         X, y, encoder = stage.check(X, y)
         check_consistent_length(X, y)
         weights = check_sample_weight(sample_weight, len(y))
@@ -331,6 +348,18 @@ class _KerasPipelineBase(BaseEstimator):
         return forward(batch).numpy()[:n]
 
 
+def _check_distributable(strategy, batch_size):
+    """Refuse what a distribution strategy cannot serve, before anything is built."""
+    n = _distribution.replicas(strategy)
+    if batch_size < n:
+        raise ValueError(
+            f"batch_size={batch_size} is smaller than the {n} replicas of the distribution "
+            f"strategy ({type(strategy).__name__}): each replica needs at least one row of "
+            f"every batch. Pass batch_size >= {n} (batch_size is the global batch, split "
+            "across the replicas)."
+        )
+
+
 def _check_diverged(history, advice):
     losses = np.asarray(history.get("loss", []), dtype=float)
     if losses.size and not np.isfinite(losses).all():
@@ -344,9 +373,10 @@ class _NewFit:
     """The stages of a fit that starts from scratch: fit the target encoder and a clone of
     the preprocessor, build and compile a new model, and set the fitted attributes."""
 
-    def __init__(self, estimator, classes):
+    def __init__(self, estimator, classes, strategy=None):
         self.est = estimator
         self.classes = classes
+        self.strategy = strategy
 
     def check(self, X, y):
         est = self.est
@@ -365,7 +395,7 @@ class _NewFit:
     def model(self, source, encoder, routed, seed):
         est = self.est
         meta = est._meta(source, encoder)
-        with _training.model_scope():
+        with _training.model_scope(self.strategy):
             model = _build.build_model(est.model, params_for("model", routed), meta, seed)
             width = _build.output_width(model, meta["input_shape_"])
             compiled = getattr(model, "compiled", False)

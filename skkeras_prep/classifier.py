@@ -65,6 +65,15 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         touching global random state. Equal ints give identical predictions.
     verbose : {0, 1, 2}, default=0
         0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    distribution : None, str, tf.distribute.Strategy, callable or StrategySpec, default=None
+        Train one model on several devices with a ``tf.distribute`` strategy: a name
+        (``"mirrored"``: all visible GPUs, else the CPU; ``"one_device"``;
+        ``"multi_worker_mirrored"``, configured by ``TF_CONFIG``), a strategy instance, or a
+        factory (a module-level function returning one), resolved at each fit. The model,
+        optimizer and metrics are built in its scope and Keras distributes the batches;
+        ``batch_size`` is the global batch, split across the replicas. An instance is
+        pickled and saved as a ``StrategySpec`` (its name and devices) and rebuilt at the
+        next fit. See docs/scaling.md.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
@@ -138,6 +147,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         warm_start=False,
         random_state=None,
         verbose=0,
+        distribution=None,
         **routed,
     ):
         super().__init__(
@@ -145,7 +155,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             metrics=metrics, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
-            warm_start=warm_start, random_state=random_state, verbose=verbose, **routed,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+            distribution=distribution, **routed,
         )
         self.class_weight = class_weight
 

