@@ -20,6 +20,10 @@ _STRATEGIES = {
     "multi_worker_mirrored": ("MultiWorkerMirroredStrategy", False),
 }
 STRATEGY_NAMES = tuple(_STRATEGIES)
+# The strategies built from names and specs in this process, by (name, devices). A strategy
+# is a description of devices, not training state, so fits share it; one strategy per
+# device set also keeps each strategy's collective keys apart.
+_BUILT = {}
 
 
 class StrategySpec:
@@ -33,16 +37,29 @@ class StrategySpec:
         self.devices = None if devices is None else tuple(str(d) for d in devices)
 
     def build(self):
+        """The strategy, made once per process for each spec and reused after (see
+        ``_BUILT``)."""
+        check_name(self.name)
+        key = (self.name, self.devices)
+        if key not in _BUILT:
+            _BUILT[key] = self._make()
+        return _BUILT[key]
+
+    def _make(self):
         import tensorflow as tf
 
-        check_name(self.name)
         class_path, takes_devices = _STRATEGIES[self.name]
         cls = getattr(tf.distribute, class_path)
         if self.name == "one_device":
             return cls(self.devices[0] if self.devices else _default_device())
-        if takes_devices and self.devices:
-            return cls(list(self.devices))
-        return cls()
+        if self.name == "mirrored":
+            # reduce on one device instead of collective ops: the collective keys of two
+            # MirroredStrategy objects over the same devices start at the same numbers, and
+            # a fit under one then collides with an earlier fit under the other ("Shape
+            # mismatch in the collective instance ...")
+            return cls(list(self.devices) if self.devices else None,
+                       cross_device_ops=tf.distribute.ReductionToOneDevice())
+        return cls(list(self.devices)) if takes_devices and self.devices else cls()
 
     def __eq__(self, other):
         return (type(other) is StrategySpec and other.name == self.name

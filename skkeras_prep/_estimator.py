@@ -127,6 +127,15 @@ class _KerasPipelineBase(BaseEstimator):
         self._routed = routed
 
     # -- parameters ------------------------------------------------------------------------
+    def __sklearn_clone__(self):
+        """scikit-learn's clone, sharing a ``tf.distribute`` strategy instance instead of
+        deep-copying it: a copy would restart the strategy's collective keys, so fits of two
+        clones could collide; a strategy holds no training state."""
+        new = super().__sklearn_clone__()
+        if _distribution.is_strategy(self.distribution):
+            new.distribution = self.distribution
+        return new
+
     def __getstate__(self):
         """Pickled state: a ``tf.distribute`` strategy instance in ``distribution`` cannot be
         pickled, so its ``StrategySpec`` (name and devices) goes in its place."""
