@@ -44,7 +44,8 @@ import zlib
 import keras
 import numpy as np
 
-from . import _compat, _distribution
+from . import _compat
+from . import distribution as _distribution
 from ._release import releasing_kernel_cache
 from .exceptions import SkKerasPrepWarning
 

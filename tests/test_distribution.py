@@ -15,7 +15,7 @@ import pytest
 from sklearn.base import clone
 
 from skkeras_prep import KerasPipelineClassifier
-from skkeras_prep._distribution import StrategySpec, describe, resolve
+from skkeras_prep.distribution import StrategySpec, describe, resolve
 from skkeras_prep.exceptions import InvalidParameterError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,4 +1,4 @@
-"""The ``distribution`` parameter: which ``tf.distribute`` strategy trains the model.
+"""The ``distribution`` parameter of the estimators: which ``tf.distribute`` strategy trains the model.
 
 The parameter takes None, a strategy name (``STRATEGY_NAMES``), a factory (a callable
 returning a strategy), a ``tf.distribute.Strategy`` instance, or a ``StrategySpec``. A
@@ -12,6 +12,8 @@ instance (TensorFlow supports that), so a search's clones share nothing.
 training pipelines with it (docs/scaling.md, "Several devices for one model").
 TensorFlow is imported only when a strategy is resolved or described.
 """
+
+__all__ = ["STRATEGY_NAMES", "StrategySpec"]
 
 # name -> (tf.distribute class name, whether it takes a device list)
 _STRATEGIES = {
