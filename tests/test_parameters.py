@@ -132,6 +132,7 @@ BAD_VALUES = {
     "verbose": True,
     "class_weight": "heavy",
     "target_transformer": "standard",
+    "distribution": "gpus",
 }
 
 
