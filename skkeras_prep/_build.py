@@ -66,12 +66,61 @@ def clone_keras_model(model):
     return new
 
 
+def _batch_shape(input_shape):
+    """``(None,) + shape`` of one input, or a dict of them for several named inputs."""
+    if isinstance(input_shape, dict):
+        return {name: (None,) + tuple(shape) for name, shape in input_shape.items()}
+    return (None,) + tuple(input_shape)
+
+
+def _zero_row(input_shape):
+    if isinstance(input_shape, dict):
+        return {name: np.zeros((1,) + tuple(shape), dtype="float32") for name, shape in input_shape.items()}
+    return np.zeros((1,) + tuple(input_shape), dtype="float32")
+
+
+def input_names(model):
+    """The names the model's inputs are fed by: the keys of a dict of inputs, else the
+    names of its input tensors; None where the model does not say (a subclassed model)."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(structure, dict):
+        return list(structure)
+    return [tensor.name for tensor in model.inputs]
+
+
+def check_input_names(model, input_shape):
+    """Refuse a model whose named inputs differ from the inputs of X, naming both lists."""
+    names = input_names(model)
+    if isinstance(input_shape, dict):
+        if names is not None and sorted(names) != sorted(input_shape):
+            raise ValueError(
+                f"X has inputs {list(input_shape)}, but the model's inputs are named {names}. "
+                "Key X by the model's input names (keras.Input(..., name=...) or a dict of "
+                "inputs)."
+            )
+    elif names is not None and len(names) > 1:
+        raise ValueError(
+            f"The model has several inputs {names}, but X is a single array. Pass X as a dict "
+            "or skkeras_prep.MultiInput keyed by those names."
+        )
+
+
 def build_model(model, routed_model_params, meta, seed):
     """Return a new ``keras.Model`` from the ``model`` parameter, its random parts seeded
     from ``seed`` (process-wide random state is neither read for them nor changed)."""
     from .models import MLP
 
     meta = {**meta, "random_seed_": int(seed)}
+    if model is None and (isinstance(meta["input_shape_"], dict) or meta.get("output_names_")):
+        raise ValueError(
+            "The default model (skkeras_prep.models.MLP) has one input and one output; for X "
+            "with several inputs or y with several targets, pass a model with named inputs "
+            "and outputs (a builder returning keras.Model({name: keras.Input(...)}, "
+            "{name: output})), e.g. model=my_builder."
+        )
     if model is None:
         built = MLP().set_params(**routed_model_params).build(meta)
     elif isinstance(model, keras.Model):
@@ -105,36 +154,49 @@ def build_model(model, routed_model_params, meta, seed):
             f"The model builder returned {type(built).__name__}; it must return a "
             "keras.Model (for example keras.Sequential([...]))."
         )
+    check_input_names(built, meta["input_shape_"])
     if not built.built:
-        built.build((None,) + tuple(meta["input_shape_"]))
+        built.build(_batch_shape(meta["input_shape_"]))
     if any(not layer.built for layer in built._flatten_layers()):
         # A subclassed model without a build() makes its weights on its first call; make
         # them now, so that they are reseeded too.
-        built(np.zeros((1,) + tuple(meta["input_shape_"]), dtype="float32"), training=False)
+        built(_zero_row(meta["input_shape_"]), training=False)
     reseed_model(built, seed)
     return built
 
 
-def output_width(model, input_shape):
-    """The width of the model's (single) output."""
-    try:
-        shape = model.compute_output_shape((None,) + tuple(input_shape))
-    except Exception:  # some subclassed models cannot infer shapes: run one zero row
-        shape = keras.ops.shape(model(np.zeros((1,) + tuple(input_shape), dtype="float32")))
-    if isinstance(shape, (list, dict)) or (
-        isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list))
-    ):
-        raise ValueError(
-            "The model has several outputs; skkeras_prep estimators need a single output "
-            "tensor of shape (batch, width)."
-        )
+def output_names(model, count):
+    """The names of a model's ``count`` outputs given as a list (``model.output_names``)."""
+    names = list(getattr(model, "output_names", None) or [])
+    return names if len(names) == count else [str(i) for i in range(count)]
+
+
+def _width(shape, name=None):
     shape = tuple(shape)
     if len(shape) != 2:
+        which = "output" if name is None else f"output {name!r}"
         raise ValueError(
-            f"The model's output has shape {shape}; it must be (batch, width). Add a "
+            f"The model's {which} has shape {shape}; it must be (batch, width). Add a "
             "Flatten or Dense layer at the end."
         )
     return int(shape[1])
+
+
+def output_width(model, input_shape):
+    """The width of the model's output: an int for one output tensor, or for several
+    outputs a dict ``{output name: width}`` (keyed as the model's outputs are: the keys of
+    a dict of outputs, else ``model.output_names``)."""
+    try:
+        shape = model.compute_output_shape(_batch_shape(input_shape))
+    except Exception:  # some subclassed models cannot infer shapes: run one zero row
+        out = model(_zero_row(input_shape))
+        shape = keras.tree.map_structure(lambda t: tuple(keras.ops.shape(t)), out)
+    if isinstance(shape, dict):
+        return {name: _width(s, name) for name, s in shape.items()}
+    if isinstance(shape, list) or (shape and isinstance(shape[0], (tuple, list))):
+        names = output_names(model, len(shape))
+        return {name: _width(s, name) for name, s in zip(names, shape)}
+    return _width(shape)
 
 
 _FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> its traced forward function
@@ -155,7 +217,9 @@ def forward_function(model, input_shape):
         if forward is None:
             import tensorflow as tf
 
-            spec = tf.TensorSpec((None,) + tuple(input_shape), tf.float32)
+            spec = keras.tree.map_shape_structure(
+                lambda shape: tf.TensorSpec(shape, tf.float32), _batch_shape(input_shape)
+            )
             model_ref = weakref.ref(model)
             forward = tf.function(
                 lambda x: model_ref()(x, training=False), input_signature=[spec], autograph=False
@@ -184,9 +248,12 @@ def _snake(name):
 
 
 def loss_name(loss):
-    """A normalised snake_case name for a loss string, class, instance or function."""
+    """A normalised snake_case name for a loss string, class, instance or function (a dict
+    of them, for a loss per output)."""
     if loss is None:
         return None
+    if isinstance(loss, dict):
+        return {key: loss_name(value) for key, value in loss.items()}
     if isinstance(loss, str):
         name = loss.lower()
     elif isinstance(loss, type):
@@ -208,7 +275,10 @@ def _loss_classes():
 
 def resolve_loss(loss, params):
     """The loss to compile with, applying ``loss__*`` parameters. A loss class is always
-    instantiated (with or without parameters), so the compiled model can be saved."""
+    instantiated (with or without parameters), so the compiled model can be saved. A dict
+    (one loss per output) is resolved entry by entry; ``loss__*`` apply to each of them."""
+    if isinstance(loss, dict):
+        return {key: resolve_loss(value, params) for key, value in loss.items()}
     if isinstance(loss, type):
         if not issubclass(loss, keras.losses.Loss):
             raise TypeError(

@@ -31,6 +31,8 @@ import threading
 import numpy as np
 import tensorflow as tf
 
+from .sources.multi import MultiSource
+
 AUTOTUNE = tf.data.AUTOTUNE
 # Training batches: gathered by this many parallel map calls, with this many ready batches
 # buffered ahead. A gather (index, copy, cast) takes far less time than a training step, so
@@ -120,6 +122,45 @@ def _gathered_spec(source):
     return tf.as_dtype(source.batch_dtype), (None,) + tuple(source.gathered_shape)
 
 
+def _gathered_specs(source):
+    """(dtype, shape) of each array ``gather`` returns: one, or one per input of a
+    ``MultiSource`` (whose ``gather`` returns a tuple)."""
+    parts = source.parts.values() if isinstance(source, MultiSource) else [source]
+    return [_gathered_spec(part) for part in parts]
+
+
+def _model_inputs(source):
+    """Like ``_model_input``, for the list of gathered tensors: the model's input tensor, or
+    for a ``MultiSource`` the dict ``{input name: tensor}`` a multi-input model takes."""
+    if not isinstance(source, MultiSource):
+        to_input = _model_input(source)
+        return lambda batch: to_input(batch[0])
+    converters = [(name, _model_input(part)) for name, part in source.parts.items()]
+    return lambda batch: {name: convert(t) for (name, convert), t in zip(converters, batch)}
+
+
+def _model_targets(heads):
+    """A batch of encoded targets -> what Keras compares with the outputs: the batch itself,
+    or for several outputs (``heads``, from the target encoder's ``target_heads``) the dict
+    ``{output name: its columns}``, each cast to its loss's dtype."""
+    if heads is None:
+        return lambda y: y
+
+    def split(y):
+        out = {}
+        for name, start, stop, dtype, squeeze in heads:
+            part = y[:, start] if squeeze else y[:, start:stop]
+            out[name] = tf.cast(part, dtype)
+        return out
+
+    return split
+
+
+def _gather_parts(source, index):
+    x = source.gather(index)
+    return x if isinstance(x, tuple) else (x,)
+
+
 def _labelled_rows(source, y, sample_weight, y_dtype, stack, **extra):
     """The holder of the source, y and weights for a pipeline of (x, y, w) batches; y is cast
     to ``y_dtype`` (default: its own) per batch, and the holder is emptied when ``stack``
@@ -132,37 +173,41 @@ def _labelled_rows(source, y, sample_weight, y_dtype, stack, **extra):
 
 
 def _labelled_batch(rows, index):
-    return rows.X.gather(index), rows.y[index].astype(rows.y_dtype), rows.w[index]
+    """The gathered input(s) (one array per input), then y and w, as one flat tuple."""
+    return (*_gather_parts(rows.X, index), rows.y[index].astype(rows.y_dtype), rows.w[index])
 
 
-def _labelled_loader(gather, rows):
+def _labelled_loader(gather, rows, y_heads=None):
     """A ``tf.data`` map function: a step number -> ``gather(step)`` as (x, y, w) tensors of
     known shape. Shapes, types and the decoder are read now, so the traced function holds no
-    arrays."""
-    x_type, x_shape = _gathered_spec(rows.X)
-    types = [x_type, tf.as_dtype(rows.y_dtype), tf.float32]
-    shapes = (x_shape, (None,) + rows.y.shape[1:], (None,))
-    to_input = _model_input(rows.X)
+    arrays. x is a dict for several inputs, y for several outputs (``y_heads``)."""
+    x_specs = _gathered_specs(rows.X)
+    k = len(x_specs)
+    types = [t for t, _ in x_specs] + [tf.as_dtype(rows.y_dtype), tf.float32]
+    shapes = [s for _, s in x_specs] + [(None,) + rows.y.shape[1:], (None,)]
+    to_input = _model_inputs(rows.X)
+    to_targets = _model_targets(y_heads)
 
     def load(step):
         batch = [tf.ensure_shape(t, s) for t, s in zip(tf.numpy_function(gather, [step], types), shapes)]
-        return (to_input(batch[0]), batch[1], batch[2])
+        return (to_input(batch[:k]), to_targets(batch[k]), batch[k + 1])
 
     return load
 
 
 def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
-                     y_dtype=None):
+                     y_dtype=None, y_heads=None):
     """Batches (x, y, w) for ``epochs`` passes over the rows of ``source``, and the number of
     batches in an epoch; see the module docstring. Each batch of y is cast to ``y_dtype``
-    (default: y's own), so targets can be stored compactly. The arrays are let go when
-    ``stack`` (a ``contextlib.ExitStack``) closes."""
+    (default: y's own), so targets can be stored compactly, and cut into one target per
+    output where ``y_heads`` says so. The arrays are let go when ``stack`` (a
+    ``contextlib.ExitStack``) closes."""
     n = source.n_rows
     per_epoch = n_batches(n, batch_size)
     if not source.indexable:
         return _sequential_training_dataset(
             source, y, sample_weight, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-            seed=seed, stack=stack, y_dtype=y_dtype,
+            seed=seed, stack=stack, y_dtype=y_dtype, y_heads=y_heads,
         ), per_epoch
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack,
                           order=_EpochOrder(n, seed, shuffle))
@@ -174,7 +219,8 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
 
     dataset = tf.data.Dataset.range(epochs * per_epoch)
     dataset = dataset.map(
-        _labelled_loader(gather, rows), num_parallel_calls=TRAIN_MAP_PARALLELISM, deterministic=True
+        _labelled_loader(gather, rows, y_heads), num_parallel_calls=TRAIN_MAP_PARALLELISM,
+        deterministic=True,
     )
     return dataset.prefetch(TRAIN_PREFETCH), per_epoch
 
@@ -216,7 +262,7 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
 
 
 def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
-                                 seed, stack, y_dtype):
+                                 seed, stack, y_dtype, y_heads=None):
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
     x_type, x_shape = _gathered_spec(source)
     signature = (
@@ -229,11 +275,12 @@ def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs
         output_signature=signature,
     )
     to_input = _model_input(source)
-    dataset = dataset.map(lambda x, t, w: (to_input(x), t, w), num_parallel_calls=AUTOTUNE)
+    to_targets = _model_targets(y_heads)
+    dataset = dataset.map(lambda x, t, w: (to_input(x), to_targets(t), w), num_parallel_calls=AUTOTUNE)
     return dataset.prefetch(TRAIN_PREFETCH)
 
 
-def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None):
+def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None, y_heads=None):
     """One ordered pass of (x, y, w) batches, for validation data; y is cast per batch as in
     ``training_dataset``; the arrays are let go when ``stack`` closes."""
     n = source.n_rows
@@ -246,7 +293,7 @@ def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=N
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
     dataset = dataset.map(
-        _labelled_loader(gather, rows), num_parallel_calls=AUTOTUNE, deterministic=True
+        _labelled_loader(gather, rows, y_heads), num_parallel_calls=AUTOTUNE, deterministic=True
     )
     return dataset.prefetch(AUTOTUNE)
 
@@ -257,6 +304,9 @@ def prediction_batches(source, *, batch_size):
     (``MAX_EVAL_BATCH_BYTES``)."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
+    if isinstance(source, MultiSource):
+        yield from _multi_prediction_batches(source, batch_size)
+        return
     decodes = source.graph_decoder() is not None
     to_input = _model_input(source)
     if not source.indexable:
@@ -282,3 +332,16 @@ def prediction_batches(source, *, batch_size):
         yield from dataset
     finally:
         rows.release()
+
+
+def _multi_prediction_batches(source, batch_size):
+    """Ordered batches of a ``MultiSource``: dicts ``{input name: batch}``, each part decoded
+    (eagerly) where its source decodes in the graph."""
+    decoders = {name: (_model_input(part) if part.graph_decoder() is not None else None)
+                for name, part in source.parts.items()}
+    for start in range(0, source.n_rows, batch_size):
+        parts = source.gather(slice(start, min(source.n_rows, start + batch_size)))
+        yield {
+            name: part if decoders[name] is None else decoders[name](tf.convert_to_tensor(part))
+            for name, part in zip(source.parts, parts)
+        }

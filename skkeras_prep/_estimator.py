@@ -15,17 +15,19 @@ Subclasses supply the target encoder and turn model outputs into labels or value
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _build, _dataset, _training
+from . import _build, _dataset, _multi_input, _training
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
-from ._validation import check_sample_weight, check_transformed, check_weight_range, check_X, transform
+from ._targets import MultiOutputEncoder
+from ._validation import check_sample_weight, check_weight_range
 from .exceptions import TrainingDivergedError
-from .sources import as_source
+from .multi_io import MultiInput, is_multi_target
+from .sources import input_shape, input_width
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -59,10 +61,11 @@ class _KerasPipelineBase(BaseEstimator):
         "model": [NONE, HasMethods(["build", "get_params"], "a builder from skkeras_prep.models"),
                   CALLABLE],
         "preprocessor": [NONE, HasMethods(["fit", "transform"],
-                                          "a scikit-learn transformer (with fit and transform)")],
+                                          "a scikit-learn transformer (with fit and transform)"),
+                         InstanceOf(dict, "a dict of transformers keyed by input name")],
         "optimizer": [STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
                                                 "a keras optimizer instance")],
-        "loss": [NONE, STRING, CALLABLE],
+        "loss": [NONE, STRING, CALLABLE, InstanceOf(dict, "a dict of losses keyed by output name")],
         "metrics": [NONE, InstanceOf((list, tuple, dict), "a list, tuple or dict of Keras metrics")],
         "epochs": [positive_int()],
         "batch_size": [positive_int()],
@@ -159,8 +162,9 @@ class _KerasPipelineBase(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.dict = True  # several named inputs (a dict or skkeras_prep.MultiInput)
         tags.target_tags.required = True
-        if self.preprocessor is not None:
+        if self.preprocessor is not None and not isinstance(self.preprocessor, dict):
             try:
                 inner = get_tags(self.preprocessor).input_tags
             except Exception:  # a third-party transformer without tags: assume numeric arrays
@@ -246,11 +250,13 @@ class _KerasPipelineBase(BaseEstimator):
         settings = _training.TrainingSettings.of(
             self, _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
         )
-        stratify = self._stratify_labels(y_encoded) if settings.validation_fraction else None
+        y_heads = encoder.target_heads()  # None for one output
+        stratify = (self._stratify_labels(y_encoded)
+                    if settings.validation_fraction and y_heads is None else None)
         keras_history = _training.train(
             model, source, y_encoded, weights, settings=settings, epochs=epochs,
             shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
-            stratify=stratify, y_dtype=encoder.batch_dtype(),
+            stratify=stratify, y_dtype=encoder.batch_dtype(), y_heads=y_heads,
         )
         for key, values in keras_history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
@@ -264,15 +270,15 @@ class _KerasPipelineBase(BaseEstimator):
 
     def _rows(self, Xt, preprocessor):
         """The row source of transformed X: checked as the preprocessor's output where there
-        is one (a source returned by ``transform`` is streamed as it is)."""
-        if preprocessor is not None:
-            return check_transformed(Xt, preprocessor)
-        return as_source(Xt)
+        is one (a source returned by ``transform`` is streamed as it is); one per input for
+        several inputs."""
+        return _multi_input.rows(Xt, preprocessor)
 
     def _meta(self, source, encoder):
         meta = {
-            "n_features_in_": int(np.prod(source.row_shape)),
-            "input_shape_": tuple(source.row_shape),
+            "n_features_in_": input_width(source),
+            "input_shape_": input_shape(source),
+            "output_names_": getattr(encoder, "keys_", None),
             "n_outputs_": encoder.n_outputs_,
             "target_type_": encoder.target_type_,
             "n_classes_": getattr(encoder, "n_classes_", None),
@@ -293,6 +299,7 @@ class _KerasPipelineBase(BaseEstimator):
         """
         from ._persistence import save_estimator
 
+        _check_single_io(self, "save")
         return save_estimator(self, path)
 
     def export_model(self):
@@ -300,19 +307,22 @@ class _KerasPipelineBase(BaseEstimator):
         returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md."""
         from .export import export_model
 
+        _check_single_io(self, "export_model")
         return export_model(self)
 
     # -- prediction ------------------------------------------------------------------------
     def _model_output(self, X):
         """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches."""
         check_is_fitted(self, "model_")
-        X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
-        Xt = X if self.preprocessor_ is None else transform(self, self.preprocessor_, X)
+        X = _multi_input.check_inputs(self, X, reset=False, preprocessor=self.preprocessor_)
+        Xt = _multi_input.transform_inputs(self, self.preprocessor_, X)
         source = self._rows(Xt, self.preprocessor_)
         outputs = [
             self._call_model(batch)
             for batch in _dataset.prediction_batches(source, batch_size=_PREDICT_BATCH_SIZE)
         ]
+        if isinstance(outputs[0], list):  # several outputs: one array per output
+            return [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         return np.concatenate(outputs, axis=0)
 
     def _call_model(self, batch):
@@ -323,12 +333,41 @@ class _KerasPipelineBase(BaseEstimator):
         position in the batch and on how many rows came with it (scikit-learn's
         ``check_methods_sample_order_invariance`` failed by 2e-7 for some weights)."""
         forward = _build.forward_function(self.model_, self.input_shape_)
-        n = len(batch)
-        pad = -n % _ROW_BLOCK
-        if pad:
-            batch = np.asarray(batch)
-            batch = np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
-        return forward(batch).numpy()[:n]
+        if isinstance(batch, dict):  # several inputs
+            n = len(next(iter(batch.values())))
+            batch = {name: _padded(part, -n % _ROW_BLOCK) for name, part in batch.items()}
+        else:
+            n = len(batch)
+            batch = _padded(batch, -n % _ROW_BLOCK)
+        out = forward(batch)
+        if isinstance(out, (dict, list, tuple)):  # several outputs, in the encoder's order
+            parts = [out[name] for name in self.target_encoder_.names_] if isinstance(out, dict) else out
+            return [part.numpy()[:n] for part in parts]
+        return out.numpy()[:n]
+
+
+def _padded(batch, pad):
+    """``batch`` with ``pad`` copies of its last row appended (see ``_call_model``)."""
+    if not pad:
+        return batch
+    batch = np.asarray(batch)
+    return np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
+
+
+def _check_single_io(estimator, what):
+    """Refuse ``save`` / ``export_model`` of an estimator fitted with several inputs or outputs."""
+    inputs = getattr(estimator, "input_names_", None)
+    encoder = getattr(estimator, "target_encoder_", None)
+    outputs = getattr(encoder, "names_", None) if isinstance(encoder, MultiOutputEncoder) else None
+    if inputs is None and outputs is None:
+        return
+    which = f"several inputs {inputs}" if inputs is not None else f"several outputs {outputs}"
+    raise ValueError(
+        f"{what} does not support estimators fitted with {which} yet (the saved format and "
+        "the exported model hold one input and one output). Keep the estimator with pickle or "
+        "joblib in a trusted setting, or save est.model_ with Keras and the per-input "
+        "preprocessors with skops."
+    )
 
 
 def _check_diverged(history, advice):
@@ -350,12 +389,19 @@ class _NewFit:
 
     def check(self, X, y):
         est = self.est
-        X = check_X(est, X, reset=True, preprocessor=est.preprocessor)
-        encoder = est._new_target_encoder()
+        X = _multi_input.check_inputs(est, X, reset=True, preprocessor=est.preprocessor)
+        if is_multi_target(y):  # one target per named output, each with its own encoder
+            encoder = MultiOutputEncoder(
+                est._new_target_encoder, "classifier" if is_classifier(est) else "regressor"
+            )
+        else:
+            encoder = est._new_target_encoder()
         return X, est._fit_target_encoder(encoder, y, self.classes), encoder
 
     def preprocess(self, X, y, incremental):
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
+        if isinstance(X, MultiInput):
+            return _multi_input.fit_transform_inputs(preprocessor, X, y, incremental)
         if preprocessor is None:
             return None, X
         if incremental and hasattr(preprocessor, "partial_fit"):
@@ -384,7 +430,7 @@ class _NewFit:
         est = self.est
         est.preprocessor_ = preprocessor
         est.target_encoder_ = encoder
-        est.input_shape_ = tuple(source.row_shape)
+        est.input_shape_ = input_shape(source)
         est._set_target_attributes(encoder)
 
 
@@ -398,23 +444,23 @@ class _ContinuedFit:
 
     def check(self, X, y):
         est = self.est
-        X = check_X(est, X, reset=False, preprocessor=est.preprocessor_)
+        X = _multi_input.check_inputs(est, X, reset=False, preprocessor=est.preprocessor_)
         return X, est._check_targets_again(y), est.target_encoder_
 
     def preprocess(self, X, y, incremental):
         preprocessor = self.est.preprocessor_
-        if preprocessor is None:
-            return None, X
-        if incremental and hasattr(preprocessor, "partial_fit"):
-            preprocessor.partial_fit(X, y)
-        return preprocessor, transform(self.est, preprocessor, X)
+        Xt = _multi_input.transform_inputs(
+            self.est, preprocessor, X, partial_fit_y=y if incremental else None
+        )
+        return preprocessor, Xt
 
     def model(self, source, encoder, routed, seed):
         est = self.est
-        if tuple(source.row_shape) != tuple(est.input_shape_):
+        fitted = est.input_shape_ if isinstance(est.input_shape_, dict) else tuple(est.input_shape_)
+        if input_shape(source) != fitted:
             raise ValueError(
-                f"The preprocessor now outputs shape {tuple(source.row_shape)}, but the model "
-                f"was built for {tuple(est.input_shape_)}; refit from scratch."
+                f"The preprocessor now outputs shape {input_shape(source)}, but the model "
+                f"was built for {est.input_shape_}; refit from scratch."
             )
         return est.model_, {k: list(v) for k, v in est.history_.items()}
 

@@ -14,6 +14,8 @@ from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from .multi_io import MultiOutput
+
 _CHUNK = 65536  # rows per chunk when labels are turned into class indices
 
 # How targets are laid out for the loss.
@@ -236,6 +238,10 @@ class ClassifierTargetEncoder:
         """The dtype the loss gets: class indices for sparse cross-entropy, else floats."""
         return np.int32 if self.layout_ == SPARSE_LABELS else np.float32
 
+    def target_heads(self):
+        """None: one output, whose targets are the batch as it is (see MultiOutputEncoder)."""
+        return None
+
     # -- model output -> sklearn -----------------------------------------------------------
     def to_proba(self, output):
         out = np.asarray(output, dtype=np.float64)
@@ -360,6 +366,10 @@ class RegressorTargetEncoder:
     def batch_dtype(self):
         return np.float32
 
+    def target_heads(self):
+        """None: one output, whose targets are the batch as it is (see MultiOutputEncoder)."""
+        return None
+
     def to_predictions(self, output):
         out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)
         if self.target_transformer_ is not None:
@@ -376,3 +386,209 @@ class RegressorTargetEncoder:
         if self.y_ndim_ == 1:
             steps.append(("first_column", {}))
         return steps
+
+
+# -- several outputs -------------------------------------------------------------------------
+def _split_targets(y, what="y"):
+    """``(keys or None, list of target arrays)`` of a multi-output y: a dict or ``MultiOutput``
+    keyed by output name, or a list/tuple in the model's output order (keys None)."""
+    if isinstance(y, MultiOutput):
+        return (None if y.positional else y.names), list(y.data.values())
+    if isinstance(y, dict):
+        bad = [k for k in y if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"{what} is a dict whose keys must be output names (strings); got {bad!r}.")
+        return list(y), list(y.values())
+    return None, list(y)
+
+
+class MultiOutputEncoder:
+    """One target encoder per model output (a classifier's or a regressor's kind for every
+    head). Targets are given as a dict or ``MultiOutput`` keyed by output name, or a list in
+    the model's output order; the output names are matched once the model is built
+    (``set_output_width``). For training, every head's encoded columns are stored side by side
+    in one array; ``target_heads`` tells ``_dataset`` how to cut a batch into the dict of
+    per-output targets Keras takes."""
+
+    def __init__(self, make_head, kind):
+        self.make_head = make_head
+        self.kind = kind  # "classifier" or "regressor": the target type of the whole
+
+    def _targets(self, y, n_expected=None):
+        keys, targets = _split_targets(y)
+        lengths = [len(t) for t in targets]
+        if len(set(lengths)) > 1:
+            shown = dict(zip(keys or [str(i) for i in range(len(targets))], lengths))
+            raise ValueError(
+                f"The targets have different numbers of rows: {shown}. Every output needs one "
+                "target row per sample."
+            )
+        return keys, targets
+
+    def fit(self, y, **kwargs):
+        keys, targets = self._targets(y)
+        self.keys_ = keys
+        self.names_ = list(keys) if keys is not None else None
+        classes = kwargs.pop("classes", None)
+        if classes is not None and len(classes) != len(targets):
+            raise ValueError(
+                f"classes must hold one array of labels per output ({len(targets)}); got "
+                f"{len(classes)}."
+            )
+        self.heads_, checked = [], []
+        for i, target in enumerate(targets):
+            head = self.make_head()
+            head_kwargs = dict(kwargs)
+            if classes is not None:
+                head_kwargs["classes"] = classes[keys[i]] if isinstance(classes, dict) else classes[i]
+            try:
+                checked.append(head.fit(target, **head_kwargs))
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"Target of output {self._label(i)!r}: {error}") from error
+            self.heads_.append(head)
+        self.n_outputs_ = len(self.heads_)
+        if self.kind == "classifier":
+            self.target_type_ = "multiclass-multioutput"
+            self.classes_ = [h.classes_ for h in self.heads_]
+            self.n_classes_ = [h.n_classes_ for h in self.heads_]
+        else:
+            self.target_type_ = "continuous-multioutput"
+        return self._container(checked)
+
+    def _label(self, i):
+        return self.names_[i] if self.names_ is not None else str(i)
+
+    def _container(self, targets):
+        """The checked targets, keyed as given (a list stays positional)."""
+        if self.keys_ is None:
+            return MultiOutput(list(targets))
+        return MultiOutput(dict(zip(self.keys_, targets)))
+
+    def _aligned(self, y):
+        """The targets of ``y`` in head order, checked against the fitted outputs."""
+        keys, targets = self._targets(y)
+        if len(targets) != len(self.heads_):
+            raise ValueError(
+                f"y has {len(targets)} target(s), but the estimator was fitted with "
+                f"{len(self.heads_)} outputs {self.names_}."
+            )
+        if keys is None:
+            return targets
+        if sorted(keys) != sorted(self.names_):
+            raise ValueError(
+                f"y has targets for outputs {keys}, but the model's outputs are {self.names_}."
+            )
+        by_key = dict(zip(keys, targets))
+        return [by_key[name] for name in self.names_]
+
+    def _checked_again(self, y, method):
+        targets = self._aligned(y)
+        out = []
+        for i, (head, target) in enumerate(zip(self.heads_, targets)):
+            try:
+                out.append(getattr(head, method)(target))
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"Target of output {self._label(i)!r}: {error}") from error
+        return self._container(out)
+
+    def check_labels(self, y):
+        return self._checked_again(y, "check_labels")
+
+    def check_values(self, y):
+        return self._checked_again(y, "check_values")
+
+    # -- model output layout -------------------------------------------------------------
+    def set_output_width(self, widths, loss_names=None):
+        """Match the targets to the model's outputs (``widths``: ``{output name: width}``)
+        and check each head's width and loss (``loss_names``: one name, or a dict by output)."""
+        n = len(self.heads_)
+        if not isinstance(widths, dict):
+            raise ValueError(
+                f"y holds {n} target(s) (one per output), but the model has a single output "
+                f"of width {widths}. Build a model with one named output per target "
+                "(keras.Model(inputs, {name: output, ...})), or pass y as one array."
+            )
+        names = list(widths)
+        if self.keys_ is not None:
+            if sorted(self.keys_) != sorted(names):
+                raise ValueError(
+                    f"y has targets for outputs {self.keys_}, but the model's outputs are "
+                    f"{names}. Key y by the model's output names."
+                )
+            order = {key: i for i, key in enumerate(self.keys_)}
+            self.heads_ = [self.heads_[order[name]] for name in names]
+            self.keys_ = list(names)
+        elif len(names) != n:
+            raise ValueError(
+                f"y holds {n} target(s), but the model has {len(names)} outputs {names}; pass "
+                "one target per output."
+            )
+        if isinstance(loss_names, dict):
+            unknown = [k for k in loss_names if k not in names]
+            missing = [k for k in names if k not in loss_names]
+            if unknown or missing:
+                raise ValueError(
+                    f"loss is a dict keyed {list(loss_names)}, but the model's outputs are "
+                    f"{names}; give one loss per output (or loss=None for the defaults)."
+                )
+        self.names_ = names
+        if self.kind == "classifier":
+            self.classes_ = [h.classes_ for h in self.heads_]
+            self.n_classes_ = [h.n_classes_ for h in self.heads_]
+        for name, head in zip(names, self.heads_):
+            loss = loss_names.get(name) if isinstance(loss_names, dict) else loss_names
+            try:
+                head.set_output_width(widths[name], loss)
+            except ValueError as error:
+                raise ValueError(f"Output {name!r}: {error}") from error
+        return self
+
+    def default_loss(self):
+        return {name: head.default_loss() for name, head in zip(self.names_, self.heads_)}
+
+    def encode(self, y):
+        """Every head's encoded targets side by side, (n, total columns), in one compact
+        dtype; ``target_heads`` says where each head's columns are."""
+        parts = [np.asarray(head.encode(t)) for head, t in zip(self.heads_, self._aligned(y))]
+        columns, start = [], 0
+        for name, head, part in zip(self.names_, self.heads_, parts):
+            width = 1 if part.ndim == 1 else part.shape[1]
+            columns.append((name, start, start + width, np.dtype(head.batch_dtype()).name, part.ndim == 1))
+            start += width
+        self.columns_ = columns
+        dtype = np.result_type(*[p.dtype for p in parts])
+        return np.concatenate([p.reshape(len(p), -1).astype(dtype, copy=False) for p in parts], axis=1)
+
+    def batch_dtype(self):
+        return np.float32  # cast per batch; target_heads casts class indices back to int32
+
+    def target_heads(self):
+        """How a batch of ``encode``'s columns becomes Keras's targets: ``(output name, first
+        column, end column, dtype name, squeeze to 1-D)`` per output."""
+        return list(self.columns_)
+
+    # -- model output -> sklearn -----------------------------------------------------------
+    def to_proba(self, outputs):
+        return [head.to_proba(out) for head, out in zip(self.heads_, outputs)]
+
+    def to_labels(self, probas):
+        labels = [head.to_labels(p) for head, p in zip(self.heads_, probas)]
+        return np.column_stack(labels)
+
+    def to_predictions(self, outputs):
+        values = [head.to_predictions(out) for head, out in zip(self.heads_, outputs)]
+        return np.column_stack(values)
+
+    def stack(self, y):
+        """``y`` as one 2-D array in head order, as ``predict`` returns it (for ``score``)."""
+        targets = self._aligned(y)
+        n = len(targets[0])
+        columns = [np.asarray(t).reshape(n, -1) for t in targets]
+        return np.concatenate(columns, axis=1) if len({c.dtype.kind for c in columns}) == 1 else (
+            np.concatenate([c.astype(object) for c in columns], axis=1))
+
+    def export_head(self):
+        raise ValueError(
+            "export_model does not support estimators with several outputs yet; call "
+            "predict or predict_proba on the estimator."
+        )

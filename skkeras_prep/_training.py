@@ -126,12 +126,14 @@ def _split_rows(n, fraction, stratify, seed):
 
 
 def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_seed,
-          stratify=None, y_dtype=None):
+          stratify=None, y_dtype=None, y_heads=None):
     """Train the compiled ``model`` on ``source`` (a ``RowSource``) for ``epochs`` epochs and
     return Keras's history dict.
 
     ``y`` is the encoded target array and ``weights`` the per-row float32 weights, aligned with
-    the source's rows. ``stratify`` (labels or None) stratifies the validation split.
+    the source's rows (for several outputs, every output's columns side by side, cut apart
+    per batch as ``y_heads`` says). ``stratify`` (labels or None) stratifies the validation
+    split.
     ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation split. The
     pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
     registrations and the eager kernels this fit's traced functions left behind
@@ -152,12 +154,14 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             validation = _dataset.evaluation_dataset(
                 source.take(val_rows), y[val_rows], weights[val_rows],
                 batch_size=max(settings.batch_size, 1024), stack=stack, y_dtype=y_dtype,
+                y_heads=y_heads,
             )
             source, y, weights = source.take(train_rows), y[train_rows], weights[train_rows]
 
         dataset, per_epoch = _dataset.training_dataset(
             source, y, weights, batch_size=settings.batch_size, epochs=epochs,
             shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
+            y_heads=y_heads,
         )
         callbacks = list(settings.callbacks)
         keras_set_steps_per_execution(model, steps_per_execution(per_epoch, settings.verbose, callbacks))

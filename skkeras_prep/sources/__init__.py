@@ -8,6 +8,7 @@ kind adds its adapter class to ``ADAPTERS`` (before the catch-all dense arrays).
 import numpy as np
 
 from .arrays import ArraySource
+from .multi import MultiSource, input_shape, input_width
 from .protocol import RowSource, RowSubset
 from .sparse import SparseSource
 
@@ -27,4 +28,7 @@ def as_source(X):
     return ArraySource(np.asarray(X))
 
 
-__all__ = ["ADAPTERS", "ArraySource", "RowSource", "RowSubset", "SparseSource", "as_source"]
+__all__ = [
+    "ADAPTERS", "ArraySource", "MultiSource", "RowSource", "RowSubset", "SparseSource",
+    "as_source", "input_shape", "input_width",
+]
