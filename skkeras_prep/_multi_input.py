@@ -64,6 +64,11 @@ def check_inputs(estimator, X, *, reset, preprocessor):
     per_input = isinstance(preprocessor, dict)
     fitted_names = getattr(estimator, "input_names_", None)
     if not is_multi_input(X):
+        if not reset and fitted_names is not None:
+            raise ValueError(
+                f"The estimator was fitted on several inputs {fitted_names}; pass X as a dict "
+                "or skkeras_prep.MultiInput with those keys."
+            )
         if per_input:
             raise ValueError(
                 f"preprocessor is a dict of per-input transformers (keys {list(preprocessor)}), "
@@ -72,11 +77,6 @@ def check_inputs(estimator, X, *, reset, preprocessor):
             )
         if reset:
             _forget(estimator, ("input_names_", "_input_records"))
-        elif fitted_names is not None:
-            raise ValueError(
-                f"The estimator was fitted on several inputs {fitted_names}; pass X as a dict "
-                "or skkeras_prep.MultiInput with those keys."
-            )
         return check_X(estimator, X, reset=reset, preprocessor=preprocessor)
 
     X = MultiInput(X)

@@ -14,7 +14,7 @@ from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
-from .multi_io import MultiOutput
+from .multi_io import MultiOutput, is_multi_target
 
 _CHUNK = 65536  # rows per chunk when labels are turned into class indices
 
@@ -73,6 +73,16 @@ def _check_label_values(y):
         raise ValueError(
             f"y mixes label types ({', '.join(kinds)}); labels must all be strings or all "
             "numbers. Convert them, e.g. y.astype(str)."
+        )
+
+
+def _refuse_several_outputs(width):
+    """A single target for a model with several outputs: say how to give one per output."""
+    if isinstance(width, dict):
+        raise ValueError(
+            f"The model has several outputs {list(width)}; pass y as a dict keyed by output "
+            "name (or a list in output order, or skkeras_prep.MultiOutput), one target per "
+            "output."
         )
 
 
@@ -162,6 +172,7 @@ class ClassifierTargetEncoder:
 
     def set_output_width(self, width, loss_name):
         """Pick the target layout for the model's output width and loss; check the width."""
+        _refuse_several_outputs(width)
         allowed = self.expected_widths()
         if width not in allowed:
             if self.target_type_ == "binary":
@@ -322,6 +333,7 @@ class RegressorTargetEncoder:
         return y
 
     def set_output_width(self, width, loss_name=None):
+        _refuse_several_outputs(width)
         if loss_name in SPARSE_LOSSES:
             raise ValueError(
                 f"loss={loss_name!r} takes integer class indices; a regressor needs a "
@@ -579,13 +591,36 @@ class MultiOutputEncoder:
         values = [head.to_predictions(out) for head, out in zip(self.heads_, outputs)]
         return np.column_stack(values)
 
+    def targets_in_order(self, y):
+        """The targets of ``y`` in head order, each 2-D: from a dict, list or ``MultiOutput``,
+        or the columns of a 2-D array laid out as ``predict`` returns them."""
+        if is_multi_target(y):
+            targets = self._aligned(y)
+            return [np.asarray(t).reshape(len(t), -1) for t in targets]
+        y = np.asarray(y)
+        widths = [head.n_outputs_ for head in self.heads_]
+        if y.ndim != 2 or y.shape[1] != sum(widths):
+            raise ValueError(
+                f"y has shape {y.shape}, but the estimator predicts {sum(widths)} column(s) for "
+                f"outputs {self.names_}; pass y as a dict keyed by output name, or a 2-D array "
+                "laid out as predict returns it."
+            )
+        return np.split(y, np.cumsum(widths)[:-1], axis=1)
+
     def stack(self, y):
-        """``y`` as one 2-D array in head order, as ``predict`` returns it (for ``score``)."""
-        targets = self._aligned(y)
-        n = len(targets[0])
-        columns = [np.asarray(t).reshape(n, -1) for t in targets]
-        return np.concatenate(columns, axis=1) if len({c.dtype.kind for c in columns}) == 1 else (
-            np.concatenate([c.astype(object) for c in columns], axis=1))
+        """``y`` as one 2-D float array in head order, as ``predict`` returns it (regressor
+        ``score``)."""
+        return np.concatenate([t.astype(np.float64) for t in self.targets_in_order(y)], axis=1)
+
+    def subset_accuracy(self, probas, y, sample_weight=None):
+        """The share of rows whose every output is predicted right (scikit-learn's score of
+        multi-output classifiers), weighted by ``sample_weight``."""
+        targets = self.targets_in_order(y)
+        correct = np.ones(len(targets[0]), dtype=bool)
+        for head, proba, target in zip(self.heads_, probas, targets):
+            labels = np.asarray(head.to_labels(proba)).reshape(len(target), -1)
+            correct &= (labels == target).all(axis=1)
+        return float(np.average(correct, weights=sample_weight))
 
     def export_head(self):
         raise ValueError(

@@ -6,7 +6,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, InstanceOf, Options
-from ._targets import ClassifierTargetEncoder
+from ._targets import ClassifierTargetEncoder, MultiOutputEncoder
 
 
 class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
@@ -172,6 +172,11 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     def _extra_row_weights(self, y, encoder):
         if self.class_weight is None:  # its kind was checked at fit (_parameter_constraints)
             return None
+        if isinstance(encoder, MultiOutputEncoder):
+            raise ValueError(
+                "class_weight is not supported with several outputs (a row has one label per "
+                "output); pass per-row weights as sample_weight instead."
+            )
         if isinstance(self.class_weight, dict):
             unknown = [k for k in self.class_weight if k not in set(encoder.classes_.tolist())]
             if unknown:
@@ -210,7 +215,9 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return self._partial_fit(X, y, classes, sample_weight)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes) (two columns for binary)."""
+        """Class probabilities, shape (n_samples, n_classes) (two columns for binary). With
+        several outputs, a list with one such array per output (as scikit-learn's
+        multi-output classifiers return)."""
         output = self._model_output(X)  # raises NotFittedError before fit
         return self.target_encoder_.to_proba(output)
 
@@ -220,12 +227,18 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         A probability of exactly 0 gives ``-inf``.
         """
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            proba = self.predict_proba(X)
+            return [np.log(p) for p in proba] if isinstance(proba, list) else np.log(proba)
 
     def decision_function(self, X):
         """Log-odds of the positive class for binary targets (shape (n,)); log-probabilities
         (n, n_classes) otherwise. Larger means more confident; argmax matches ``predict``."""
         proba = self.predict_proba(X)
+        if isinstance(proba, list):
+            raise ValueError(
+                "decision_function is not defined for several outputs; use predict_proba, "
+                "which returns one array of probabilities per output."
+            )
         eps = np.finfo(np.float64).tiny
         logp = np.log(np.clip(proba, eps, None))
         if self.target_type_ == "binary":
@@ -235,6 +248,14 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return logp
 
     def predict(self, X):
-        """Labels from ``classes_`` (an indicator matrix for multilabel targets)."""
+        """Labels from ``classes_`` (an indicator matrix for multilabel targets); with several
+        outputs, shape (n_samples, n_outputs), one column per output."""
         proba = self.predict_proba(X)
         return self.target_encoder_.to_labels(proba)
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy; with several outputs, the share of rows whose every output is right
+        (subset accuracy, as scikit-learn's multi-output classifiers score)."""
+        if not isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
+            return super().score(X, y, sample_weight=sample_weight)
+        return self.target_encoder_.subset_accuracy(self.predict_proba(X), y, sample_weight)

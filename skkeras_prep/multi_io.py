@@ -121,8 +121,9 @@ class MultiOutput(_NamedRows):
     (named ``"0"``, ``"1"``, ...).
 
     ``numpy.asarray`` of it is the 2-D array of all targets side by side (what scikit-learn's
-    multi-output estimators take and scorers compare), so ``type_of_target`` and
-    ``check_cv`` work on it.
+    multi-output estimators take; as strings where text labels meet numbers), so
+    ``type_of_target`` and ``check_cv`` work on it. The estimators' own ``score`` reads each
+    target as it is.
     """
 
     _what = "output"
@@ -145,7 +146,7 @@ class MultiOutput(_NamedRows):
         columns = [np.asarray(part).reshape(self._n_rows, -1) for part in self.data.values()]
         kinds = {c.dtype.kind for c in columns}
         if len(kinds) > 1 and kinds & {"U", "S", "O"}:
-            columns = [c.astype(object) for c in columns]
+            columns = [c.astype(str) for c in columns]  # one comparable kind for type_of_target
         out = np.concatenate(columns, axis=1)
         return out if dtype is None else out.astype(dtype)
 

@@ -1,11 +1,12 @@
 """KerasPipelineRegressor: the shared core with real-valued targets."""
 
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
-from ._targets import RegressorTargetEncoder
+from ._targets import MultiOutputEncoder, RegressorTargetEncoder
 
 
 class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
@@ -199,3 +200,11 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit."""
         output = self._model_output(X)
         return self.target_encoder_.to_predictions(output)
+
+    def score(self, X, y, sample_weight=None):
+        """R²; with several outputs, the mean R² over the predicted columns (as scikit-learn's
+        multi-output regressors score)."""
+        if not isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
+            return super().score(X, y, sample_weight=sample_weight)
+        return float(r2_score(self.target_encoder_.stack(y), self.predict(X),
+                              sample_weight=sample_weight, multioutput="uniform_average"))
