@@ -106,6 +106,14 @@ class MultiInput(_NamedRows):
     """Inputs of a Keras model with several named inputs, one array-like per input, that
     scikit-learn can split by rows (cross-validation, searches).
 
+    Parameters
+    ----------
+    data : dict of {str: array-like} or MultiInput
+        One numpy array, scipy sparse matrix or pandas DataFrame per named model input, all
+        with the same number of rows. Keys are the model's input names.
+
+    Examples
+    --------
     >>> import numpy as np
     >>> X = MultiInput({"numbers": np.zeros((4, 3)), "codes": np.ones((4, 2))})
     >>> X.shape, X[[0, 2]].shape
@@ -119,6 +127,12 @@ class MultiOutput(_NamedRows):
     """Targets of a Keras model with several outputs, one array-like per output, that
     scikit-learn can split by rows. A list gives the targets in the model's output order
     (named ``"0"``, ``"1"``, ...).
+
+    Parameters
+    ----------
+    data : dict of {str: array-like}, list of array-like or MultiOutput
+        One target per model output, all with the same number of rows: a dict keyed by
+        output name, or a list in the model's output order.
 
     ``numpy.asarray`` of it is the 2-D array of all targets side by side (what scikit-learn's
     multi-output estimators take; as strings where text labels meet numbers), so
