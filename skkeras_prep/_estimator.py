@@ -128,6 +128,8 @@ class _KerasPipelineBase(BaseEstimator):
         ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
         params = super().get_params(deep=deep)
         params.update(extra_params(self))
+        if deep:
+            params.update(_multi_input.per_input_params(self.preprocessor))
         return params
 
     def _builder_param_names(self, model):
@@ -138,6 +140,9 @@ class _KerasPipelineBase(BaseEstimator):
     def set_params(self, **params):
         """Set constructor or routed parameters; unknown names without ``__`` are refused
         here, values are checked at the next ``fit``. Returns self."""
+        if not params:
+            return self
+        params = _multi_input.set_per_input_params(params.get("preprocessor", self.preprocessor), params)
         if not params:
             return self
         builder_names = self._builder_param_names(params.get("model", self.model))

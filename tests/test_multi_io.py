@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -159,8 +160,9 @@ def test_cross_val_score_and_grid_search_split_multi_input(data):
                                   random_state=0)
     scores = cross_val_score(clf, X, y_bin, cv=2)
     assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
-    search = GridSearchCV(clf, {"preprocessor": [{"a": StandardScaler()}, {}]}, cv=2).fit(X, y_bin)
+    search = GridSearchCV(clf, {"preprocessor__a__with_std": [True, False]}, cv=2).fit(X, y_bin)
     assert len(search.cv_results_["params"]) == 2
+    assert search.best_estimator_.preprocessor_["a"].with_std == search.best_params_["preprocessor__a__with_std"]
     assert search.best_estimator_.input_names_ == ["a", "b"]
     assert search.predict(X).shape == (N,)
 
@@ -322,3 +324,17 @@ def test_warm_start_continues_several_inputs_and_outputs(data):
     assert reg.model_ is model and reg.n_iter_ == 2
     with pytest.raises(ValueError, match=r"y has 1 target\(s\), but the estimator was fitted with 2"):
         reg.fit(X, [Xa[:, 0]])
+
+
+def test_per_input_transformer_parameters_are_searchable_names(data):
+    Xa, Xb, y_bin, _ = data
+    clf = KerasPipelineClassifier(two_inputs, preprocessor={"a": StandardScaler()}, epochs=1)
+    params = clf.get_params()
+    assert params["preprocessor__a__with_mean"] is True
+    clone_ = clone(clf).set_params(preprocessor__a__with_mean=False, epochs=2)
+    assert clone_.preprocessor["a"].with_mean is False and clone_.epochs == 2
+    assert clf.preprocessor["a"].with_mean is True  # clone copied the dict and its transformer
+    with pytest.raises(ValueError, match=r"no input 'z'; its inputs are \['a'\]"):
+        clf.set_params(preprocessor__z__with_mean=False)
+    fitted = clone_.fit({"a": Xa, "b": Xb}, y_bin)
+    np.testing.assert_allclose(fitted.preprocessor_["a"].transform(Xa).mean(axis=0), Xa.mean(axis=0) / Xa.std(axis=0))
