@@ -212,7 +212,10 @@ class _KerasPipelineBase(BaseEstimator):
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+            Or a dict / ``skkeras_prep.MultiInput`` of them, one per named model input.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Or a dict, list of arrays or ``skkeras_prep.MultiOutput``: one target per
+            named model output (docs/multi-io.md).
         sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
@@ -317,7 +320,8 @@ class _KerasPipelineBase(BaseEstimator):
 
     # -- prediction ------------------------------------------------------------------------
     def _model_output(self, X):
-        """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches."""
+        """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches;
+        a list of them, in the target encoder's order, for several outputs."""
         check_is_fitted(self, "model_")
         X = _multi_input.check_inputs(self, X, reset=False, preprocessor=self.preprocessor_)
         Xt = _multi_input.transform_inputs(self, self.preprocessor_, X)

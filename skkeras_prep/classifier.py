@@ -27,14 +27,17 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         ``n_classes_``, ``n_outputs_``, ``classes_``, ``target_type_`` and ``meta`` (a dict
         of these). A ``keras.Model`` instance is cloned (fresh weights) at every fit and never
         mutated. An uncompiled model is compiled with ``optimizer``, ``loss``, ``metrics``.
-    preprocessor : scikit-learn transformer, default=None
+    preprocessor : scikit-learn transformer, dict of transformers or None, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
+        For X with several named inputs (a dict or ``skkeras_prep.MultiInput``), a dict
+        ``{input name: transformer}``; inputs without one pass through (docs/multi-io.md).
     optimizer : str, keras optimizer class or instance, default="adam"
         An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
     loss : str, keras loss or None, default=None
         None picks binary cross-entropy (one sigmoid unit, binary or multilabel targets) or
         sparse categorical cross-entropy (softmax output). ``loss__<arg>`` sets arguments.
+        With several outputs, one loss for all or a dict ``{output name: loss}``.
     metrics : list or None, default=None
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
@@ -76,16 +79,21 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        The labels seen at fit (indices 0..n-1 for a multilabel indicator target).
-    n_classes_ : int
-        Number of classes (of labels, for multilabel targets).
+    classes_ : ndarray of shape (n_classes,), or list of them
+        The labels seen at fit (indices 0..n-1 for a multilabel indicator target); one
+        array per output for several outputs.
+    n_classes_ : int or list of int
+        Number of classes (of labels, for multilabel targets); one per output.
     target_type_ : str
-        "binary", "multiclass" or "multilabel-indicator".
+        "binary", "multiclass", "multilabel-indicator" or, for several outputs,
+        "multiclass-multioutput".
     n_outputs_ : int
-        1, or the number of label columns of a multilabel target.
-    input_shape_ : tuple of int
-        Shape of one row after the preprocessor (what the model receives).
+        1, the number of label columns of a multilabel target, or the number of outputs.
+    input_shape_ : tuple of int or dict
+        Shape of one row after the preprocessor (what the model receives); a dict by input
+        name for several inputs.
+    input_names_ : list of str
+        The input names, when X had several inputs (then there is no ``n_features_in_``).
     target_encoder_ : object
         Turns labels into the layout the loss needs and model outputs back into labels.
     n_features_in_ : int
@@ -202,7 +210,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        X : array-like, sparse matrix, DataFrame, or dict / MultiInput of them
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         classes : array-like of shape (n_classes,), default=None
             Every label, required on the first call when this batch does not hold them all.

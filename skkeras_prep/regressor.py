@@ -28,16 +28,19 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         preprocessor), ``input_shape_``, ``n_outputs_``, ``target_type_`` and ``meta`` (a dict
         of these). A ``keras.Model`` instance is cloned (fresh weights) at every fit and never
         mutated. An uncompiled model is compiled with ``optimizer``, ``loss``, ``metrics``.
-    preprocessor : scikit-learn transformer, default=None
+    preprocessor : scikit-learn transformer, dict of transformers or None, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
+        For X with several named inputs (a dict or ``skkeras_prep.MultiInput``), a dict
+        ``{input name: transformer}``; inputs without one pass through (docs/multi-io.md).
         Without one, X must be numeric and finite.
     optimizer : str, keras optimizer class or instance, default="adam"
         An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
     loss : str, keras loss or None, default=None
         None is mean squared error. Any regression loss of Keras (``"mae"``,
         ``keras.losses.Huber``, ...); ``loss__<arg>`` sets its arguments. Classification
-        losses are refused.
+        losses are refused. With several outputs, one loss for all or a dict
+        ``{output name: loss}``.
     metrics : list or None, default=None
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
@@ -86,15 +89,18 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     Attributes
     ----------
     n_outputs_ : int
-        Number of target columns (1 for a 1-D y).
+        Number of target columns (1 for a 1-D y), or of outputs for several outputs.
     target_type_ : str
         "continuous" or "continuous-multioutput".
     n_features_in_ : int
         Number of raw input features (before the preprocessor).
     feature_names_in_ : ndarray of str
         Column names, when X is a DataFrame with string column names.
-    input_shape_ : tuple of int
-        Shape of one row after the preprocessor (what the model receives).
+    input_shape_ : tuple of int or dict
+        Shape of one row after the preprocessor (what the model receives); a dict by input
+        name for several inputs.
+    input_names_ : list of str
+        The input names, when X had several inputs (then there is no ``n_features_in_``).
     preprocessor_ : transformer or None
         The fitted clone of ``preprocessor``.
     target_encoder_ : object
@@ -186,7 +192,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        X : array-like, sparse matrix, DataFrame, or dict / MultiInput of them
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
