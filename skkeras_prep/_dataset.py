@@ -14,6 +14,10 @@ index inside a parallel, prefetched ``tf.data`` map (and decoded there, for a so
 * sources read in order (``indexable = False``): chunks in order, rows shuffled within a
   window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks, the epoch's batches made across chunk edges.
 
+Several inputs (``sources.MultiSource``) are gathered by the same one ``tf.numpy_function``
+(one array per input, then y and w) and handed to the model as a dict; several outputs have
+their targets stored side by side and cut into a dict per batch (``_model_targets``).
+
 Only the batch is converted to float32 (and densified, for sparse input) by the source's
 ``gather``, so the data is never copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
 inside a batch does not change a mean-reduced loss.

@@ -140,11 +140,11 @@ def test_same_seed_same_predictions(data):
     np.testing.assert_array_equal(fit(), fit())
 
 
-def test_dataframe_input_with_its_own_column_transformer(data):
+def test_dataframe_input_with_its_own_sparse_encoder(data):
     Xa, _, y_bin, _ = data
     frame = pd.DataFrame({"city": np.array(["x", "y", "z"])[np.arange(N) % 3]})
     clf = KerasPipelineClassifier(
-        two_inputs, preprocessor={"b": OneHotEncoder(sparse_output=False)},
+        two_inputs, preprocessor={"b": OneHotEncoder()},  # sparse output, densified per batch
         epochs=1, random_state=0,
     )
     clf.fit({"a": Xa, "b": frame}, y_bin)
