@@ -302,6 +302,17 @@ def resolve_loss(loss, params):
     )
 
 
+def metrics_per_output(metrics, width):
+    """The metrics to compile with. For several outputs (``width`` a dict by output name), a
+    list applies to every output, each getting its own copies; a dict (by output name) is
+    passed as it is."""
+    if metrics is None or isinstance(metrics, dict):
+        return metrics
+    if not isinstance(width, dict):
+        return list(metrics)
+    return {name: [copy.deepcopy(m) for m in metrics] for name in width}
+
+
 def resolve_optimizer(optimizer, params):
     """A new optimizer instance; a user's instance is copied, never reused or mutated."""
     if isinstance(optimizer, keras.optimizers.Optimizer):

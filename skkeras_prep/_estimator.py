@@ -431,7 +431,7 @@ class _NewFit:
                 model.compile(
                     optimizer=_build.resolve_optimizer(est.optimizer, params_for("optimizer", routed)),
                     loss=_build.resolve_loss(loss, params_for("loss", routed)),
-                    metrics=None if est.metrics is None else list(est.metrics),
+                    metrics=_build.metrics_per_output(est.metrics, width),
                 )
         return model, {}
 

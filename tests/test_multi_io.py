@@ -251,8 +251,9 @@ def test_loss_per_output_and_validation_split(data):
     y = {"kind": y_cls, "flag": y_bin}
     clf = KerasPipelineClassifier(
         two_heads, loss={"kind": "categorical_crossentropy", "flag": "binary_crossentropy"},
-        validation_split=0.2, epochs=1, random_state=0,
+        metrics=["accuracy"], validation_split=0.2, epochs=1, random_state=0,
     ).fit(Xa, y)
+    assert {"kind_accuracy", "flag_accuracy", "val_kind_accuracy"} <= set(clf.history_)
     kind = clf.target_encoder_.names_.index("kind")
     assert clf.target_encoder_.heads_[kind].layout_ == "one_hot"  # from the per-output loss
     assert "val_loss" in clf.history_
