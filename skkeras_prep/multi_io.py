@@ -15,6 +15,7 @@ Nothing here needs TensorFlow.
 import numbers
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils import _safe_indexing
 
 from ._compat import sklearn_num_samples as _num_samples
@@ -165,16 +166,20 @@ class MultiOutput(_NamedRows):
         return out if dtype is None else out.astype(dtype)
 
 
+def _is_plain_dict(obj):
+    return isinstance(obj, dict) and not issparse(obj)  # scipy's DOK matrices are dicts
+
+
 def is_multi_input(X):
     """Whether ``X`` holds several named inputs (a dict or a ``MultiInput``)."""
-    return isinstance(X, (dict, MultiInput))
+    return isinstance(X, MultiInput) or _is_plain_dict(X)
 
 
 def is_multi_target(y):
     """Whether ``y`` holds one target per model output: a dict, a ``MultiOutput``, or a list
     or tuple of numpy arrays / pandas Series (a list of plain lists or numbers is one target,
     as in scikit-learn)."""
-    if isinstance(y, (dict, MultiOutput)):
+    if isinstance(y, MultiOutput) or _is_plain_dict(y):
         return True
     return (
         isinstance(y, (list, tuple)) and len(y) > 0

@@ -339,3 +339,14 @@ def test_per_input_transformer_parameters_are_searchable_names(data):
         clf.set_params(preprocessor__z__with_mean=False)
     fitted = clone_.fit({"a": Xa, "b": Xb}, y_bin)
     np.testing.assert_allclose(fitted.preprocessor_["a"].transform(Xa).mean(axis=0), Xa.mean(axis=0) / Xa.std(axis=0))
+
+
+def test_sparse_dok_matrices_are_not_taken_for_dicts(data):
+    """scipy's DOK matrix subclasses dict; it stays one sparse X (or y)."""
+    import scipy.sparse as sp
+
+    from skkeras_prep.multi_io import is_multi_input, is_multi_target
+
+    dok = sp.dok_matrix(np.eye(3))
+    assert not is_multi_input(dok) and not is_multi_target(dok)
+    assert is_multi_input({"a": np.eye(3)}) and is_multi_target({"a": np.arange(3)})
