@@ -20,6 +20,7 @@ from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from . import _build, _dataset, _multi_input, _training
+from ._compat import sklearn_num_samples
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -399,7 +400,7 @@ class _NewFit:
     def check(self, X, y):
         est = self.est
         X = _multi_input.check_inputs(est, X, reset=True, preprocessor=est.preprocessor)
-        if is_multi_target(y):  # one target per named output, each with its own encoder
+        if is_multi_target(y, sklearn_num_samples(X)):  # one target per output, each its own encoder
             encoder = MultiOutputEncoder(
                 est._new_target_encoder, "classifier" if is_classifier(est) else "regressor"
             )

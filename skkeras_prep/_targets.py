@@ -594,7 +594,7 @@ class MultiOutputEncoder:
     def targets_in_order(self, y):
         """The targets of ``y`` in head order, each 2-D: from a dict, list or ``MultiOutput``,
         or the columns of a 2-D array laid out as ``predict`` returns them."""
-        if is_multi_target(y):
+        if is_multi_target(y) or (isinstance(y, (list, tuple)) and len(y) == len(self.heads_)):
             targets = self._aligned(y)
             return [np.asarray(t).reshape(len(t), -1) for t in targets]
         y = np.asarray(y)

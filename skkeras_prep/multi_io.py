@@ -175,13 +175,15 @@ def is_multi_input(X):
     return isinstance(X, MultiInput) or _is_plain_dict(X)
 
 
-def is_multi_target(y):
+def is_multi_target(y, n_samples=None):
     """Whether ``y`` holds one target per model output: a dict, a ``MultiOutput``, or a list
-    or tuple of numpy arrays / pandas Series (a list of plain lists or numbers is one target,
-    as in scikit-learn)."""
+    or tuple of numpy arrays / pandas Series with ``n_samples`` rows each. scikit-learn reads a
+    list with one entry per sample as the rows of one target (a list of 1-D arrays is a
+    multilabel indicator), so such a list is one target, whatever its entries are."""
     if isinstance(y, MultiOutput) or _is_plain_dict(y):
         return True
     return (
-        isinstance(y, (list, tuple)) and len(y) > 0
-        and all(isinstance(t, np.ndarray) or hasattr(t, "iloc") for t in y)
+        n_samples is not None and isinstance(y, (list, tuple)) and 0 < len(y) != n_samples
+        and all((isinstance(t, np.ndarray) or hasattr(t, "iloc")) and len(t) == n_samples
+                for t in y)
     )

@@ -350,3 +350,14 @@ def test_sparse_dok_matrices_are_not_taken_for_dicts(data):
     dok = sp.dok_matrix(np.eye(3))
     assert not is_multi_input(dok) and not is_multi_target(dok)
     assert is_multi_input({"a": np.eye(3)}) and is_multi_target({"a": np.arange(3)})
+
+
+def test_a_list_with_one_entry_per_row_is_one_target():
+    """scikit-learn's convention first: a list of n 1-D arrays is the rows of a multilabel
+    target; a list of k arrays of n rows each (k != n) is one target per output."""
+    from skkeras_prep.multi_io import is_multi_target
+
+    rows = [np.array([0, 1]), np.array([1, 0]), np.array([1, 1])]
+    assert not is_multi_target(rows, 3)
+    assert is_multi_target([np.arange(3), np.ones(3)], 3)
+    assert not is_multi_target([np.arange(3), np.ones(2)], 3)
