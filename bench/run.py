@@ -513,17 +513,26 @@ def write_report(path, meta, results, table, targets):
             head = [l for l in text[:60] if l.strip()][:32]
             lines += ["", f"`{os.path.basename(listing)}`:", "", "```"] + head + ["```"]
     from .memory_cycles import readme_section
+    from .reuse import readme_section as reuse_section
 
     lines += ["", *readme_section()]
+    lines += ["", *reuse_section()]
     lines += ["", "## Other measurements", "",
               "- `results/sparse_memory.md`: peak memory of a fit on a 200,000 x 50,000 sparse "
               "matrix (`python -m bench.sparse_memory`).",
               "- `results/memory_cycles.md`: RSS after every fit + predict cycle without "
               "`gc.collect()` (`python -m bench.memory_cycles`).",
+              "- `results/reuse.md`: CV, grid search and 1,000 fits with model reuse, side by "
+              "side with a baseline revision (`python -m bench.reuse --baseline REV`).",
               "- `results/retained_graphs.md`: which step of a Keras fit keeps memory across "
               "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`).",
               "- `results/bad_input_matrix.md`: 200 bad inputs on both estimators, each outcome "
-              "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`)."]
+              "classified clear, handled, obscure or silent (`python -m bench.bad_input_matrix`).",
+              "- `results/images_arrays.md`: digits as (n, 8, 8, 1) arrays, `models.CNN()` against "
+              "`MLPClassifier` on the same 5 folds, and the epoch time a 4-layer augmentation adds "
+              "(`python -m bench.images_arrays`)."
+              "- `results/out_of_core.md`: one epoch over a lazily generated 6 GB dask array, "
+              "peak RSS and rows/s against the in-memory path (`python -m bench.out_of_core`)."]
     errors = [r for r in results if "error" in r]
     if errors:
         lines += ["", "## Errors", ""]

@@ -229,6 +229,24 @@ def keras_set_steps_per_execution(model, steps):
         model.train_function = None
 
 
+def keras_symbolic_build(model, element_spec):
+    """Build the compiled loss and metrics of ``model`` for batches of ``element_spec`` (a
+    ``tf.data`` element spec), as ``Model.fit`` does before its first step
+    (``Trainer._symbolic_build(data_batch=...)``, checked on keras 3.15.1). Without it they
+    would create their variables inside the first trace of the compiled epoch loop."""
+    try:
+        build = model._symbolic_build
+    except AttributeError as exc:
+        raise _moved("keras", "Trainer._symbolic_build", exc) from None
+    build(data_batch=element_spec)
+
+
+def keras_distribute_strategy(model):
+    """The distribution strategy ``model`` was compiled under, or None
+    (``Trainer._distribute_strategy``, checked on keras 3.15.1; absent: None)."""
+    return getattr(model, "_distribute_strategy", None)
+
+
 def keras_compiled_metrics(model):
     """The metrics a compiled model was compiled with, from the public
     ``get_compile_config()``: names stay names (``"accuracy"`` is resolved against the loss),
@@ -274,3 +292,22 @@ def sklearn_num_samples(X):
     except ImportError as exc:
         raise _moved("sklearn", "sklearn.utils.validation._num_samples", exc) from None
     return _num_samples(X)
+
+
+def sklearn_visual_block(kind, estimators, *, names, name_details):
+    """A box layout of scikit-learn's HTML repr (``_VisualBlock``), which an estimator returns
+    from ``_sk_visual_block_`` to show its parts as boxes. In
+    ``sklearn.utils._estimator_html_repr`` in 1.6.0 (checked), in
+    ``sklearn.utils._repr_html.estimator`` in 1.9.1 (checked)."""
+    for module in ("sklearn.utils._repr_html.estimator", "sklearn.utils._estimator_html_repr"):
+        try:
+            block = getattr(importlib.import_module(module), "_VisualBlock")
+            break
+        except (ImportError, AttributeError):
+            continue
+    else:
+        raise InternalMovedError(
+            "scikit-learn moved _VisualBlock (checked on 1.6.0 and 1.9.1): the HTML repr shows "
+            "the estimator as one box; update skkeras_prep._compat.sklearn_visual_block"
+        )
+    return block(kind, estimators, names=names, name_details=name_details)

@@ -12,7 +12,8 @@ index inside a parallel, prefetched ``tf.data`` map (and decoded there, for a so
   rebuilding one each epoch, and two fits with the same seed see the same batches.
 * prediction: contiguous slices in order, no shuffle.
 * sources read in order (``indexable = False``): chunks in order, rows shuffled within a
-  window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks, the epoch's batches made across chunk edges.
+  window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks (or the source's ``window_chunks``), the
+  epoch's batches made across chunk edges; validation batches in order, chunk by chunk.
 
 Several inputs (``sources.MultiSource``) are gathered by the same one ``tf.numpy_function``
 (one array per input, then y and w) and handed to the model as a dict; several outputs have
@@ -199,19 +200,29 @@ def _labelled_loader(gather, rows, y_heads=None):
     return load
 
 
+def _augmented(dataset, augment):
+    """``augment`` (a function of TensorFlow ops, batch -> batch; ``_augment.for_fit``) mapped
+    over the x of each batch, one batch after the other: its random layers advance their seed
+    state in step order, so the same seed gives the same augmented batches."""
+    if augment is None:
+        return dataset
+    return dataset.map(lambda x, t, w: (augment(x), t, w))
+
+
 def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
-                     y_dtype=None, y_heads=None):
+                     y_dtype=None, augment=None, y_heads=None):
     """Batches (x, y, w) for ``epochs`` passes over the rows of ``source``, and the number of
     batches in an epoch; see the module docstring. Each batch of y is cast to ``y_dtype``
     (default: y's own), so targets can be stored compactly, and cut into one target per
-    output where ``y_heads`` says so. The arrays are let go when ``stack`` (a
+    output where ``y_heads`` says so. ``augment`` (or None) transforms each training batch's
+    x (never validation or prediction batches). The arrays are let go when ``stack`` (a
     ``contextlib.ExitStack``) closes."""
     n = source.n_rows
     per_epoch = n_batches(n, batch_size)
     if not source.indexable:
         return _sequential_training_dataset(
             source, y, sample_weight, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-            seed=seed, stack=stack, y_dtype=y_dtype, y_heads=y_heads,
+            seed=seed, stack=stack, y_dtype=y_dtype, augment=augment, y_heads=y_heads,
         ), per_epoch
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack,
                           order=_EpochOrder(n, seed, shuffle))
@@ -221,75 +232,166 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
         index = rows.order.indices(epoch, batch * batch_size, min(n, (batch + 1) * batch_size))
         return _labelled_batch(rows, index)
 
+    # Decoding in the graph (image files) costs far more than a gather: let tf.data tune
+    # the number of parallel calls (measured: 0.8x Keras's image pipeline with 2, 1.0x with
+    # AUTOTUNE; bench/images_throughput.py).
+    parallel = TRAIN_MAP_PARALLELISM if source.graph_decoder() is None else AUTOTUNE
     dataset = tf.data.Dataset.range(epochs * per_epoch)
     dataset = dataset.map(
-        _labelled_loader(gather, rows, y_heads), num_parallel_calls=TRAIN_MAP_PARALLELISM,
-        deterministic=True,
+        _labelled_loader(gather, rows, y_heads), num_parallel_calls=parallel, deterministic=True
     )
-    return dataset.prefetch(TRAIN_PREFETCH), per_epoch
+    return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH), per_epoch
+
+
+# Rows trained from memory by the compiled epoch loop (``in_memory_batches``) at most: the
+# transformed rows as float32, and the epochs' row orders (int32).
+MAX_IN_MEMORY_BYTES = 64 * 2**20
+MAX_IN_MEMORY_ORDER = 4 * 2**20
+
+
+def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, seed,
+                      y_dtype=None):
+    """The training batches of ``training_dataset`` as whole arrays, for small data: (x, y,
+    w, order, batch_size), where row ``order[e, b * batch_size:(b + 1) * batch_size]`` of x,
+    y and w make batch b of epoch e, exactly the rows, order and dtypes the pipeline gathers.
+    None for rows that are not a dense array (sparse rows stay sparse and are densified one
+    batch at a time; rows read in order or decoded in the graph), or too large
+    (``MAX_IN_MEMORY_BYTES``, ``MAX_IN_MEMORY_ORDER``)."""
+    from .sources.arrays import ArraySource
+
+    n = source.n_rows
+    if (not isinstance(source, ArraySource) or source.graph_decoder() is not None
+            or n * max(source.row_bytes, 1) > MAX_IN_MEMORY_BYTES
+            or n * epochs > MAX_IN_MEMORY_ORDER):
+        return None
+    x = np.asarray(source.gather(slice(0, n)))
+    y = np.asarray(y)
+    y = y.astype(np.dtype(y.dtype if y_dtype is None else y_dtype), copy=False)
+    w = np.asarray(sample_weight, dtype=np.float32)
+    per_epoch = n_batches(n, batch_size)
+    order = np.empty((epochs, n), dtype=np.int32)
+    epoch_order = _EpochOrder(n, seed, shuffle)
+    for epoch in range(epochs):
+        for batch in range(per_epoch):
+            start, stop = batch * batch_size, min(n, (batch + 1) * batch_size)
+            order[epoch, start:stop] = np.arange(n)[epoch_order.indices(epoch, start, stop)]
+    return x, y, w, order, batch_size
 
 
 def _windows(source):
-    """(first row, rows) of consecutive windows of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks."""
+    """(first row, rows) of consecutive windows of chunks: the source's ``window_chunks``
+    (a dask source: the estimator's ``shuffle_window_chunks``), else ``SEQUENTIAL_WINDOW_CHUNKS``.
+    The chunks are let go as soon as they are joined, so a window is held once."""
+    window = getattr(source, "window_chunks", None) or SEQUENTIAL_WINDOW_CHUNKS
     pieces, first = [], None
     for start, chunk in source.chunks(SEQUENTIAL_CHUNK_ROWS):
         first = start if first is None else first
         pieces.append(np.asarray(chunk))
-        if len(pieces) == SEQUENTIAL_WINDOW_CHUNKS:
-            yield first, np.concatenate(pieces)
-            pieces, first = [], None
+        if len(pieces) == window:
+            joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+            pieces = []
+            yield first, joined
+            first = None
     if pieces:
-        yield first, np.concatenate(pieces)
+        joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
+        pieces = []
+        yield first, joined
+
+
+def _joined(parts):
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
     """(x, y, w) numpy batches of a source read in order: per epoch, chunks in order, rows
     shuffled within a window of chunks; a batch may span windows, so every epoch has exactly
-    ``n_batches(n, batch_size)`` batches."""
+    ``n_batches(n, batch_size)`` batches.
+
+    The rows served are the rows carried over from the last window (fewer than a batch)
+    followed by this window's rows in a seeded permuted order; each batch is gathered from
+    the window on its own, so the window is never copied whole."""
     for epoch in range(epochs):
         rng = np.random.default_rng([seed, epoch])
         carry_x = carry_i = None
         for first, x in _windows(rows.X):
-            index = np.arange(first, first + len(x))
-            if shuffle:
-                order = rng.permutation(len(x))
-                x, index = x[order], index[order]
-            if carry_x is not None:
-                x, index = np.concatenate([carry_x, x]), np.concatenate([carry_i, index])
-            usable = len(x) - len(x) % batch_size
+            order = rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            held = 0 if carry_x is None else len(carry_x)
+
+            def served(lo, hi):  # rows lo..hi of (carried rows + this window in order)
+                xs, index = [], []
+                if lo < held:
+                    xs.append(carry_x[lo:min(hi, held)])
+                    index.append(carry_i[lo:min(hi, held)])
+                if hi > held:
+                    positions = order[max(lo - held, 0):hi - held]
+                    xs.append(x[positions])
+                    index.append(first + positions)
+                return _joined(xs), _joined(index)
+
+            total = held + len(x)
+            usable = total - total % batch_size
             for start in range(0, usable, batch_size):
-                part = index[start:start + batch_size]
-                yield x[start:start + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
-            carry_x, carry_i = x[usable:], index[usable:]
+                batch, part = served(start, start + batch_size)
+                yield batch, rows.y[part].astype(rows.y_dtype), rows.w[part]
+            carry_x, carry_i = served(usable, total)
         if carry_x is not None and len(carry_x):
             yield carry_x, rows.y[carry_i].astype(rows.y_dtype), rows.w[carry_i]
 
 
 def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
-                                 seed, stack, y_dtype, y_heads=None):
+                                 seed, stack, y_dtype, augment, y_heads=None):
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    return _sequential_dataset(
+        rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed), augment,
+        y_heads,
+    )
+
+
+def _sequential_dataset(rows, batches, augment=None, y_heads=None):
+    """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields
+    (``augment``: training batches only; y cut per output as ``y_heads`` says)."""
+    source = rows.X
     x_type, x_shape = _gathered_spec(source)
     signature = (
         tf.TensorSpec(x_shape, x_type),
         tf.TensorSpec((None,) + rows.y.shape[1:], tf.as_dtype(rows.y_dtype)),
         tf.TensorSpec((None,), tf.float32),
     )
-    dataset = tf.data.Dataset.from_generator(
-        lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed),
-        output_signature=signature,
-    )
+    dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
     to_input = _model_input(source)
     to_targets = _model_targets(y_heads)
     dataset = dataset.map(lambda x, t, w: (to_input(x), to_targets(t), w), num_parallel_calls=AUTOTUNE)
-    return dataset.prefetch(TRAIN_PREFETCH)
+    return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH)
+
+
+def _sequential_evaluation_batches(rows, batch_size):
+    """(x, y, w) numpy batches of a source read in order, in order, made across chunk edges,
+    so there are exactly ``n_batches(n, batch_size)`` of them."""
+    carry, first = None, 0
+    for _, chunk in rows.X.chunks(batch_size):
+        x = np.asarray(chunk) if carry is None else np.concatenate([carry, np.asarray(chunk)])
+        usable = len(x) - len(x) % batch_size
+        for offset in range(0, usable, batch_size):
+            part = slice(first + offset, first + offset + batch_size)
+            yield x[offset:offset + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
+        carry, first = x[usable:], first + usable
+    if carry is not None and len(carry):
+        part = slice(first, first + len(carry))
+        yield carry, rows.y[part].astype(rows.y_dtype), rows.w[part]
 
 
 def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None, y_heads=None):
     """One ordered pass of (x, y, w) batches, for validation data; y is cast per batch as in
-    ``training_dataset``; the arrays are let go when ``stack`` closes."""
+    ``training_dataset``; the arrays are let go when ``stack`` closes. A source read in order
+    is read chunk by chunk."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    if not source.indexable:  # a known length: Keras then runs every batch, with no warning
+        dataset = _sequential_dataset(
+            rows, lambda: _sequential_evaluation_batches(rows, batch_size), y_heads=y_heads
+        )
+        return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(n, batch_size)))
 
     def gather(batch):
         start = int(batch) * batch_size

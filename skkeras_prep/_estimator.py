@@ -12,6 +12,7 @@ the model's forward function (_build).
 Subclasses supply the target encoder and turn model outputs into labels or values.
 """
 
+import inspect
 import numbers
 
 import numpy as np
@@ -19,16 +20,20 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _build, _dataset, _multi_input, _training
+from . import _augment, _build, _dataset, _multi_input, _pool, _training
+from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
+from ._html_repr import PartsReprMixin
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
 from ._targets import MultiOutputEncoder
-from ._validation import check_sample_weight, check_weight_range
+from ._validation import check_collection_X, check_sample_weight, check_transformed, check_weight_range
+from ._validation import check_X, first_input_tags, nd_input_hint, transform
 from .exceptions import TrainingDivergedError
-from .multi_io import MultiInput, is_multi_target
-from .sources import input_shape, input_width
+from .multi_io import MultiInput, MultiOutput, is_multi_target
+from .sources import explaining_errors, input_shape, input_width, streaming_rows_of
+from .sources.dask import DaskRows, DaskSource, compute, is_dask_collection, map_rows
 
 _PREDICT_BATCH_SIZE = 8192
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
@@ -52,7 +57,7 @@ def _accepts_nan(transformer):
     return type(transformer).__module__.startswith("sklearn.impute")
 
 
-class _KerasPipelineBase(BaseEstimator):
+class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     """Shared parameters, parameter routing, fit orchestration and batched prediction."""
 
     # What each constructor parameter accepts; checked at the start of every fit by
@@ -64,12 +69,12 @@ class _KerasPipelineBase(BaseEstimator):
         "preprocessor": [NONE, HasMethods(["fit", "transform"],
                                           "a scikit-learn transformer (with fit and transform)"),
                          InstanceOf(dict, "a dict of transformers keyed by input name")],
-        "optimizer": [STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
-                                                "a keras optimizer instance")],
+        "optimizer": [NONE, STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
+                                                      "a keras optimizer instance")],
         "loss": [NONE, STRING, CALLABLE, InstanceOf(dict, "a dict of losses keyed by output name")],
         "metrics": [NONE, InstanceOf((list, tuple, dict), "a list, tuple or dict of Keras metrics")],
         "epochs": [positive_int()],
-        "batch_size": [positive_int()],
+        "batch_size": [NONE, positive_int()],
         "shuffle": [BOOLEAN],
         "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
         "early_stopping": [BOOLEAN],
@@ -81,15 +86,24 @@ class _KerasPipelineBase(BaseEstimator):
         "random_state": [NONE, Interval(numbers.Integral, 0, None, closed="left"),
                          InstanceOf((np.random.RandomState, np.random.Generator),
                                     "a numpy RandomState or Generator")],
-        "verbose": [Options(numbers.Integral, 0, 1, 2)],
+        "verbose": [Options(numbers.Integral, 0, 1, 2), BOOLEAN],
+        "augmentation": [NONE, InstanceOf((dict, list, tuple),
+                                          "a dict of ImageDataGenerator-style options or a list of Keras layers"),
+                         HasMethods(["call", "get_config"], "a Keras layer")],
+        "validation_batch_size": [NONE, positive_int()],
+        "run_eagerly": [NONE, BOOLEAN],
+        "jit_compile": [NONE, BOOLEAN, Options(str, "auto")],
+        "shuffle_window_chunks": [positive_int()],
+        "preprocessor_sample_size": [positive_int()],
     }
+    _default_batch_size = 32  # what batch_size=None means
 
     def __init__(
         self,
         model=None,
         preprocessor=None,
         *,
-        optimizer="adam",
+        optimizer=None,
         loss=None,
         metrics=None,
         epochs=100,
@@ -103,6 +117,12 @@ class _KerasPipelineBase(BaseEstimator):
         warm_start=False,
         random_state=None,
         verbose=0,
+        augmentation=None,
+        validation_batch_size=None,
+        run_eagerly=None,
+        jit_compile=None,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         self.model = model
@@ -121,9 +141,46 @@ class _KerasPipelineBase(BaseEstimator):
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
+        self.augmentation = augmentation
+        self.validation_batch_size = validation_batch_size
+        self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
+        self.shuffle_window_chunks = shuffle_window_chunks
+        self.preprocessor_sample_size = preprocessor_sample_size
         self._routed = routed
 
+    # Parameters added after version 0.1, with their defaults: a pickle written by an earlier
+    # version lacks them (``__setstate__``).
+    _ADDED_PARAMETERS = {
+        "augmentation": None, "validation_batch_size": None, "run_eagerly": None,
+        "jit_compile": None, "shuffle_window_chunks": 4, "preprocessor_sample_size": 100_000,
+    }
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name, default in self._ADDED_PARAMETERS.items():
+            if name not in vars(self):
+                setattr(self, name, default)
+
     # -- parameters ------------------------------------------------------------------------
+    @classmethod
+    def _get_param_names(cls):
+        """The parameters of every ``__init__`` from this class up to the shared base, so that
+        a subclass in the scikeras style (its own ``__init__`` with new parameters, passing
+        the others on as ``**kwargs``) keeps all of them in ``get_params`` and ``clone``."""
+        names = set()
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None and issubclass(klass, _KerasPipelineBase):
+                names.update(
+                    name for name, p in inspect.signature(init).parameters.items()
+                    if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+                    and not is_routed_name(name)
+                )
+            if klass is _KerasPipelineBase:
+                break
+        return sorted(names)
+
     def get_params(self, deep=True):
         """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
         ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
@@ -180,19 +237,23 @@ class _KerasPipelineBase(BaseEstimator):
                 tags.input_tags.sparse = inner.sparse
                 tags.input_tags.string = inner.string
                 tags.input_tags.categorical = inner.categorical
+            first = first_input_tags(self.preprocessor)
+            if first is not None and first.one_d_array:  # image file paths
+                tags.input_tags.one_d_array = True
+                tags.input_tags.two_d_array = first.two_d_array
         return tags
 
     # -- hooks for subclasses --------------------------------------------------------------
     def _new_target_encoder(self):
         raise NotImplementedError
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         raise NotImplementedError
 
-    def _check_targets_again(self, y):
+    def _check_targets_again(self, y, encoder=None):
         raise NotImplementedError
 
-    def _extra_row_weights(self, y, encoder):
+    def _extra_row_weights(self, y, encoder, class_weight=None):
         return None
 
     def _stratify_labels(self, y_encoded):
@@ -207,33 +268,64 @@ class _KerasPipelineBase(BaseEstimator):
         return "Try to " + "; or ".join(remedies) + "."
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **kwargs):
         """Fit the preprocessor on (X, y), then train the Keras model on the transformed rows.
 
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Or a dict / ``skkeras_prep.MultiInput`` of them, one per named model input.
+            Or a dask array or DataFrame, read block by block and never loaded whole
+            (docs/scaling.md, "Data larger than memory"). Or a dict / ``skkeras_prep.MultiInput``
+            of arrays, one per named model input (docs/multi-io.md).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Or a dict, list of arrays or ``skkeras_prep.MultiOutput``: one target per
-            named model output (docs/multi-io.md).
+            A dask array or Series too (computed into memory: one value per row). Or a dict,
+            list of arrays or ``skkeras_prep.MultiOutput``: one target per named model output
+            (docs/multi-io.md).
         sample_weight : array-like of shape (n_samples,), default=None
+        **kwargs
+            Keras ``fit`` arguments for this call only: ``epochs``, ``batch_size``,
+            ``verbose``, ``shuffle``, ``validation_split``, ``validation_batch_size``,
+            ``class_weight`` (classifier), ``callbacks`` (run after the estimator's own) and
+            ``validation_data=(X_val, y_val[, sample_weight_val])`` (X_val goes through the
+            fitted preprocessor). A value given here wins over ``fit__<name>``, which wins
+            over the constructor parameter. They are not hyper-parameters: ``clone`` does
+            not keep them; for a search, set the parameters instead.
 
         Returns
         -------
         self
         """
         continue_training = self.warm_start and hasattr(self, "model_")
-        return self._fit(X, y, sample_weight, epochs=self.epochs, fresh=not continue_training)
+        return self._fit(X, y, sample_weight, fresh=not continue_training, call_kwargs=kwargs)
+
+    def initialize(self, X, y):
+        """Wrap the trained ``keras.Model`` given as ``model=`` without training it.
+
+        The preprocessor (if any) and the target encoding are fitted on (X, y); the model keeps
+        its weights (a copy is used; the given model is never changed) and is compiled by the
+        same rule as in ``fit``. ``predict``, ``score``, ``save`` and ``export_model`` then
+        work; ``history_`` is empty and ``n_iter_`` is 0. Returns self.
+        """
+        import keras
+
+        if not isinstance(self.model, keras.Model):
+            raise TypeError(
+                f"{type(self).__name__}.initialize(X, y) wraps a trained keras.Model given as "
+                f"model=...; model is {type(self.model).__name__}. Pass the trained model, or "
+                "call fit to build and train one."
+            )
+        return self._fit(X, y, None, fresh=True, trained=True)
 
     def _partial_fit(self, X, y, classes, sample_weight):
         fresh = not hasattr(self, "model_")
-        return self._fit(X, y, sample_weight, epochs=1, fresh=fresh, classes=classes, incremental=True)
+        return self._fit(X, y, sample_weight, fresh=fresh, classes=classes, incremental=True)
 
-    def _fit(self, X, y, sample_weight, *, epochs, fresh, classes=None, incremental=False):
+    def _fit(self, X, y, sample_weight, *, fresh, classes=None, incremental=False,
+             call_kwargs=None, trained=False):
         """prepare (checks, targets, preprocessor) -> build (a new or the continued model)
         -> train (``_training.train``) -> keep the fitted parts. ``fresh`` picks the stage
-        objects once: ``_NewFit`` or ``_ContinuedFit``."""
+        objects once: ``_NewFit`` or ``_ContinuedFit``. ``trained`` (``initialize``): the
+        given model is wrapped and not trained."""
         check_routed_names(extra_params(self), type(self).__name__)
         validate_params(self, routed_params(self))
         if y is None:
@@ -242,40 +334,89 @@ class _KerasPipelineBase(BaseEstimator):
                 "Pass the labels or values to fit(X, y)."
             )
         routed = routed_params(self)
-        stage = _NewFit(self, classes) if fresh else _ContinuedFit(self)
+        options = fit_options(self, routed, call_kwargs or {})
+        if incremental:
+            options["epochs"] = 1
+        stage = _NewFit(self, classes, trained) if fresh else _ContinuedFit(self)
+        streamed = None
+        if is_dask_collection(X):  # larger than memory: X stays lazy, y and weights computed
+            streamed, y, sample_weight = DaskRows.of(X, y, sample_weight)
         X, y, encoder = stage.check(X, y)
-        check_consistent_length(X, y)
+        if streamed is None:
+            check_consistent_length(X, y)
+        elif len(y) != streamed.n_rows:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: X has "
+                f"{streamed.n_rows} rows, y has {len(y)}."
+            )
         weights = check_sample_weight(sample_weight, len(y))
-        extra = self._extra_row_weights(y, encoder)
+        extra = self._extra_row_weights(y, encoder, options.get("class_weight"))
         if extra is not None:
             weights = (weights * extra).astype(np.float32)
             check_weight_range(weights, "sample_weight times class_weight")
-        preprocessor, Xt = stage.preprocess(X, y, incremental)
+        seeds = _training.draw_seeds(self.random_state, 3)
+        if streamed is None:
+            preprocessor, Xt = stage.preprocess(X, y, incremental)
+        else:
+            preprocessor = stage.preprocess_streamed(streamed, y, incremental, [seeds[2], 1])
+            Xt = self._streamed_source(streamed, preprocessor)
         source = self._rows(Xt, preprocessor)
 
-        seeds = _training.draw_seeds(self.random_state, 3)
         model, history = stage.model(source, encoder, routed, seeds[0])
-        y_encoded = encoder.encode(y)
-        settings = _training.TrainingSettings.of(
-            self, _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
-        )
-        y_heads = encoder.target_heads()  # None for one output
-        stratify = (self._stratify_labels(y_encoded)
-                    if settings.validation_fraction and y_heads is None else None)
-        keras_history = _training.train(
-            model, source, y_encoded, weights, settings=settings, epochs=epochs,
-            shuffle_seed=seeds[1] + len(history.get("loss", [])), split_seed=seeds[2],
-            stratify=stratify, y_dtype=encoder.batch_dtype(), y_heads=y_heads,
-        )
-        for key, values in keras_history.items():
-            history.setdefault(key, []).extend(float(v) for v in values)
-        _check_diverged(history, self._divergence_advice())
+        callbacks = _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
+        for more in options["callbacks"]:
+            callbacks += _build.resolve_callbacks(more, {})
+        epochs_before = len(history.get("loss", []))
+        restored = None
+        if not trained:
+            validation = self._validation_rows(options["validation_data"], preprocessor, encoder)
+            # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
+            augment = _augment.for_fit(self.augmentation, input_shape(source),
+                                       seeds[0] + epochs_before)
+            y_encoded = encoder.encode(y)
+            y_heads = encoder.target_heads()  # None for one output
+            settings = _training.TrainingSettings.of(self, callbacks, options)
+            fraction = 0.0 if validation is not None else settings.validation_fraction
+            stratify = self._stratify_labels(y_encoded) if fraction and y_heads is None else None
+            with explaining_errors(source):  # e.g. an image file that fails to decode
+                try:
+                    keras_history = _training.train(
+                        model, source, y_encoded, weights, settings=settings,
+                        epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
+                        split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
+                        augment=augment, validation=validation, y_heads=y_heads,
+                    )
+                except Exception:
+                    failure = getattr(source, "failure", None)  # a streamed block's own error,
+                    if failure is not None:  # instead of TensorFlow's wrapped copy of it
+                        raise failure from None
+                    raise
+            for key, values in keras_history.items():
+                history.setdefault(key, []).extend(float(v) for v in values)
+            _check_diverged(history, self._divergence_advice())
+            restored = settings.restored_epoch
 
         stage.keep(preprocessor, encoder, source)
         self.model_ = model
+        _pool.adopt(self, model)  # hands a model this estimator owned before back to the pool
         self.history_ = history
         self.n_iter_ = len(history.get("loss", []))
+        self.best_epoch_ = None if restored is None else epochs_before + restored
+        self.callbacks_ = callbacks
         return self
+
+    def _validation_rows(self, validation_data, preprocessor, encoder):
+        """``fit(validation_data=(X_val, y_val[, w_val]))`` as (row source, encoded targets,
+        weights): X_val through the checks and the preprocessor fitted on this fit's rows."""
+        if validation_data is None:
+            return None
+        X_val, y_val, *rest = validation_data
+        X_val = _multi_input.check_inputs(self, X_val, reset=False, preprocessor=preprocessor)
+        Xt = _multi_input.transform_inputs(self, preprocessor, X_val)
+        y_val = self._check_targets_again(y_val, encoder)
+        check_consistent_length(X_val, y_val)
+        weights = check_sample_weight(rest[0] if rest else None, len(y_val))
+        return self._rows(Xt, preprocessor), encoder.encode(y_val), weights
 
     def _rows(self, Xt, preprocessor):
         """The row source of transformed X: checked as the preprocessor's output where there
@@ -283,17 +424,55 @@ class _KerasPipelineBase(BaseEstimator):
         several inputs."""
         return _multi_input.rows(Xt, preprocessor)
 
-    def _meta(self, source, encoder):
+    def _streamed_source(self, rows, preprocessor):
+        """The row source of a dask X (``sources.dask.DaskSource``): each block is transformed
+        by the fitted preprocessor and checked as it streams (without a preprocessor: checked
+        like X), and ``shuffle_window_chunks`` blocks are shuffled together. The first rows of
+        the first block are transformed now, for the row shape and an early error."""
+
+        def transform_block(block):
+            if preprocessor is None:
+                return check_X(self, block, reset=False, preprocessor=None)
+            checked = check_transformed(transform(self, preprocessor, block), preprocessor)
+            if not hasattr(checked, "stored_values") or checked.stored_values() is None:
+                raise TypeError(
+                    f"The preprocessor {type(preprocessor).__name__} returned a row source "
+                    f"({type(checked).__name__}); with dask input it must return arrays."
+                )
+            return checked.X
+
+        (_, first), = rows.blocks([0])
+        probe = transform_block(first[:2])
+        return DaskSource(rows, transform_block, probe.shape[1:],
+                          window_chunks=self.shuffle_window_chunks)
+
+    def _meta(self, source, encoder, data=None):
+        """What a builder gets as ``meta`` (a dict whose missing keys raise a KeyError listing
+        the keys there are). ``data``: scikeras's keys about the raw data (``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``feature_encoder_``)."""
         meta = {
             "n_features_in_": input_width(source),
             "input_shape_": input_shape(source),
             "output_names_": getattr(encoder, "keys_", None),
             "n_outputs_": encoder.n_outputs_,
+            # the number of output tensors the model has (one per target for several outputs)
+            "n_outputs_expected_": len(encoder.heads_) if getattr(encoder, "several_outputs", False) else 1,
             "target_type_": encoder.target_type_,
             "n_classes_": getattr(encoder, "n_classes_", None),
             "classes_": getattr(encoder, "classes_", None),
+            "target_encoder_": encoder,
         }
-        return meta
+        meta.update(data or {})
+        return _build.Meta(meta)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _routed_score(self, scorer, X, y, sample_weight):
+        """``scorer(y, predict(X), sample_weight=..., **score__*)``."""
+        kwargs = score_options(self, routed_params(self))
+        if is_dask_collection(X):  # a float: the lazy predictions, y and weights computed
+            predictions, y, sample_weight = compute(self.predict(X), y, sample_weight)
+            return float(scorer(np.asarray(y), predictions, sample_weight=sample_weight, **kwargs))
+        return scorer(y, self.predict(X), sample_weight=sample_weight, **kwargs)
 
     def _set_target_attributes(self, encoder):
         self.n_outputs_ = encoder.n_outputs_
@@ -311,29 +490,51 @@ class _KerasPipelineBase(BaseEstimator):
         _check_single_io(self, "save")
         return save_estimator(self, path)
 
-    def export_model(self):
+    def export_model(self, input=None):
         """A ``keras.Model`` taking raw features, with the fitted preprocessing baked in, that
-        returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md."""
+        returns what ``predict_proba`` (regressor: ``predict``) returns. See docs/persistence.md.
+        With an ``ImageLoader`` preprocessor, ``input="images"`` (the default) takes images of
+        the trained size, and ``input="bytes"`` encoded image files (docs/images.md)."""
         from .export import export_model
 
         _check_single_io(self, "export_model")
-        return export_model(self)
+        return export_model(self, input=input)
 
     # -- prediction ------------------------------------------------------------------------
-    def _model_output(self, X):
-        """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches;
+    def _model_output(self, X, call_kwargs=None):
+        """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches
+        (``batch_size``: a ``predict`` keyword, else ``predict__batch_size``, else 8192 rows);
         a list of them, in the target encoder's order, for several outputs."""
         check_is_fitted(self, "model_")
+        batch_size = predict_batch_size(self, routed_params(self), call_kwargs or {},
+                                        _PREDICT_BATCH_SIZE)
         X = _multi_input.check_inputs(self, X, reset=False, preprocessor=self.preprocessor_)
         Xt = _multi_input.transform_inputs(self, self.preprocessor_, X)
         source = self._rows(Xt, self.preprocessor_)
-        outputs = [
-            self._call_model(batch)
-            for batch in _dataset.prediction_batches(source, batch_size=_PREDICT_BATCH_SIZE)
-        ]
+        with explaining_errors(source):
+            outputs = [
+                self._call_model(batch)
+                for batch in _dataset.prediction_batches(source, batch_size=batch_size)
+            ]
         if isinstance(outputs[0], list):  # several outputs: one array per output
             return [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         return np.concatenate(outputs, axis=0)
+
+    def _lazy(self, X, method, finish):
+        """``method`` (e.g. "predict_proba") over a dask X as a lazy dask array, one block at
+        a time; nothing is computed until asked. ``finish`` turns raw model outputs into the
+        method's result; it is applied to one zero row, for the result's shape and dtype."""
+        check_is_fitted(self, "model_")
+        if isinstance(self.target_encoder_, MultiOutputEncoder):
+            raise ValueError(
+                f"{method} of a dask X is not supported for an estimator with several outputs "
+                f"{self.target_encoder_.names_}; compute X first (X.compute()), or predict block "
+                "by block."
+            )
+        X = check_collection_X(self, X, reset=False, preprocessor=self.preprocessor_)
+        template = finish(self._call_model(np.zeros((1,) + tuple(self.input_shape_), np.float32)))
+        template = np.asarray(template)
+        return map_rows(X, _BlockMethod(self, method), template)
 
     def _call_model(self, batch):
         """The model's output for one batch, padded to a multiple of ``_ROW_BLOCK`` rows
@@ -380,6 +581,34 @@ def _check_single_io(estimator, what):
     )
 
 
+class _BlockMethod:
+    """``estimator.<method>(block)`` as a numpy array: the function a lazy prediction maps over
+    the blocks (a class, so a distributed scheduler can pickle it with the estimator)."""
+
+    def __init__(self, estimator, method):
+        self.estimator = estimator
+        self.method = method
+
+    def __call__(self, block):
+        return np.asarray(getattr(self.estimator, self.method)(block))
+
+
+def _fit_on_blocks(preprocessor, rows, y, sample_size, seed):
+    """Fit ``preprocessor`` on the blocks of a dask X (``sources.dask.DaskRows``): in one pass
+    with ``partial_fit`` where it has one (StandardScaler, MinMaxScaler, ...); else with
+    ``fit`` on a uniform random sample of ``sample_size`` rows (seeded by ``seed``)."""
+    if hasattr(preprocessor, "partial_fit"):
+        _partial_fit_on_blocks(preprocessor, rows, y)
+        return
+    sample, which = rows.sample(sample_size, seed)
+    preprocessor.fit(sample, y[which])
+
+
+def _partial_fit_on_blocks(preprocessor, rows, y):
+    for start, block in rows.blocks():
+        preprocessor.partial_fit(block, y[start:start + len(block)])
+
+
 def _check_diverged(history, advice):
     losses = np.asarray(history.get("loss", []), dtype=float)
     if losses.size and not np.isfinite(losses).all():
@@ -393,48 +622,59 @@ class _NewFit:
     """The stages of a fit that starts from scratch: fit the target encoder and a clone of
     the preprocessor, build and compile a new model, and set the fitted attributes."""
 
-    def __init__(self, estimator, classes):
+    def __init__(self, estimator, classes, trained=False):
         self.est = estimator
         self.classes = classes
+        self.trained = trained  # initialize: wrap the given trained model
+        self.data = {}  # scikeras's meta keys about the raw data
 
     def check(self, X, y):
         est = self.est
-        X = _multi_input.check_inputs(est, X, reset=True, preprocessor=est.preprocessor)
-        if is_multi_target(y, sklearn_num_samples(X)):  # one target per output, each its own encoder
+        dask = is_dask_collection(X)
+        check = check_collection_X if dask else _multi_input.check_inputs
+        X = check(est, X, reset=True, preprocessor=est.preprocessor)
+        if is_multi_target(y, None if dask else sklearn_num_samples(X)):
+            # one target per output, each its own encoder
             encoder = MultiOutputEncoder(
                 est._new_target_encoder, "classifier" if is_classifier(est) else "regressor"
             )
         else:
             encoder = est._new_target_encoder()
-        return X, est._fit_target_encoder(encoder, y, self.classes), encoder
+        y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
+        shape = X.shape if hasattr(X, "shape") else (sklearn_num_samples(X),)
+        y_dtype = ({name: np.asarray(t).dtype for name, t in y.data.items()}
+                   if isinstance(y, MultiOutput) else np.asarray(y).dtype)
+        self.data = {"X_shape_": tuple(shape),
+                     "X_dtype_": getattr(X, "dtype", None), "y_dtype_": y_dtype}
+        return X, y, encoder
 
     def preprocess(self, X, y, incremental):
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
         if isinstance(X, MultiInput):
-            return _multi_input.fit_transform_inputs(preprocessor, X, y, incremental)
-        if preprocessor is None:
-            return None, X
-        if incremental and hasattr(preprocessor, "partial_fit"):
-            return preprocessor, preprocessor.partial_fit(X, y).transform(X)
-        return preprocessor, preprocessor.fit_transform(X, y)
+            preprocessor, X = _multi_input.fit_transform_inputs(preprocessor, X, y, incremental)
+        elif preprocessor is not None:
+            with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
+                # its transform may return a row source
+                if incremental and hasattr(preprocessor, "partial_fit"):
+                    X = preprocessor.partial_fit(X, y).transform(X)
+                else:
+                    X = preprocessor.fit_transform(X, y)
+        self.data["feature_encoder_"] = preprocessor
+        return preprocessor, X
+
+    def preprocess_streamed(self, rows, y, incremental, seed):
+        """A clone of the preprocessor fitted on the blocks of a dask X (``_fit_on_blocks``)."""
+        preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
+        if preprocessor is not None:
+            _fit_on_blocks(preprocessor, rows, y, self.est.preprocessor_sample_size, seed)
+        return preprocessor
 
     def model(self, source, encoder, routed, seed):
         est = self.est
-        meta = est._meta(source, encoder)
+        meta = est._meta(source, encoder, self.data)
         with _training.model_scope():
-            model = _build.build_model(est.model, params_for("model", routed), meta, seed)
-            width = _build.output_width(model, meta["input_shape_"])
-            compiled = getattr(model, "compiled", False)
-            user_loss = model.loss if compiled else est.loss
-            encoder.set_output_width(width, _build.loss_name(user_loss))
-            if not compiled:
-                loss = est.loss if est.loss is not None else encoder.default_loss()
-                model.compile(
-                    optimizer=_build.resolve_optimizer(est.optimizer, params_for("optimizer", routed)),
-                    loss=_build.resolve_loss(loss, params_for("loss", routed)),
-                    metrics=_build.metrics_per_output(est.metrics, width),
-                )
-        return model, {}
+            model = _build.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
+        return _pool.reuse_or_keep(model), {}
 
     def keep(self, preprocessor, encoder, source):
         est = self.est
@@ -454,7 +694,8 @@ class _ContinuedFit:
 
     def check(self, X, y):
         est = self.est
-        X = _multi_input.check_inputs(est, X, reset=False, preprocessor=est.preprocessor_)
+        check = check_collection_X if is_dask_collection(X) else _multi_input.check_inputs
+        X = check(est, X, reset=False, preprocessor=est.preprocessor_)
         return X, est._check_targets_again(y), est.target_encoder_
 
     def preprocess(self, X, y, incremental):
@@ -463,6 +704,13 @@ class _ContinuedFit:
             self.est, preprocessor, X, partial_fit_y=y if incremental else None
         )
         return preprocessor, Xt
+
+    def preprocess_streamed(self, rows, y, incremental, seed):
+        """The fitted preprocessor; ``partial_fit`` updates an incremental one over the blocks."""
+        preprocessor = self.est.preprocessor_
+        if preprocessor is not None and incremental and hasattr(preprocessor, "partial_fit"):
+            _partial_fit_on_blocks(preprocessor, rows, y)
+        return preprocessor
 
     def model(self, source, encoder, routed, seed):
         est = self.est

@@ -90,6 +90,7 @@ _PLACE_KINDS = {
     "optimizer": ("optimizers", "schedules"),
     "model": ("initializers", "layers", "regularizers", "constraints"),
     "callbacks": ("callbacks",),
+    "augmentation": ("layers",),
 }
 _ALWAYS_TRUSTED_ONLY = ("Lambda", "TFSMLayer")  # run code or load graphs from a path
 _PATH_ARGUMENT = re.compile(r"path|dir|file|url|root|host|address|uri", re.IGNORECASE)
@@ -133,14 +134,14 @@ def _type_name(cls):
 @functools.lru_cache(maxsize=None)
 def default_trusted_types():
     """Type names loaded without asking, beyond skops's own defaults: scikit-learn estimator
-    classes, numpy dtypes and this package's estimators, target encoders and builders (every
-    class in ``skkeras_prep.models.__all__``)."""
+    classes, numpy dtypes and this package's estimators, target encoders, builders (every
+    class in ``skkeras_prep.models.__all__``) and image loader (``images.__all__``)."""
     from sklearn.utils import all_estimators
 
-    from . import models
+    from . import images, models
 
-    builders = {f"{models.__name__}.{name}" for name in models.__all__
-                if isinstance(getattr(models, name), type)}
+    builders = {f"{module.__name__}.{name}" for module in (models, images) for name in module.__all__
+                if isinstance(getattr(module, name), type)}
     dtype_classes = [type(np.dtype(code)) for code in "?bhilqBHILQefdgFDGSUOMm"]
     names = {_type_name(cls) for cls in [np.dtype] + dtype_classes}
     names.update(ESTIMATOR_CLASSES, _TARGET_ENCODERS, builders)
@@ -447,6 +448,11 @@ def _state_bytes(state):
     return data
 
 
+# Fitted attributes not in the state: the model (stored as .keras) and the callbacks of the
+# last fit (they hold the model and may hold open files or paths).
+_NOT_SAVED = frozenset({"model_", "callbacks_"})
+
+
 def _members(estimator, staging):
     """(name, bytes) for every part of the file, metadata first; Keras models are staged in
     the file ``staging``."""
@@ -457,7 +463,7 @@ def _members(estimator, staging):
         "params": _encode_params(estimator.get_params(deep=False), models),
         "attributes": {
             k: v for k, v in vars(estimator).items()
-            if k.endswith("_") and not k.startswith("_") and k != "model_"
+            if k.endswith("_") and not k.startswith("_") and k not in _NOT_SAVED
         },
     }
     parts = [(STATE, _state_bytes(state))]

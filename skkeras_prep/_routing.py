@@ -1,14 +1,17 @@
-"""Routed parameters: ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*``.
+"""Routed parameters: ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*``,
+``callbacks__*``, ``fit__*``, ``predict__*`` and ``score__*`` (the scikeras prefixes).
 
 A routed parameter is a keyword argument of the estimator whose name starts with one of the
 prefixes below and a double underscore. It is stored unchanged in the estimator's private
 ``_routed`` dict (so scikit-learn sees no public attribute besides the declared ones), shows up in
 ``get_params``, is settable with ``set_params`` and survives ``clone``. At fit time the values
 are handed to the part the prefix names (the model builder, the optimizer, the loss, the
-callbacks). This module holds only the name logic; it needs no TensorFlow.
+callbacks, the metrics; ``fit__*``, ``predict__*`` and ``score__*`` to one call of ``fit``,
+``predict`` or ``score``; see ``_call_options``). This module holds only the name logic; it
+needs no TensorFlow.
 """
 
-ROUTED_PREFIXES = ("model", "optimizer", "loss", "callbacks")
+ROUTED_PREFIXES = ("model", "optimizer", "loss", "metrics", "callbacks", "fit", "predict", "score")
 
 
 def is_routed_name(name):
@@ -33,8 +36,11 @@ def check_routed_names(names, estimator_name):
 def extra_params(estimator):
     """The keyword arguments given to the estimator beyond its declared parameters: the
     routed parameters, plus any unknown name (kept so that ``clone`` carries it and ``fit``
-    can report it). They live in the private dict ``_routed``, as a new dict here."""
-    return dict(getattr(estimator, "_routed", {}))
+    can report it). They live in the private dict ``_routed``, as a new dict here; a
+    scikeras-style subclass that declares one in its ``__init__`` and stores it as an
+    attribute (``self.optimizer__learning_rate = ...``) counts too."""
+    own = {k: v for k, v in vars(estimator).items() if is_routed_name(k)}  # a subclass's
+    return {**own, **getattr(estimator, "_routed", {})}
 
 
 def routed_params(estimator):

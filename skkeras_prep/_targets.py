@@ -170,8 +170,10 @@ class ClassifierTargetEncoder:
             return (1, 2)
         return (self.n_classes_,)
 
-    def set_output_width(self, width, loss_name):
-        """Pick the target layout for the model's output width and loss; check the width."""
+    def set_output_width(self, width, loss_name, from_logits=False):
+        """Pick the target layout for the model's output width and loss; check the width.
+        ``from_logits``: the loss reads logits, so ``to_proba`` applies the sigmoid (one
+        unit, multilabel, binary cross-entropy) or the softmax (the other losses) first."""
         _refuse_several_outputs(width)
         allowed = self.expected_widths()
         if width not in allowed:
@@ -198,6 +200,10 @@ class ClassifierTargetEncoder:
         self._check_loss(loss_name, width, layout)
         self.output_width_ = width
         self.layout_ = layout
+        self.logits_activation_ = None
+        if from_logits:
+            sigmoid = layout in (BINARY_COLUMN, INDICATOR) or str(loss_name).startswith("binary")
+            self.logits_activation_ = "sigmoid" if sigmoid else "softmax"
         return self
 
     def _check_loss(self, loss_name, width, layout):
@@ -217,9 +223,11 @@ class ClassifierTargetEncoder:
                 "(binary cross-entropy), or a softmax output of width 2 for this loss."
             )
 
-    def default_loss(self):
+    def default_loss(self, width=None):
+        """The loss for ``loss=None``, for the output width set (or ``width``)."""
+        width = self.output_width_ if width is None else width
         if self.target_type_ == "multilabel-indicator" or (
-            self.target_type_ == "binary" and self.output_width_ == 1
+            self.target_type_ == "binary" and width == 1
         ):
             return "binary_crossentropy"
         return "sparse_categorical_crossentropy"
@@ -256,11 +264,18 @@ class ClassifierTargetEncoder:
     # -- model output -> sklearn -----------------------------------------------------------
     def to_proba(self, output):
         out = np.asarray(output, dtype=np.float64)
+        activation = getattr(self, "logits_activation_", None)  # absent in files of 0.1
+        if activation == "sigmoid":
+            out = 0.5 * (1.0 + np.tanh(0.5 * out))  # the logistic function, without overflow
+        elif activation == "softmax":
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            out /= out.sum(axis=1, keepdims=True)
         if out.size and (not np.all(np.isfinite(out)) or out.min() < -1e-6 or out.max() > 1 + 1e-6):
             raise ValueError(
                 "The model's outputs are not probabilities (values outside [0, 1] or not "
                 "finite). End the model with a 'sigmoid' (binary, multilabel) or 'softmax' "
-                "(multiclass) activation instead of returning logits."
+                "(multiclass) activation, or, if it returns logits, train it with a loss that "
+                "says so (loss__from_logits=True or a loss object with from_logits=True)."
             )
         out = np.clip(out, 0.0, 1.0)
         if self.layout_ == INDICATOR:
@@ -282,7 +297,9 @@ class ClassifierTargetEncoder:
     def export_head(self):
         """The output head of an exported model, as (step, arguments) pairs that
         ``skkeras_prep.export`` turns into Keras layers: what ``to_proba`` does."""
-        return [("probabilities", {"layout": self.layout_})]
+        activation = getattr(self, "logits_activation_", None)
+        head = [("logits", {"activation": activation})] if activation else []
+        return head + [("probabilities", {"layout": self.layout_})]
 
 
 def _check_finite_target(y):
@@ -332,8 +349,13 @@ class RegressorTargetEncoder:
             )
         return y
 
-    def set_output_width(self, width, loss_name=None):
+    def set_output_width(self, width, loss_name=None, from_logits=False):
         _refuse_several_outputs(width)
+        if from_logits:
+            raise ValueError(
+                "The loss has from_logits=True, which is for classification; a regressor's "
+                "outputs are the predictions. Drop from_logits (or loss__from_logits)."
+            )
         if loss_name in SPARSE_LOSSES:
             raise ValueError(
                 f"loss={loss_name!r} takes integer class indices; a regressor needs a "
@@ -350,7 +372,7 @@ class RegressorTargetEncoder:
         self.output_width_ = width
         return self
 
-    def default_loss(self):
+    def default_loss(self, width=None):
         return "mean_squared_error"
 
     def encode(self, y):
@@ -421,6 +443,8 @@ class MultiOutputEncoder:
     (``set_output_width``). For training, every head's encoded columns are stored side by side
     in one array; ``target_heads`` tells ``_dataset`` how to cut a batch into the dict of
     per-output targets Keras takes."""
+
+    several_outputs = True
 
     def __init__(self, make_head, kind):
         self.make_head = make_head
@@ -510,9 +534,9 @@ class MultiOutputEncoder:
         return self._checked_again(y, "check_values")
 
     # -- model output layout -------------------------------------------------------------
-    def set_output_width(self, widths, loss_names=None):
-        """Match the targets to the model's outputs (``widths``: ``{output name: width}``)
-        and check each head's width and loss (``loss_names``: one name, or a dict by output)."""
+    def _match_outputs(self, widths):
+        """Match the targets to the model's outputs (``widths``: ``{output name: width}``):
+        heads put in the model's output order and named. Idempotent."""
         n = len(self.heads_)
         if not isinstance(widths, dict):
             raise ValueError(
@@ -535,28 +559,57 @@ class MultiOutputEncoder:
                 f"y holds {n} target(s), but the model has {len(names)} outputs {names}; pass "
                 "one target per output."
             )
-        if isinstance(loss_names, dict):
-            unknown = [k for k in loss_names if k not in names]
-            missing = [k for k in names if k not in loss_names]
-            if unknown or missing:
-                raise ValueError(
-                    f"loss is a dict keyed {list(loss_names)}, but the model's outputs are "
-                    f"{names}; give one loss per output (or loss=None for the defaults)."
-                )
         self.names_ = names
         if self.kind == "classifier":
             self.classes_ = [h.classes_ for h in self.heads_]
             self.n_classes_ = [h.n_classes_ for h in self.heads_]
-        for name, head in zip(names, self.heads_):
-            loss = loss_names.get(name) if isinstance(loss_names, dict) else loss_names
+        return names
+
+    @staticmethod
+    def _per_output(value, names, what):
+        """``value`` for each output: a dict by output name, a list in output order, or one
+        value for all."""
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in names]
+            missing = [k for k in names if k not in value]
+            if unknown or missing:
+                raise ValueError(
+                    f"{what} is a dict keyed {list(value)}, but the model's outputs are "
+                    f"{names}; give one {what} per output (or {what}=None for the defaults)."
+                )
+            return [value[name] for name in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(names):
+                raise ValueError(
+                    f"{what} is a list of {len(value)}, but the model has {len(names)} outputs "
+                    f"{names}; give one {what} per output."
+                )
+            return list(value)
+        return [value] * len(names)
+
+    def set_output_width(self, widths, loss_names=None, from_logits=False):
+        """Match the targets to the model's outputs (``widths``: ``{output name: width}``)
+        and check each head's width and loss (``loss_names``, ``from_logits``: one value,
+        or a dict by output name / list in output order)."""
+        names = self._match_outputs(widths)
+        losses = self._per_output(loss_names, names, "loss")
+        logits = self._per_output(from_logits, names, "loss")
+        for name, head, loss, head_logits in zip(names, self.heads_, losses, logits):
             try:
-                head.set_output_width(widths[name], loss)
+                head.set_output_width(widths[name], loss, from_logits=bool(head_logits))
             except ValueError as error:
                 raise ValueError(f"Output {name!r}: {error}") from error
         return self
 
-    def default_loss(self):
-        return {name: head.default_loss() for name, head in zip(self.names_, self.heads_)}
+    def default_loss(self, width=None):
+        """The loss for ``loss=None``: each head's default, as a dict by output name. Without
+        ``width`` (before the model is built: a builder's ``compile_kwargs``), each head's
+        default for the default model's width, keyed as y is (a list for a positional y)."""
+        if width is None:
+            losses = [head.default_loss(1) for head in self.heads_]
+            return losses if self.keys_ is None else dict(zip(self.keys_, losses))
+        names = self._match_outputs(width)
+        return {name: head.default_loss(width[name]) for name, head in zip(names, self.heads_)}
 
     def encode(self, y):
         """Every head's encoded targets side by side, (n, total columns), in one compact

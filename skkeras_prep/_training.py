@@ -18,9 +18,10 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from . import _dataset
+from . import _dataset, _loop, _pool
 from ._compat import keras_set_steps_per_execution
 from ._release import releasing_gradient_registrations, releasing_kernel_cache
+from .sources.multi import MultiSource
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
@@ -37,6 +38,10 @@ class TrainingSettings:
     tol: float
     verbose: int
     callbacks: list  # new instances made for this fit (``_build.resolve_callbacks``)
+    # Set by ``train``: the epoch of this run (0-based) whose weights early stopping restored,
+    # or None when no weights were restored.
+    restored_epoch: int | None = None
+    validation_batch_size: int = None  # None: max(batch_size, 1024)
 
     @property
     def validation_fraction(self):
@@ -44,14 +49,13 @@ class TrainingSettings:
         return self.validation_split or (0.1 if self.early_stopping else 0.0)
 
     @classmethod
-    def of(cls, estimator, callbacks):
-        return cls(
-            batch_size=estimator.batch_size, shuffle=estimator.shuffle,
-            validation_split=estimator.validation_split,
-            early_stopping=estimator.early_stopping,
-            n_iter_no_change=estimator.n_iter_no_change, tol=estimator.tol,
-            verbose=estimator.verbose, callbacks=callbacks,
-        )
+    def of(cls, estimator, callbacks, options=None):
+        """From the estimator's parameters; ``options`` (``_call_options.fit_options``: the
+        values of this fit, by precedence) win where they name a field."""
+        fields = {f.name for f in dataclasses.fields(cls)} - {"callbacks", "restored_epoch"}
+        values = {name: getattr(estimator, name) for name in fields}
+        values.update({k: v for k, v in (options or {}).items() if k in fields})
+        return cls(callbacks=callbacks, **values)
 
 
 def draw_seeds(random_state, count):
@@ -126,46 +130,69 @@ def _split_rows(n, fraction, stratify, seed):
 
 
 def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_seed,
-          stratify=None, y_dtype=None, y_heads=None):
+          stratify=None, y_dtype=None, augment=None, validation=None, y_heads=None):
     """Train the compiled ``model`` on ``source`` (a ``RowSource``) for ``epochs`` epochs and
     return Keras's history dict.
 
     ``y`` is the encoded target array and ``weights`` the per-row float32 weights, aligned with
     the source's rows (for several outputs, every output's columns side by side, cut apart
     per batch as ``y_heads`` says). ``stratify`` (labels or None) stratifies the validation
-    split.
-    ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation split. The
+    split. ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation
+    split. ``augment`` (``_augment.for_fit``, or None) transforms the training batches only.
+    ``validation`` (row source, encoded targets, weights), from ``fit(validation_data=...)``,
+    replaces the split (early stopping then watches it). The
     pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
     registrations and the eager kernels this fit's traced functions left behind
     (docs/DESIGN.md, "Memory over many fits").
     """
     with contextlib.ExitStack() as stack:
-        stack.enter_context(releasing_kernel_cache())  # closes last
-        validation = None
-        fraction = settings.validation_fraction
-        if fraction:
-            if not source.indexable:
-                raise ValueError(
-                    f"validation_split and early_stopping need rows that can be split by index; "
-                    f"{type(source).__name__} is read in order. Pass validation_split=0.0 and "
-                    "early_stopping=False."
-                )
-            train_rows, val_rows = _split_rows(source.n_rows, fraction, stratify, split_seed)
+        # A model kept for reuse keeps its traced functions, and their kernels are looked up
+        # again by its next fit: the cache is emptied only every so many such fits.
+        stack.enter_context(releasing_kernel_cache(reused_model=_pool.reusable(model)))  # closes last
+        val_batch = settings.validation_batch_size or max(settings.batch_size, 1024)
+        if validation is not None:
+            val_source, val_y, val_weights = validation
             validation = _dataset.evaluation_dataset(
-                source.take(val_rows), y[val_rows], weights[val_rows],
-                batch_size=max(settings.batch_size, 1024), stack=stack, y_dtype=y_dtype,
+                val_source, val_y, val_weights, batch_size=val_batch, stack=stack, y_dtype=y_dtype,
                 y_heads=y_heads,
             )
-            source, y, weights = source.take(train_rows), y[train_rows], weights[train_rows]
+        fraction = 0.0 if validation is not None else settings.validation_fraction
+        if fraction:
+            if source.indexable:
+                train_rows, val_rows = _split_rows(source.n_rows, fraction, stratify, split_seed)
+                train_source, val_source = source.take(train_rows), source.take(val_rows)
+            else:  # read in order: the source holds out what it can read cheaply
+                train_source, val_source, train_rows, val_rows = source.hold_out(fraction, split_seed)
+            validation = _dataset.evaluation_dataset(
+                val_source, y[val_rows], weights[val_rows],
+                batch_size=val_batch, stack=stack, y_dtype=y_dtype, y_heads=y_heads,
+            )
+            source, y, weights = train_source, y[train_rows], weights[train_rows]
 
+        callbacks = list(settings.callbacks)
+        build_optimizer(model)
+        stack.enter_context(releasing_gradient_registrations(model))
+        # The compiled epoch loop takes one input and one target array: several inputs or
+        # outputs (dicts per batch) train through model.fit.
+        fast = (y_heads is None and not isinstance(source, MultiSource)
+                and _loop.usable(model, callbacks=callbacks, validation=validation,
+                                 verbose=settings.verbose))
+        if fast and augment is None:  # augmentation is a map of the tf.data pipeline
+            batches = _dataset.in_memory_batches(
+                source, y, weights, batch_size=settings.batch_size, epochs=epochs,
+                shuffle=settings.shuffle, seed=shuffle_seed, y_dtype=y_dtype,
+            )
+            if batches is not None:
+                per_epoch = _dataset.n_batches(source.n_rows, settings.batch_size)
+                return _loop.run_arrays(model, batches, epochs=epochs, steps_per_epoch=per_epoch)
         dataset, per_epoch = _dataset.training_dataset(
             source, y, weights, batch_size=settings.batch_size, epochs=epochs,
             shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
-            y_heads=y_heads,
+            augment=augment, y_heads=y_heads,
         )
-        callbacks = list(settings.callbacks)
+        if fast:
+            return _loop.run(model, dataset, epochs=epochs, steps_per_epoch=per_epoch)
         keras_set_steps_per_execution(model, steps_per_execution(per_epoch, settings.verbose, callbacks))
-        build_optimizer(model)
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if settings.early_stopping:
             callbacks.append(
@@ -174,9 +201,20 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
                     min_delta=settings.tol, restore_best_weights=True,
                 )
             )
-        stack.enter_context(releasing_gradient_registrations(model))
         result = model.fit(
             dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
             callbacks=callbacks, verbose=settings.verbose, shuffle=False,  # the dataset shuffles
         )
+        settings.restored_epoch = restored_epoch(callbacks)
         return result.history
+
+
+def restored_epoch(callbacks):
+    """The epoch (0-based) whose weights an ``EarlyStopping`` callback among ``callbacks``
+    restored when training ended (ours or the user's, the last one that restored), or None."""
+    epoch = None
+    for callback in callbacks:
+        if (isinstance(callback, keras.callbacks.EarlyStopping) and callback.restore_best_weights
+                and callback.best_weights is not None):
+            epoch = int(callback.best_epoch)
+    return epoch

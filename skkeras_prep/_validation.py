@@ -3,15 +3,19 @@
 Every error says what was wrong and how to fix it. Nothing here needs TensorFlow.
 """
 
+import contextlib
 import numbers
+import os
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import get_tags
 from sklearn.utils.validation import validate_data
 
 from ._compat import sklearn_num_samples
-from .sources import RowSource, as_source
+from .sources import RowSource, as_source, streaming_rows_of
+from .sources.dask import check_collection
 from .exceptions import SkKerasPrepWarning
 
 # The model computes in float32: larger magnitudes become infinite when a batch is cast.
@@ -83,8 +87,133 @@ def _check_not_1d(X):
         )
 
 
+def _image_list_shapes(X):
+    """The shapes of the rows of X when X is a list, tuple or 1-D object array of arrays of
+    rank >= 2 (images kept one array each); otherwise None."""
+    if isinstance(X, np.ndarray):
+        if X.dtype.kind != "O" or X.ndim != 1:
+            return None
+        items = X
+    elif isinstance(X, (list, tuple)):
+        items = X
+    else:
+        return None
+    if not len(items) or not all(isinstance(item, np.ndarray) and item.ndim >= 2 for item in items):
+        return None
+    return [item.shape for item in items]
+
+
+def stack_images(X):
+    """A list (or object array) of same-sized image arrays as one array ``(n, h, w[, c])``;
+    images of different sizes get an error that says how to make them one size. Anything
+    else is returned unchanged."""
+    shapes = _image_list_shapes(X)
+    if shapes is None:
+        return X
+    first = shapes[0]
+    other = next((i for i, shape in enumerate(shapes) if shape != first), None)
+    if other is not None:
+        sizes = sorted({tuple(shape) for shape in shapes})
+        shown = ", ".join(str(s) for s in sizes[:5]) + (" ..." if len(sizes) > 5 else "")
+        raise ValueError(
+            f"X holds images of different sizes ({len(sizes)} sizes: {shown}); row 0 has shape "
+            f"{first} and row {other} has shape {shapes[other]}. The model needs one input "
+            "size: resize the images to one size first, or pass their file paths with "
+            "preprocessor=skkeras_prep.images.ImageLoader(size=(h, w)), which resizes each "
+            "image as it is read."
+        )
+    return np.stack(X)
+
+
+def _check_row_shape(estimator, X):
+    """At predict without a preprocessor: N-D rows must have the shape seen at fit."""
+    expected = getattr(estimator, "input_shape_", None)
+    shape = getattr(X, "shape", None)
+    if expected is None or shape is None or len(shape) < 2:
+        return
+    if len(expected) > 1 or len(shape) > 2:
+        if tuple(shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"X has rows of shape {tuple(shape[1:])} (X.shape = {tuple(shape)}), but the "
+                f"estimator was fitted on rows of shape {tuple(expected)}. Pass X of shape "
+                f"(n_samples,) + {tuple(expected)}."
+            )
+
+
+@contextlib.contextmanager
+def nd_input_hint(preprocessor, X):
+    """Re-raise a 2-D-only preprocessor's refusal of N-D X (scikit-learn: "Found array with
+    dim 4 ...") with what to do instead."""
+    try:
+        yield
+    except ValueError as error:
+        ndim = len(getattr(X, "shape", ()))
+        if ndim <= 2 or "dim" not in str(error):
+            raise
+        name = type(preprocessor).__name__
+        raise ValueError(
+            f"The preprocessor {name} takes 2-D input only, but X has {ndim} dimensions "
+            f"(shape {tuple(X.shape)}). For images, pass preprocessor=None (the model gets the "
+            "N-D rows as they are; scale them yourself, e.g. X / 255), or a transformer that "
+            "accepts N-D arrays (e.g. FunctionTransformer(lambda X: X / 255)). To use "
+            f"{name} on the flattened values, pass X.reshape(len(X), -1) and add a Reshape "
+            f"layer to the model. ({error})"
+        ) from error
+
+
+def first_input_tags(preprocessor):
+    """The input tags of the step that receives X (a Pipeline's first step), or None for a
+    third-party transformer without tags."""
+    steps = getattr(preprocessor, "steps", None)
+    if isinstance(steps, list) and steps:
+        return first_input_tags(steps[0][1])
+    try:
+        return get_tags(preprocessor).input_tags
+    except Exception:
+        return None
+
+
+def takes_1d(preprocessor):
+    """Whether the preprocessor declares that it takes 1-D X (``input_tags.one_d_array``),
+    as ``skkeras_prep.images.ImageLoader`` does for file paths; a Pipeline's first step
+    decides."""
+    tags = first_input_tags(preprocessor)
+    return tags is not None and bool(tags.one_d_array)
+
+
+def _is_1d(X):
+    """Whether X is one-dimensional: a 1-D array or Series, or a list of scalars or paths."""
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return len(shape) == 1
+    return isinstance(X, (list, tuple)) and all(
+        isinstance(v, (str, bytes, os.PathLike)) or np.ndim(v) == 0 for v in X)
+
+
+def _looks_like_paths(X):
+    """Whether X is a non-empty 1-D sequence whose first item is a file path (str or path-like)."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1 or X.dtype.kind not in "OU" or not len(X):
+            return False
+    elif not isinstance(X, (list, tuple)) or not X:
+        return False
+    return isinstance(X[0], (str, os.PathLike))
+
+
+_PATHS_HINT = (
+    "X looks like a list of image file paths. Pass preprocessor="
+    "skkeras_prep.images.ImageLoader(size=(height, width)) to read them (docs/images.md)."
+)
+
+
 def _no_preprocessor_hint(message):
     """How to fix a missing-value or text-column error when there is no preprocessor."""
+    if "inhomogeneous" in message:
+        return (
+            "X holds rows (images) of different shapes, and an array needs one shape. Resize "
+            "them to one size first, or pass their file paths with preprocessor="
+            "skkeras_prep.images.ImageLoader(size=(height, width)), which resizes each image."
+        )
     if "NaN" in message or "infinity" in message:
         return (
             "Without a preprocessor X must be numeric and finite: pass e.g. "
@@ -165,6 +294,11 @@ def _as_numeric(X):
 def check_X(estimator, X, *, reset, preprocessor):
     """Validate X and set or check ``n_features_in_`` / ``feature_names_in_``.
 
+    X may have any rank >= 2: ``(n, h, w)`` or ``(n, h, w, c)`` images too, and a list of
+    same-sized image arrays is stacked. ``n_features_in_`` is then ``X.shape[1]``, as
+    scikit-learn's ``validate_data`` sets it; the whole row shape is checked at predict
+    (without a preprocessor) against ``input_shape_``.
+
     Without a preprocessor X must be numeric, finite and inside float32's range (sklearn's
     own checks, then ours); at fit, values beyond 2**24 get a warning. With one, X is passed
     on as it is (DataFrames keep their columns for a ColumnTransformer); only the shape, the
@@ -173,11 +307,16 @@ def check_X(estimator, X, *, reset, preprocessor):
     """
     if X is None:
         raise ValueError("X is None; pass an array-like or DataFrame of shape (n_samples, n_features).")
+    X = stack_images(X)
     if not reset:
         X = align_frame_columns(estimator, X)
     else:
         _record_frame(estimator, X)
     if preprocessor is None:
+        if not reset:
+            _check_row_shape(estimator, X)
+        if _looks_like_paths(X):
+            raise ValueError(_PATHS_HINT)
         try:
             X = validate_data(
                 estimator,
@@ -185,6 +324,7 @@ def check_X(estimator, X, *, reset, preprocessor):
                 reset=reset,
                 accept_sparse=("csr", "csc", "coo"),
                 dtype="numeric",
+                allow_nd=True,
                 ensure_all_finite=True,
                 ensure_min_samples=1,
             )
@@ -211,7 +351,11 @@ def check_X(estimator, X, *, reset, preprocessor):
         return X
     if isinstance(X, str) or np.isscalar(X):
         raise ValueError(f"X must be 2-D array-like or a DataFrame, got {type(X).__name__}.")
-    _check_not_1d(X)
+    if takes_1d(preprocessor) and _is_1d(X):
+        if reset:  # 1-D X has no feature count; drop one left by an earlier fit
+            estimator.__dict__.pop("n_features_in_", None)
+    else:
+        _check_not_1d(X)
     dtype = getattr(X, "dtype", None)
     if dtype is not None and np.dtype(dtype).kind == "c":
         raise ValueError("Complex data not supported; X has a complex dtype.")
@@ -245,7 +389,9 @@ def transform(estimator, preprocessor, X):
     """``preprocessor.transform(X)`` for a fitted estimator; when it fails on a DataFrame
     whose columns changed dtype since fit, the error names those columns."""
     try:
-        return preprocessor.transform(X)
+        with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
+            # its transform may return a row source
+            return preprocessor.transform(X)
     except (TypeError, ValueError) as error:
         changed = _changed_dtypes(estimator, X)
         if not changed:
@@ -278,8 +424,8 @@ def _named_columns(columns, preprocessor, width):
 
 
 def check_transformed(Xt, preprocessor):
-    """The preprocessor's output as a row source (``skkeras_prep.sources``), checked: 2-D,
-    numeric, finite, within float32's range. What is allowed is decided here; how the values
+    """The preprocessor's output as a row source (``skkeras_prep.sources``), checked: 2-D
+    or N-D (rows of any shape), numeric, finite, within float32's range. What is allowed is decided here; how the values
     are found and which columns hold them is the source's own (dense arrays and sparse
     matrices store them differently). A ``RowSource`` returned by ``transform`` is taken as
     it is: it checks its own rows."""
@@ -287,11 +433,6 @@ def check_transformed(Xt, preprocessor):
     if isinstance(Xt, RowSource):
         return Xt
     source = as_source(Xt)
-    if len(source.row_shape) != 1:
-        raise ValueError(
-            f"The preprocessor {name} returned shape {(source.n_rows,) + source.row_shape}; it "
-            "must return 2-D output."
-        )
     numeric = source.as_numeric()
     if numeric is None:
         raise ValueError(
@@ -299,7 +440,8 @@ def check_transformed(Xt, preprocessor):
             f"{source.stored_values().dtype}). Encode text or category columns, e.g. with "
             "OneHotEncoder or OrdinalEncoder in a ColumnTransformer."
         )
-    source, data, width = numeric, numeric.stored_values(), numeric.row_shape[0]
+    source, data = numeric, numeric.stored_values()
+    width = int(np.prod(numeric.row_shape))
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         columns = source.columns_where(~np.isfinite(data))
         raise ValueError(
@@ -359,3 +501,37 @@ def check_weight_range(w, what):
             "computes in. What matters is how the weights compare: divide them by their mean "
             "(sample_weight / sample_weight.mean())."
         )
+
+
+def check_collection_X(estimator, X, *, reset, preprocessor):
+    """``check_X`` for a dask collection, computing nothing: its kind (``sources.dask``), the
+    feature count and column names (set at fit, compared later), and, without a
+    preprocessor, a numeric dtype. Values are checked block by block as they stream."""
+    check_collection(X, allowed=("array", "frame"))
+    if not reset:
+        X = align_frame_columns(estimator, X)
+    # scikit-learn reads feature names from in-memory frames only: an empty pandas frame with
+    # the dask frame's columns and dtypes stands in for it (nothing computed)
+    empty = _empty_frame(X) if _is_frame(X) else X
+    if reset:
+        _record_frame(estimator, empty)
+    dtypes = list(X.dtypes) if _is_frame(X) else [X.dtype]
+    if preprocessor is None:
+        # pandas extension dtypes (strings, categories) have a kind too: "O"
+        text = [str(c) for c, d in zip(getattr(X, "columns", ["X"]), dtypes) if getattr(d, "kind", "O") not in "biuf"]
+        if text:
+            raise ValueError(
+                f"X has non-numeric column(s) {text[:10]} and there is no preprocessor. Pass one "
+                "that encodes them, e.g. preprocessor=ColumnTransformer([(\"cat\", "
+                "OneHotEncoder(handle_unknown=\"ignore\"), columns)], remainder=StandardScaler())."
+            )
+    elif any(getattr(d, "kind", "O") == "c" for d in dtypes):
+        raise ValueError("Complex data not supported; X has a complex dtype.")
+    validate_data(estimator, empty, reset=reset, skip_check_array=True)
+    return X
+
+
+def _empty_frame(X):
+    import pandas as pd
+
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in X.dtypes.items()}, columns=X.columns)

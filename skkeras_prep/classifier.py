@@ -2,11 +2,15 @@
 
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._estimator import _KerasPipelineBase
+from ._call_options import score_options
 from ._params import NONE, InstanceOf, Options
+from ._routing import routed_params
 from ._targets import ClassifierTargetEncoder, MultiOutputEncoder
+from .sources.dask import is_dask_collection
 
 
 class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
@@ -27,12 +31,23 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         ``n_classes_``, ``n_outputs_``, ``classes_``, ``target_type_`` and ``meta`` (a dict
         of these). A ``keras.Model`` instance is cloned (fresh weights) at every fit and never
         mutated. An uncompiled model is compiled with ``optimizer``, ``loss``, ``metrics``.
+        A model the builder returns compiled keeps its own optimizer, loss and metrics except
+        each one set here (the parameter, or any of its ``optimizer__*``, ``loss__*``,
+        ``metrics__*``), which replaces the model's (the model is recompiled). A callable may
+        also declare ``compile_kwargs`` (dict of the resolved ``optimizer``, ``loss``,
+        ``metrics``) and ``params`` (``get_params()``); ``meta`` also has ``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``n_outputs_expected_``, ``feature_encoder_`` and
+        ``target_encoder_``, and a missing key raises a KeyError listing the keys. With
+        model=None, a subclass may define ``_keras_build_fn(self, compile_kwargs)`` (the
+        scikeras pattern): it is called like a builder, with ``meta``'s keys readable as
+        attributes of ``self``; the subclass's own ``__init__`` parameters are parameters.
     preprocessor : scikit-learn transformer, dict of transformers or None, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
         For X with several named inputs (a dict or ``skkeras_prep.MultiInput``), a dict
         ``{input name: transformer}``; inputs without one pass through (docs/multi-io.md).
-    optimizer : str, keras optimizer class or instance, default="adam"
+    optimizer : None, str, keras optimizer class or instance, default=None
+        None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
         An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
     loss : str, keras loss or None, default=None
         None picks binary cross-entropy (one sigmoid unit, binary or multilabel targets) or
@@ -42,8 +57,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
         Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
-    batch_size : int >= 1, default=32
-        Rows per gradient step.
+    batch_size : int >= 1 or None, default=32
+        Rows per gradient step; None means the class default.
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
     validation_split : float in [0, 1), default=0.0
@@ -66,10 +81,43 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     random_state : int >= 0, RandomState, Generator or None, default=None
         Seeds the weight initialisation, dropout, shuffling and validation split without
         touching global random state. Equal ints give identical predictions.
-    verbose : {0, 1, 2}, default=0
-        0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    verbose : {0, 1, 2} or bool, default=0
+        0 is silent, 1 shows a progress bar, 2 one line per epoch; True/False mean 1/0.
+    augmentation : None, Keras layer, list of Keras layers or dict, default=None
+        Random transformations of the training images, applied to each training batch
+        inside the ``tf.data`` pipeline; never to validation or early-stopping rows, nor in
+        ``predict``, ``score`` or the model of ``export_model``. Layers are copied at each
+        fit (yours are never called) and seeded from ``random_state``. A dict takes
+        ``ImageDataGenerator``-style options: ``rotation_range`` (degrees),
+        ``width_shift_range``, ``height_shift_range`` (fractions, or pixels from 1 on),
+        ``zoom_range``, ``shear_range`` (degrees), ``horizontal_flip``, ``vertical_flip``,
+        ``brightness_range`` ([lower, upper] factor), ``channel_shift_range`` (in pixel
+        units) and ``fill_mode`` (default "nearest"). Needs image rows ``(h, w[, c])``.
+    validation_batch_size : int >= 1 or None, default=None
+        Rows per batch when the validation rows are evaluated; None is
+        ``max(batch_size, 1024)``.
+    run_eagerly : bool or None, default=None
+        Keras's ``compile(run_eagerly=...)``: run the training step eagerly (slow; for
+        debugging). None keeps what the model has (False when compiled here).
+    jit_compile : bool, "auto" or None, default=None
+        Keras's ``compile(jit_compile=...)`` (XLA). None keeps what the model has ("auto"
+        when compiled here).
+    shuffle_window_chunks : int >= 1, default=4
+        With a dask X (docs/scaling.md, "Data larger than memory"): rows are shuffled within a
+        window of this many consecutive chunks (partitions), read in order. Larger windows mix
+        rows better and hold more chunks in memory at once.
+    preprocessor_sample_size : int >= 1, default=100_000
+        With a dask X: a preprocessor without ``partial_fit`` is fitted on a uniform random
+        sample of this many rows (all rows if fewer); one with ``partial_fit`` is fitted in
+        one pass over the chunks instead.
     **routed
-        ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
+        ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*`` and ``callbacks__*``
+        parameters, and, as in scikeras, ``fit__<name>`` (a Keras fit argument for every fit:
+        ``epochs``, ``batch_size``, ``verbose``, ``shuffle``, ``validation_split``,
+        ``validation_batch_size``, ``class_weight`` (classifier), ``callbacks``),
+        ``predict__batch_size`` and ``score__<name>`` (passed to the scoring function).
+        ``fit(X, y, name=...)`` beats ``fit__<name>``, which beats the constructor parameter;
+        callbacks from all three run together.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
         schedule. Any other name is reported at ``fit``.
 
@@ -108,6 +156,13 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         Per-epoch ``loss`` (and ``val_loss`` and metrics).
     n_iter_ : int
         Epochs run.
+    best_epoch_ : int or None
+        With early stopping (``early_stopping=True``, or a Keras ``EarlyStopping`` callback with
+        ``restore_best_weights=True``): the index in ``history_`` of the epoch whose weights
+        were restored. None otherwise. ``skkeras_prep.plotting.HistoryDisplay`` marks it.
+    callbacks_ : list of keras callbacks
+        The copies of the user's callbacks that ran in the last fit (their state can be
+        read here). Not saved by ``save``.
 
     Examples
     --------
@@ -131,7 +186,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         model=None,
         preprocessor=None,
         *,
-        optimizer="adam",
+        optimizer=None,
         loss=None,
         metrics=None,
         epochs=100,
@@ -146,6 +201,12 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         warm_start=False,
         random_state=None,
         verbose=0,
+        augmentation=None,
+        validation_batch_size=None,
+        run_eagerly=None,
+        jit_compile=None,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         super().__init__(
@@ -153,7 +214,11 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             metrics=metrics, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
-            warm_start=warm_start, random_state=random_state, verbose=verbose, **routed,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+            augmentation=augmentation, validation_batch_size=validation_batch_size,
+            run_eagerly=run_eagerly, jit_compile=jit_compile,
+            shuffle_window_chunks=shuffle_window_chunks,
+            preprocessor_sample_size=preprocessor_sample_size, **routed,
         )
         self.class_weight = class_weight
 
@@ -163,36 +228,57 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         return tags
 
     # -- hooks -----------------------------------------------------------------------------
-    def _new_target_encoder(self):
+    @property
+    def target_encoder(self):
+        """A new, unfitted target encoder; each fit uses a new one (``target_encoder_``).
+
+        The hook for encoding targets another way (scikeras's ``target_encoder``; the
+        regressor's equivalent is the ``target_transformer`` parameter): override this
+        property in a subclass and return an instance of a subclass of
+        ``skkeras_prep.ClassifierTargetEncoder``, for example one whose ``encode`` smooths
+        the one-hot rows. Its ``to_proba`` and ``export_head`` turn outputs back. Saved files
+        load only with the library's own encoder classes."""
         return ClassifierTargetEncoder()
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _new_target_encoder(self):
+        encoder = self.target_encoder
+        if not isinstance(encoder, ClassifierTargetEncoder):
+            raise TypeError(
+                f"{type(self).__name__}.target_encoder returned {type(encoder).__name__}; it "
+                "must return an instance of (a subclass of) "
+                "skkeras_prep.ClassifierTargetEncoder."
+            )
+        return encoder
+
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         return encoder.fit(y, classes=classes)
 
-    def _check_targets_again(self, y):
-        return self.target_encoder_.check_labels(y)
+    def _check_targets_again(self, y, encoder=None):
+        return (encoder or self.target_encoder_).check_labels(y)
 
     def _set_target_attributes(self, encoder):
         super()._set_target_attributes(encoder)
         self.classes_ = encoder.classes_
         self.n_classes_ = encoder.n_classes_
 
-    def _extra_row_weights(self, y, encoder):
-        if self.class_weight is None:  # its kind was checked at fit (_parameter_constraints)
+    def _extra_row_weights(self, y, encoder, class_weight=None):
+        """Row weights from ``class_weight`` (this fit's value: the parameter, fit__class_weight
+        or fit(class_weight=...); its kind was checked at fit)."""
+        if class_weight is None:
             return None
         if isinstance(encoder, MultiOutputEncoder):
             raise ValueError(
                 "class_weight is not supported with several outputs (a row has one label per "
                 "output); pass per-row weights as sample_weight instead."
             )
-        if isinstance(self.class_weight, dict):
-            unknown = [k for k in self.class_weight if k not in set(encoder.classes_.tolist())]
+        if isinstance(class_weight, dict):
+            unknown = [k for k in class_weight if k not in set(encoder.classes_.tolist())]
             if unknown:
                 raise ValueError(
                     f"class_weight has keys {unknown} that are not labels of y; the labels are "
                     f"{encoder.classes_.tolist()}."
                 )
-        return compute_sample_weight(self.class_weight, y).astype(np.float32)
+        return compute_sample_weight(class_weight, y).astype(np.float32)
 
     def _stratify_labels(self, y_encoded):
         """Class of each row for a stratified validation split; None for multilabel."""
@@ -222,26 +308,33 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         """
         return self._partial_fit(X, y, classes, sample_weight)
 
-    def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_classes) (two columns for binary). With
-        several outputs, a list with one such array per output (as scikit-learn's
-        multi-output classifiers return)."""
-        output = self._model_output(X)  # raises NotFittedError before fit
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities, shape (n_samples, n_classes) (two columns for binary); a lazy
+        dask array for a dask X.
+
+        ``batch_size=...`` sets the rows per prediction batch for this call (else
+        ``predict__batch_size``, else 8192); it changes memory use, not the result. A model
+        trained with a loss that reads logits (``from_logits=True``) gets the sigmoid or
+        softmax applied here. With several outputs, a list with one such array per output (as
+        scikit-learn's multi-output classifiers return)."""
+        if is_dask_collection(X):
+            return self._lazy(X, "predict_proba", lambda out: self.target_encoder_.to_proba(out))
+        output = self._model_output(X, kwargs)  # raises NotFittedError before fit
         return self.target_encoder_.to_proba(output)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X, **kwargs):
         """Natural logarithm of ``predict_proba(X)``, shape (n_samples, n_classes).
 
         A probability of exactly 0 gives ``-inf``.
         """
         with np.errstate(divide="ignore"):
-            proba = self.predict_proba(X)
+            proba = self.predict_proba(X, **kwargs)
             return [np.log(p) for p in proba] if isinstance(proba, list) else np.log(proba)
 
-    def decision_function(self, X):
+    def decision_function(self, X, **kwargs):
         """Log-odds of the positive class for binary targets (shape (n,)); log-probabilities
         (n, n_classes) otherwise. Larger means more confident; argmax matches ``predict``."""
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X, **kwargs)
         if isinstance(proba, list):
             raise ValueError(
                 "decision_function is not defined for several outputs; use predict_proba, "
@@ -255,15 +348,27 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
             return logp - np.log(np.clip(1.0 - proba, eps, None))
         return logp
 
-    def predict(self, X):
-        """Labels from ``classes_`` (an indicator matrix for multilabel targets); with several
-        outputs, shape (n_samples, n_outputs), one column per output."""
-        proba = self.predict_proba(X)
+    def predict(self, X, **kwargs):
+        """Labels from ``classes_`` (an indicator matrix for multilabel targets); a lazy dask
+        array for a dask X; ``batch_size=...`` as in ``predict_proba``. With several outputs,
+        shape (n_samples, n_outputs), one column per output."""
+        if is_dask_collection(X):
+            encoder = lambda out: self.target_encoder_.to_labels(self.target_encoder_.to_proba(out))  # noqa: E731
+            return self._lazy(X, "predict", encoder)
+        proba = self.predict_proba(X, **kwargs)
         return self.target_encoder_.to_labels(proba)
 
     def score(self, X, y, sample_weight=None):
-        """Mean accuracy; with several outputs, the share of rows whose every output is right
-        (subset accuracy, as scikit-learn's multi-output classifiers score)."""
-        if not isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
-            return super().score(X, y, sample_weight=sample_weight)
-        return self.target_encoder_.subset_accuracy(self.predict_proba(X), y, sample_weight)
+        """Accuracy of ``predict(X)``; ``score__<name>`` parameters are passed to
+        ``sklearn.metrics.accuracy_score`` (as in scikeras). With several outputs, the share
+        of rows whose every output is right (subset accuracy, as scikit-learn's multi-output
+        classifiers score)."""
+        if isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
+            if score_options(self, routed_params(self)):
+                raise ValueError(
+                    "score__ parameters go to accuracy_score, which is not used with several "
+                    "outputs (score is the subset accuracy); remove them, or score each "
+                    "output's column of predict(X) yourself."
+                )
+            return self.target_encoder_.subset_accuracy(self.predict_proba(X), y, sample_weight)
+        return self._routed_score(accuracy_score, X, y, sample_weight)

@@ -26,7 +26,9 @@ import numbers
 
 from sklearn.base import BaseEstimator
 
-__all__ = ["MLP", "output_units"]
+from ._html_repr import DocLinkMixin
+
+__all__ = ["CNN", "KerasApplication", "MLP", "output_units"]
 
 
 def output_units(meta):
@@ -45,8 +47,10 @@ def output_units(meta):
     return meta["n_outputs_"], "linear"
 
 
-class MLP(BaseEstimator):
+class MLP(DocLinkMixin, BaseEstimator):
     """A multi-layer perceptron: Dense layers with optional dropout, then the output layer.
+
+    N-D rows (images ``(h, w)`` or ``(h, w, c)``) are flattened first.
 
     Parameters
     ----------
@@ -95,7 +99,7 @@ class MLP(BaseEstimator):
         seeds = _layer_seeds(meta.get("random_seed_"))
         regularizer = keras.regularizers.L2(self.l2) if self.l2 else None
         inputs = keras.Input(shape=tuple(meta["input_shape_"]))
-        x = inputs
+        x = keras.layers.Flatten()(inputs) if len(meta["input_shape_"]) > 1 else inputs
         for units in sizes:
             x = keras.layers.Dense(
                 int(units), activation=self.activation, kernel_regularizer=regularizer,
@@ -109,6 +113,272 @@ class MLP(BaseEstimator):
             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
         )(x)
         return keras.Model(inputs, outputs)
+
+
+def _positive_ints(value, name, *, allow_empty=True):
+    values = (value,) if isinstance(value, numbers.Integral) else tuple(value)
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0 for v in values) or (
+        not values and not allow_empty
+    ):
+        raise ValueError(f"{name} must be positive integers, got {value!r}.")
+    return tuple(int(v) for v in values)
+
+
+def _check_rate(value, name):
+    if isinstance(value, bool) or not (isinstance(value, numbers.Real) and 0 <= value < 1):
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}.")
+
+
+def _image_input(meta, builder):
+    """``keras.Input`` for image rows and the tensor the convolutions take: rows ``(h, w)``
+    get a channel axis; rows of another rank are refused."""
+    import keras
+
+    shape = tuple(meta["input_shape_"])
+    if len(shape) not in (2, 3):
+        raise ValueError(
+            f"{builder} needs image rows of shape (h, w) or (h, w, c); the rows have shape "
+            f"{shape}. Pass X as an array of shape (n, h, w[, c]) (or use MLP for tabular data)."
+        )
+    inputs = keras.Input(shape=shape)
+    x = keras.layers.Reshape(shape + (1,))(inputs) if len(shape) == 2 else inputs
+    return inputs, x
+
+
+class CNN(DocLinkMixin, BaseEstimator):
+    """A small convolutional network for image rows ``(h, w)`` or ``(h, w, c)``.
+
+    Each entry of ``filters`` is one block: a 3x3 (``kernel_size``) convolution with "same"
+    padding and ReLU, optional batch normalisation, then 2x2 pooling (skipped once the image
+    is smaller than 2 pixels on a side). Then the feature maps are flattened, followed by the
+    ``dense`` layers (ReLU), dropout, and the output layer (``output_units``). The kernels
+    and the dropout are seeded from ``meta["random_seed_"]``. Inputs are used as they come:
+    scale them first (e.g. X / 255, or ``ImageLoader``'s ``scale``).
+
+    Parameters
+    ----------
+    filters : tuple of int, default=(32, 64)
+        Filters of each convolution block.
+    kernel_size : int, default=3
+        Side of the square convolution kernels.
+    pooling : {"max", "avg", None}, default="max"
+        The 2x2 pooling after each block, or none.
+    dense : tuple of int, default=(128,)
+        Units of the dense layers after flattening.
+    dropout : float in [0, 1), default=0.25
+        Dropout rate before each dense layer and before the output layer.
+    batch_norm : bool, default=False
+        Batch normalisation after each convolution.
+
+    Examples
+    --------
+    >>> from skkeras_prep.models import CNN
+    >>> CNN(filters=(16, 32), dense=(64,))
+    CNN(dense=(64,), filters=(16, 32))
+    """
+
+    def __init__(self, filters=(32, 64), kernel_size=3, pooling="max", dense=(128,), dropout=0.25,
+                 batch_norm=False):
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.dense = dense
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+
+    def _check(self):
+        filters = _positive_ints(self.filters, "filters")
+        dense = _positive_ints(self.dense, "dense")
+        (kernel,) = _positive_ints(self.kernel_size, "kernel_size")
+        if self.pooling not in ("max", "avg", None):
+            raise ValueError(f"pooling must be 'max', 'avg' or None, got {self.pooling!r}.")
+        _check_rate(self.dropout, "dropout")
+        if not isinstance(self.batch_norm, bool):
+            raise ValueError(f"batch_norm must be True or False, got {self.batch_norm!r}.")
+        return filters, dense, kernel
+
+    def build(self, meta):
+        """Return a new, uncompiled ``keras.Model`` for the image rows described by ``meta``."""
+        import keras
+
+        filters, dense, kernel = self._check()
+        seeds = _layer_seeds(meta.get("random_seed_"))
+        inputs, x = _image_input(meta, "CNN")
+        pool = {"max": keras.layers.MaxPooling2D, "avg": keras.layers.AveragePooling2D}.get(self.pooling)
+        for n_filters in filters:
+            x = keras.layers.Conv2D(
+                n_filters, kernel, padding="same", activation=None if self.batch_norm else "relu",
+                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+            )(x)
+            if self.batch_norm:
+                x = keras.layers.Activation("relu")(keras.layers.BatchNormalization()(x))
+            if pool is not None and min(x.shape[1], x.shape[2]) >= 2:
+                x = pool(2)(x)
+        x = keras.layers.Flatten()(x)
+        for units in dense:
+            if self.dropout:
+                x = keras.layers.Dropout(self.dropout, seed=next(seeds))(x)
+            x = keras.layers.Dense(
+                units, activation="relu",
+                kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+            )(x)
+        if self.dropout:
+            x = keras.layers.Dropout(self.dropout, seed=next(seeds))(x)
+        units, activation = output_units(meta)
+        outputs = keras.layers.Dense(
+            units, activation=activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+        )(x)
+        return keras.Model(inputs, outputs)
+
+
+# How each keras.applications family wants its input, from pixel values in [0, 255]:
+# "raw" (the model scales itself: MobileNetV3, EfficientNet, ConvNeXt, RegNet), "tf" ([-1, 1]),
+# "torch" ([0, 1], then ImageNet mean and standard deviation per channel).
+_APPLICATION_INPUTS = {
+    "MobileNetV3Small": "raw", "MobileNetV3Large": "raw",
+    **{f"EfficientNetB{i}": "raw" for i in range(8)},
+    **{f"EfficientNetV2{v}": "raw" for v in ("B0", "B1", "B2", "B3", "S", "M", "L")},
+    **{f"ConvNeXt{v}": "raw" for v in ("Tiny", "Small", "Base", "Large", "XLarge")},
+    "MobileNet": "tf", "MobileNetV2": "tf", "InceptionV3": "tf", "InceptionResNetV2": "tf",
+    "Xception": "tf", "NASNetMobile": "tf", "NASNetLarge": "tf",
+    "ResNet50V2": "tf", "ResNet101V2": "tf", "ResNet152V2": "tf",
+    "DenseNet121": "torch", "DenseNet169": "torch", "DenseNet201": "torch",
+}
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class KerasApplication(DocLinkMixin, BaseEstimator):
+    """A ``keras.applications`` backbone (without its top) under a fitted head.
+
+    The model is: input -> rescaling from ``input_range`` to what the backbone expects ->
+    backbone (global average pooling) -> dropout -> output layer (``output_units``).
+    Grayscale rows (one channel, or ``(h, w)``) are repeated to three channels.
+
+    Parameters
+    ----------
+    name : str, default="MobileNetV3Small"
+        A ``keras.applications`` model whose input scaling is known here (the keys of
+        ``KerasApplication.supported``; the ResNet/VGG "caffe" family is not).
+    weights : None, "imagenet" or str path, default=None
+        None: random weights (seeded from ``random_state``); "imagenet": Keras downloads them
+        (needs the network once, then Keras's cache); a path: a local weights file for the
+        backbone without its top (``.weights.h5``), such as one saved by
+        ``backbone.save_weights``. Loaded weights are kept as they are (not reseeded).
+    trainable : bool, default=False
+        False freezes the backbone (its batch-norm layers then run in inference mode); only
+        the head trains.
+    dropout : float in [0, 1), default=0.2
+        Dropout before the output layer.
+    input_range : (float, float), default=(0.0, 1.0)
+        The range of the pixel values the model receives: (0, 1) for images scaled by 1/255
+        (``ImageLoader``'s default ``scale``), (0, 255) for raw pixel values. The builder
+        maps it to the backbone's own expected input (0-255 for MobileNetV3 and EfficientNet,
+        which preprocess themselves; [-1, 1] for MobileNetV2, Inception, Xception; ImageNet
+        mean/std for DenseNet).
+
+    Examples
+    --------
+    >>> from skkeras_prep.models import KerasApplication
+    >>> KerasApplication("MobileNetV2", input_range=(0, 255))
+    KerasApplication(input_range=(0, 255), name='MobileNetV2')
+    """
+
+    supported = tuple(sorted(_APPLICATION_INPUTS))
+
+    def __init__(self, name="MobileNetV3Small", weights=None, trainable=False, dropout=0.2,
+                 input_range=(0.0, 1.0)):
+        self.name = name
+        self.weights = weights
+        self.trainable = trainable
+        self.dropout = dropout
+        self.input_range = input_range
+
+    def _check(self):
+        if self.name not in _APPLICATION_INPUTS:
+            raise ValueError(
+                f"KerasApplication name {self.name!r} is not supported; use one of "
+                f"{list(self.supported)}, or write a builder function for others."
+            )
+        if not (self.weights is None or isinstance(self.weights, str) or hasattr(self.weights, "__fspath__")):
+            raise ValueError(
+                f"weights must be None, 'imagenet' or the path of a weights file, got {self.weights!r}."
+            )
+        if self.weights not in (None, "imagenet"):
+            import os
+
+            if not os.path.isfile(self.weights):
+                raise ValueError(f"weights file {str(self.weights)!r} does not exist.")
+        if not isinstance(self.trainable, bool):
+            raise ValueError(f"trainable must be True or False, got {self.trainable!r}.")
+        _check_rate(self.dropout, "dropout")
+        low, high = (float(v) for v in self.input_range)
+        if not high > low:
+            raise ValueError(f"input_range must be (low, high) with high > low, got {self.input_range!r}.")
+        return low, high
+
+    def _rescaled(self, x, low, high):
+        """Layers mapping pixel values in [low, high] to the backbone's expected input."""
+        import keras
+
+        mode = _APPLICATION_INPUTS[self.name]
+        target_low, target_high = {"raw": (0.0, 255.0), "tf": (-1.0, 1.0), "torch": (0.0, 1.0)}[mode]
+        scale = (target_high - target_low) / (high - low)
+        if scale != 1.0 or target_low != low:
+            x = keras.layers.Rescaling(scale, offset=target_low - low * scale)(x)
+        if mode == "torch":
+            x = keras.layers.Normalization(
+                mean=list(_IMAGENET_MEAN), variance=[s * s for s in _IMAGENET_STD]
+            )(x)
+        return x
+
+    def build(self, meta):
+        """Return a new, uncompiled ``keras.Model`` for the image rows described by ``meta``."""
+        import keras
+
+        low, high = self._check()
+        seeds = _layer_seeds(meta.get("random_seed_"))
+        inputs, x = _image_input(meta, "KerasApplication")
+        if x.shape[-1] == 1:
+            x = keras.layers.Concatenate()([x, x, x])
+        elif x.shape[-1] != 3:
+            raise ValueError(
+                f"KerasApplication needs 1 or 3 channels; the rows have shape {tuple(meta['input_shape_'])}."
+            )
+        x = self._rescaled(x, low, high)
+        weights = None if self.weights is None else str(self.weights) if self.weights != "imagenet" else "imagenet"
+        backbone = getattr(keras.applications, self.name)(
+            include_top=False, weights=weights, input_shape=tuple(x.shape[1:]), pooling="avg",
+        )
+        if weights is not None:
+            _keep_weights(backbone)
+        backbone.trainable = self.trainable
+        x = backbone(x, training=False) if not self.trainable else backbone(x)
+        if self.dropout:
+            x = keras.layers.Dropout(self.dropout, seed=next(seeds))(x)
+        units, activation = output_units(meta)
+        outputs = keras.layers.Dense(
+            units, activation=activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+        )(x)
+        return keras.Model(inputs, outputs)
+
+
+def _keep_weights(model):
+    """Give every seedless random initializer of ``model``'s layers an explicit seed, so
+    that the estimator's reseeding (``_seeding.reseed_model``, which redraws only weights
+    whose initializer has no seed) keeps loaded weights."""
+    import keras
+
+    from ._compat import keras_layers
+
+    for layer in keras_layers(model):
+        for attr, value in list(vars(layer).items()):
+            if attr.endswith("_initializer") and isinstance(value, keras.initializers.Initializer):
+                config = value.get_config()
+                if "seed" in config and config["seed"] is None:
+                    setattr(layer, attr, type(value).from_config({**config, "seed": 0}))
 
 
 def _layer_seeds(seed):

@@ -7,6 +7,7 @@ from sklearn.preprocessing import StandardScaler
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
 from ._targets import MultiOutputEncoder, RegressorTargetEncoder
+from .sources.dask import is_dask_collection
 
 
 class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
@@ -28,13 +29,24 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         preprocessor), ``input_shape_``, ``n_outputs_``, ``target_type_`` and ``meta`` (a dict
         of these). A ``keras.Model`` instance is cloned (fresh weights) at every fit and never
         mutated. An uncompiled model is compiled with ``optimizer``, ``loss``, ``metrics``.
+        A model the builder returns compiled keeps its own optimizer, loss and metrics except
+        each one set here (the parameter, or any of its ``optimizer__*``, ``loss__*``,
+        ``metrics__*``), which replaces the model's (the model is recompiled). A callable may
+        also declare ``compile_kwargs`` (dict of the resolved ``optimizer``, ``loss``,
+        ``metrics``) and ``params`` (``get_params()``); ``meta`` also has ``X_shape_``,
+        ``X_dtype_``, ``y_dtype_``, ``n_outputs_expected_``, ``feature_encoder_`` and
+        ``target_encoder_``, and a missing key raises a KeyError listing the keys. With
+        model=None, a subclass may define ``_keras_build_fn(self, compile_kwargs)`` (the
+        scikeras pattern): it is called like a builder, with ``meta``'s keys readable as
+        attributes of ``self``; the subclass's own ``__init__`` parameters are parameters.
     preprocessor : scikit-learn transformer, dict of transformers or None, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
         For X with several named inputs (a dict or ``skkeras_prep.MultiInput``), a dict
         ``{input name: transformer}``; inputs without one pass through (docs/multi-io.md).
         Without one, X must be numeric and finite.
-    optimizer : str, keras optimizer class or instance, default="adam"
+    optimizer : None, str, keras optimizer class or instance, default=None
+        None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
         An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
     loss : str, keras loss or None, default=None
         None is mean squared error. Any regression loss of Keras (``"mae"``,
@@ -45,8 +57,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
         Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
-    batch_size : int >= 1, default=64
-        Rows per gradient step (the classifier's default is 32: standardised targets at
+    batch_size : int >= 1 or None, default=64
+        Rows per gradient step; None means the class default (the classifier's default is 32: standardised targets at
         batch 64 matched MLPRegressor on diabetes, see docs/DESIGN.md).
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
@@ -68,16 +80,50 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Fitted on y (as a 2-D column block) and inverted at predict, like
         ``TransformedTargetRegressor``. "auto" standardises y (``StandardScaler()``), because
         unscaled targets are the most common reason a neural regressor fails; None trains on
-        y as it is. A transformer needs ``fit``, ``transform`` and ``inverse_transform``.
+        y as it is; ``initialize`` (a model trained elsewhere) takes "auto" as None. A
+        transformer needs ``fit``, ``transform`` and ``inverse_transform``.
     warm_start : bool, default=False
         A second ``fit`` continues training the same ``model_`` instead of rebuilding it.
     random_state : int >= 0, RandomState, Generator or None, default=None
         Seeds the weight initialisation, dropout, shuffling and validation split without
         touching global random state. Equal ints give identical predictions.
-    verbose : {0, 1, 2}, default=0
-        0 is silent, 1 shows a progress bar, 2 one line per epoch.
+    verbose : {0, 1, 2} or bool, default=0
+        0 is silent, 1 shows a progress bar, 2 one line per epoch; True/False mean 1/0.
+    augmentation : None, Keras layer, list of Keras layers or dict, default=None
+        Random transformations of the training images, applied to each training batch
+        inside the ``tf.data`` pipeline; never to validation or early-stopping rows, nor in
+        ``predict``, ``score`` or the model of ``export_model``. Layers are copied at each
+        fit (yours are never called) and seeded from ``random_state``. A dict takes
+        ``ImageDataGenerator``-style options: ``rotation_range`` (degrees),
+        ``width_shift_range``, ``height_shift_range`` (fractions, or pixels from 1 on),
+        ``zoom_range``, ``shear_range`` (degrees), ``horizontal_flip``, ``vertical_flip``,
+        ``brightness_range`` ([lower, upper] factor), ``channel_shift_range`` (in pixel
+        units) and ``fill_mode`` (default "nearest"). Needs image rows ``(h, w[, c])``.
+    validation_batch_size : int >= 1 or None, default=None
+        Rows per batch when the validation rows are evaluated; None is
+        ``max(batch_size, 1024)``.
+    run_eagerly : bool or None, default=None
+        Keras's ``compile(run_eagerly=...)``: run the training step eagerly (slow; for
+        debugging). None keeps what the model has (False when compiled here).
+    jit_compile : bool, "auto" or None, default=None
+        Keras's ``compile(jit_compile=...)`` (XLA). None keeps what the model has ("auto"
+        when compiled here).
+    shuffle_window_chunks : int >= 1, default=4
+        With a dask X (docs/scaling.md, "Data larger than memory"): rows are shuffled within a
+        window of this many consecutive chunks (partitions), read in order. Larger windows mix
+        rows better and hold more chunks in memory at once.
+    preprocessor_sample_size : int >= 1, default=100_000
+        With a dask X: a preprocessor without ``partial_fit`` is fitted on a uniform random
+        sample of this many rows (all rows if fewer); one with ``partial_fit`` is fitted in
+        one pass over the chunks instead.
     **routed
-        ``model__*``, ``optimizer__*``, ``loss__*`` and ``callbacks__*`` parameters.
+        ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*`` and ``callbacks__*``
+        parameters, and, as in scikeras, ``fit__<name>`` (a Keras fit argument for every fit:
+        ``epochs``, ``batch_size``, ``verbose``, ``shuffle``, ``validation_split``,
+        ``validation_batch_size``, ``class_weight`` (classifier), ``callbacks``),
+        ``predict__batch_size`` and ``score__<name>`` (passed to the scoring function).
+        ``fit(X, y, name=...)`` beats ``fit__<name>``, which beats the constructor parameter;
+        callbacks from all three run together.
         ``optimizer__learning_rate`` must be a finite float > 0 or a Keras learning-rate
         schedule. Any other name is reported at ``fit``.
 
@@ -112,6 +158,13 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Per-epoch ``loss`` (and ``val_loss`` and metrics), on the transformed target.
     n_iter_ : int
         Epochs run.
+    best_epoch_ : int or None
+        With early stopping (``early_stopping=True``, or a Keras ``EarlyStopping`` callback with
+        ``restore_best_weights=True``): the index in ``history_`` of the epoch whose weights
+        were restored. None otherwise. ``skkeras_prep.plotting.HistoryDisplay`` marks it.
+    callbacks_ : list of keras callbacks
+        The copies of the user's callbacks that ran in the last fit (their state can be
+        read here). Not saved by ``save``.
 
     Examples
     --------
@@ -124,6 +177,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     (2,)
     """
 
+    _default_batch_size = 64  # what batch_size=None means (docs/DESIGN.md)
     _parameter_constraints = {
         **_KerasPipelineBase._parameter_constraints,
         "target_transformer": [
@@ -138,7 +192,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         model=None,
         preprocessor=None,
         *,
-        optimizer="adam",
+        optimizer=None,
         loss=None,
         metrics=None,
         epochs=100,
@@ -153,6 +207,12 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         warm_start=False,
         random_state=None,
         verbose=0,
+        augmentation=None,
+        validation_batch_size=None,
+        run_eagerly=None,
+        jit_compile=None,
+        shuffle_window_chunks=4,
+        preprocessor_sample_size=100_000,
         **routed,
     ):
         super().__init__(
@@ -160,7 +220,11 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             metrics=metrics, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
             validation_split=validation_split, early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change, tol=tol, callbacks=callbacks,
-            warm_start=warm_start, random_state=random_state, verbose=verbose, **routed,
+            warm_start=warm_start, random_state=random_state, verbose=verbose,
+            augmentation=augmentation, validation_batch_size=validation_batch_size,
+            run_eagerly=run_eagerly, jit_compile=jit_compile,
+            shuffle_window_chunks=shuffle_window_chunks,
+            preprocessor_sample_size=preprocessor_sample_size, **routed,
         )
         self.target_transformer = target_transformer
 
@@ -173,10 +237,11 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     def _new_target_encoder(self):
         return RegressorTargetEncoder()
 
-    def _fit_target_encoder(self, encoder, y, classes):
+    def _fit_target_encoder(self, encoder, y, classes, trained=False):
         transformer = self.target_transformer  # its kind was checked at fit
-        if isinstance(transformer, str):  # "auto"
-            transformer = StandardScaler()
+        if isinstance(transformer, str):  # "auto": standardise, unless wrapping a model
+            # trained elsewhere (initialize), which predicts y as it is
+            transformer = None if trained else StandardScaler()
         return encoder.fit(y, target_transformer=transformer)
 
     def _divergence_advice(self, remedies=()):
@@ -184,8 +249,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             remedies = [*remedies, "standardise the targets (target_transformer='auto', the default)"]
         return super()._divergence_advice(remedies)
 
-    def _check_targets_again(self, y):
-        return self.target_encoder_.check_values(y)
+    def _check_targets_again(self, y, encoder=None):
+        return (encoder or self.target_encoder_).check_values(y)
 
     def partial_fit(self, X, y, sample_weight=None):
         """Train one pass over (X, y); the first call fits the preprocessor and builds the model.
@@ -202,15 +267,22 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         """
         return self._partial_fit(X, y, None, sample_weight)
 
-    def predict(self, X):
-        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit."""
-        output = self._model_output(X)
+    def predict(self, X, **kwargs):
+        """Predicted values, shape (n_samples,) or (n_samples, n_outputs) like y at fit; a
+        lazy dask array for a dask X. ``batch_size=...`` sets the rows per prediction batch
+        for this call (else ``predict__batch_size``, else 8192); it changes memory use, not
+        the result."""
+        if is_dask_collection(X):
+            return self._lazy(X, "predict", lambda out: self.target_encoder_.to_predictions(out))
+        output = self._model_output(X, kwargs)
         return self.target_encoder_.to_predictions(output)
 
     def score(self, X, y, sample_weight=None):
-        """R²; with several outputs, the mean R² over the predicted columns (as scikit-learn's
-        multi-output regressors score)."""
-        if not isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
-            return super().score(X, y, sample_weight=sample_weight)
-        return float(r2_score(self.target_encoder_.stack(y), self.predict(X),
-                              sample_weight=sample_weight, multioutput="uniform_average"))
+        """R² of ``predict(X)``; ``score__<name>`` parameters are passed to
+        ``sklearn.metrics.r2_score`` (e.g. ``score__multioutput``), as in scikeras. With
+        several outputs, y is given as for fit (a dict, list or ``MultiOutput``) or laid out
+        as ``predict`` returns it; the default is the mean R² over the predicted columns (as
+        scikit-learn's multi-output regressors score)."""
+        if isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
+            y = self.target_encoder_.stack(y)
+        return self._routed_score(r2_score, X, y, sample_weight)

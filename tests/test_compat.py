@@ -253,3 +253,35 @@ def test_scikit_learn_internals_are_where_they_were():
     assert _compat.sklearn_num_samples(X) == 3
     with pytest.raises(_compat.InternalMovedError, match="scikit-learn|sklearn"):
         _compat.sklearn_infrequent_enabled(object())
+
+
+def test_sklearn_visual_block_is_where_it_was():
+    """The HTML repr's box layout (_VisualBlock), which the estimator's _sk_visual_block_
+    returns to show its preprocessor and model builder as boxes."""
+    from sklearn.preprocessing import StandardScaler
+
+    block = _compat.sklearn_visual_block(
+        "parallel", [StandardScaler(), "build"], names=["a: StandardScaler", "b: build"],
+        name_details=["StandardScaler()", "build"],
+    )
+    assert block.kind == "parallel"
+    assert block.names == ["a: StandardScaler", "b: build"]
+    assert len(block.estimators) == 2
+def test_keras_symbolic_build_and_distribute_strategy():
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    with pytest.raises(ValueError, match="not yet been built"):
+        model.get_metrics_result()
+    spec = (tf.TensorSpec((None, 3), tf.float32), tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None,), tf.float32))
+    _compat.keras_symbolic_build(model, spec)
+    assert set(model.get_metrics_result()) == {"loss", "accuracy"}
+    assert _compat.keras_distribute_strategy(model) is None
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        inside = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    assert _compat.keras_distribute_strategy(inside) is not None
+    with pytest.raises(_compat.InternalMovedError, match=r"_symbolic_build of keras \(checked on"):
+        _compat.keras_symbolic_build(object(), spec)

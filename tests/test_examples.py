@@ -1,4 +1,5 @@
-"""Every example runs to the end and prints what its story promises (CI runs these)."""
+"""Every example runs to the end and prints what its story promises (CI runs these), with
+only what the README's set-up command installs."""
 
 import os
 import subprocess
@@ -14,12 +15,17 @@ EXPECTED_OUTPUT = {
     "regression_early_stopping.py": ["best epoch", "learning curve", "5-fold CV R^2"],
     "tabular_mixed_types.py": ["GridSearchCV (3-fold ROC AUC)", "best:", "5-fold cross-validation", "new customers"],
     "export_for_serving.py": ["all predictions agree"],
+    "plot_learning_curves.py": ["best epoch", "learning curves saved to"],
+    "images_from_folder.py": ["PNG files in 10 class folders", "fold stratified cross-validation",
+                              "GridSearchCV (3-fold accuracy)", "best:"],
 }
+ROOT = EXAMPLES.parent
 
 
 # import name -> the distribution that provides it
 _DISTRIBUTIONS = {"sklearn": "scikit-learn", "tensorflow": "tensorflow", "keras": "keras",
-                  "numpy": "numpy", "scipy": "scipy", "skops": "skops", "pandas": "pandas"}
+                  "numpy": "numpy", "scipy": "scipy", "skops": "skops", "pandas": "pandas",
+                  "matplotlib": "matplotlib"}
 
 
 def _demo_requirements():
@@ -68,13 +74,93 @@ def test_every_example_is_listed():
     assert sorted(p.name for p in EXAMPLES.glob("*.py")) == sorted(EXPECTED_OUTPUT)
 
 
+def _env():
+    """The user's environment, with this checkout first on the path (a subprocess would
+    otherwise import whichever skkeras_prep is installed)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return dict(os.environ, PYTHONPATH=path)
+
+
+@pytest.fixture(scope="module")
+def run_example(tmp_path_factory):
+    """Runs an example once per module in a subprocess, as a user would (from a scratch
+    directory, so files it writes land there); returns the CompletedProcess."""
+    results = {}
+
+    def run(script):
+        if script not in results:
+            workdir = tmp_path_factory.mktemp(script.removesuffix(".py"))
+            results[script] = subprocess.run(
+                [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True,
+                env=_env(), cwd=workdir, timeout=600,
+            )
+            results[script].workdir = workdir
+        return results[script]
+
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(EXPECTED_OUTPUT))
-def test_example_runs(script):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, env=env, timeout=600
-    )
+def test_example_runs(script, run_example):
+    result = run_example(script)
     assert result.returncode == 0, result.stderr[-3000:]
     for text in EXPECTED_OUTPUT[script]:
         assert text in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+def test_the_plot_example_saves_a_png(run_example):
+    result = run_example("plot_learning_curves.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    png = result.workdir / "learning_curves.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_plot_example_says_what_to_install_without_matplotlib():
+    """An example with an optional need checks it first and says how to install it."""
+    code = (
+        "import runpy, sys; sys.modules['matplotlib'] = None; "
+        f"runpy.run_path({str(EXAMPLES / 'plot_learning_curves.py')!r}, run_name='__main__')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=_env(), timeout=120)
+    assert result.returncode == 1
+    assert 'pip install "skkeras_prep[plot]"' in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_example_quiets_tensorflow_start_up_logs_before_importing_it():
+    """The README shows how to quiet TensorFlow's start-up lines; each example does it as the
+    script's own choice (setdefault, so the user's setting wins), before anything imports
+    TensorFlow. The library itself never sets it."""
+    import ast
+
+    for script in sorted(EXPECTED_OUTPUT):
+        tree = ast.parse((EXAMPLES / script).read_text())
+        body = [ast.unparse(node) for node in tree.body]
+        quiet = next((i for i, line in enumerate(body)
+                      if "os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')" in line), None)
+        assert quiet is not None, f"examples/{script} does not quiet TensorFlow's start-up logs"
+        first_import = next(i for i, line in enumerate(body)
+                            if line.startswith(("from sklearn", "from skkeras_prep", "import keras",
+                                                "import tensorflow", "from tensorflow")))
+        assert quiet < first_import, f"examples/{script} sets TF_CPP_MIN_LOG_LEVEL too late"
+    import re
+
+    sets_env = re.compile(r"environ\[[^\]]+\]\s*=(?!=)|environ\.(setdefault|update)\(|putenv\(")
+    library = sorted((ROOT / "skkeras_prep").rglob("*.py"))
+    assert library
+    assert not [p.name for p in library if sets_env.search(p.read_text())]
+
+
+@pytest.mark.slow
+def test_the_quickstart_prints_no_tensorflow_retracing_warning(run_example):
+    """Issue 12: each fit used to make its own traced functions, and TensorFlow warned
+    "... triggered tf.function retracing" in every example, CV and grid search. Reusing the
+    traced functions across fits (issue 13) removes the cause, so the warning must not appear."""
+    result = run_example("quickstart.py")
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    retracing = [line for line in output.splitlines() if "retracing" in line.lower()]
+    assert not retracing, "\n".join(retracing[:5])

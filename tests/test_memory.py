@@ -35,6 +35,10 @@ def test_kernel_cache_emptied_even_when_the_fit_fails(monkeypatch):
 
 
 def test_each_fit_releases_the_kernel_cache_and_predictions_still_work(monkeypatch, iris):
+    """Fits whose model is not kept for reuse (here: reuse turned off) empty the cache."""
+    import skkeras_prep
+
+    monkeypatch.setattr(skkeras_prep._pool, "_CONFIG", {"reuse_models": False})
     X, y = iris
     real = _release._clear_kernel_cache
     calls = []
@@ -53,6 +57,22 @@ def test_each_fit_releases_the_kernel_cache_and_predictions_still_work(monkeypat
     np.testing.assert_array_equal(first.predict_proba(X), before)
     first.set_params(warm_start=True).fit(X, y)  # a retained train function still runs
     assert len(calls) == 3
+
+
+def test_fits_of_reused_models_empty_the_kernel_cache_only_every_so_often(monkeypatch, iris):
+    """A model kept for reuse looks its kernels up again in its next fit: the cache is
+    emptied only every REUSED_FITS_PER_EMPTYING such fits."""
+    X, y = iris
+    calls = []
+    monkeypatch.setattr(_release, "_clear_kernel_cache", lambda: calls.append(1))
+    monkeypatch.setattr(_release, "REUSED_FITS_PER_EMPTYING", 3)
+    monkeypatch.setattr(_release, "_reused_fits", 0)
+    est = KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=1, random_state=0)
+    est.fit(X, y)
+    est.fit(X, y)
+    assert calls == []
+    est.fit(X, y)
+    assert calls == [1]
 
 
 @pytest.mark.slow

@@ -129,9 +129,15 @@ BAD_VALUES = {
     "callbacks": "stop",
     "warm_start": None,
     "random_state": -1,
-    "verbose": True,
+    "verbose": 3,  # True/False are accepted (1/0)
     "class_weight": "heavy",
     "target_transformer": "standard",
+    "augmentation": "flip",
+    "validation_batch_size": 0,
+    "run_eagerly": "yes",
+    "jit_compile": "on",
+    "shuffle_window_chunks": 0,
+    "preprocessor_sample_size": 2.5,
 }
 
 

@@ -150,6 +150,7 @@ def test_unit_weights_cost_no_memory(data, monkeypatch):
         return real(X, y, sample_weight, **kwargs)
 
     monkeypatch.setattr(_dataset, "training_dataset", spy)
+    monkeypatch.setattr(_dataset, "MAX_IN_MEMORY_BYTES", 0)  # the tf.data pipeline, not in memory
     KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=1, random_state=0).fit(X, y)
     assert seen[0].strides == (0,) and (seen[0] == 1).all()
 
@@ -173,6 +174,7 @@ def test_targets_are_stored_compactly_and_cast_per_batch(monkeypatch, n_classes,
         return dataset, per_epoch
 
     monkeypatch.setattr(_dataset, "training_dataset", spy)
+    monkeypatch.setattr(_dataset, "MAX_IN_MEMORY_BYTES", 0)  # the tf.data pipeline, not in memory
     KerasPipelineClassifier(
         MLP(hidden_layer_sizes=(4,)), loss=loss, epochs=1, batch_size=8, shuffle=False,
         random_state=0,

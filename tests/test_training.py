@@ -206,3 +206,21 @@ def test_divergence_raises_with_a_remedy():
     with pytest.raises(TrainingDivergedError, match="learning rate"):
         reg.fit(X, y)
     assert not hasattr(reg, "model_")  # no silently broken model is left behind
+
+
+def test_a_metric_class_is_instantiated_so_the_estimator_pickles_and_saves(iris, tmp_path):
+    """scikeras's Basic Usage passes metrics=[keras.metrics.R2Score]; Keras keeps a class in
+    its compile config and cannot serialize it, so pickle and save failed after training."""
+    import pickle
+
+    import skkeras_prep
+
+    X, y = iris
+    reg = KerasPipelineRegressor(MLP((4,)), epochs=1, metrics=[keras.metrics.R2Score],
+                                 random_state=0).fit(X, y.astype(float))
+    assert "r2_score" in reg.history_
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(reg)).predict(X), reg.predict(X))
+    reg.save(tmp_path / "reg.skkp")
+    np.testing.assert_allclose(skkeras_prep.load(tmp_path / "reg.skkp").predict(X), reg.predict(X))
+    with pytest.raises(TypeError, match="not a keras.metrics.Metric"):
+        small(epochs=1, metrics=[dict]).fit(X, y)

@@ -13,6 +13,10 @@ Inputs
     name, with characters a SavedModel signature cannot hold replaced by '_'). A missing text
     value is the empty string ``""`` (``MISSING_STRING``); a missing number is NaN.
     ``frame_to_inputs`` converts a DataFrame.
+    With an ``images.ImageLoader`` preprocessor: ``export_model(est)`` takes images of the
+    trained size ``(batch, h, w, c)`` (uint8 or float, the loader's scale built in), and
+    ``export_model(est, input="bytes")`` encoded image files as a ``(batch,)`` string tensor,
+    decoded and resized in the model (``images`` module; docs/images.md).
 
 Arithmetic runs in float64 in the same order of operations as scikit-learn, and the features
 are cast to float32 just before the Keras model, as ``predict`` does.
@@ -24,6 +28,7 @@ Modules (each imports only those above it):
 - ``translators``: the registry of scikit-learn transformer translators, from which
   ``SUPPORTED_TRANSFORMERS`` is generated (a new transformer is one entry there);
 - ``heads``: model outputs -> estimator outputs, from the target encoder's ``export_head()``;
+- ``images``: the image inputs (``"images"``, ``"bytes"``) of an ``ImageLoader`` estimator;
 - ``keras_model``: the export target ``export_model`` and ``frame_to_inputs`` (another target,
   say a different serving format, is one new module next to it).
 """

@@ -9,7 +9,7 @@ inverted by an Affine layer, which exists for the scalers in ``_INVERSES``.
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 
 from ._common import ExportError
-from .layers import Affine, FirstColumn, ProbabilityOutput
+from .layers import Affine, FirstColumn, LogitsToProbabilities, ProbabilityOutput
 
 
 def _standard_scaler(t):
@@ -52,6 +52,7 @@ def _inverse_transform(transformer):
 
 # The steps a target encoder's ``export_head()`` may name, and the layer each becomes.
 _STEPS = {
+    "logits": LogitsToProbabilities,  # activation: "sigmoid" or "softmax" (from_logits losses)
     "probabilities": ProbabilityOutput,  # layout: how to_proba reads the outputs
     "inverse_transform": _inverse_transform,  # transformer: the fitted target transformer
     "first_column": FirstColumn,  # (batch, 1) -> (batch,) for a 1-D y

@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._common import MISSING_STRING, NUMBER, STRING, ExportError, is_missing
 from .heads import output_head
+from .images import exports_images, image_inputs
 from .layers import JoinFeatures
 from .translators import Block, input_kinds, merge, translate, width
 
@@ -59,10 +60,23 @@ def _make_inputs(estimator):
     return inputs, [Block(inputs[name], kind) for name, kind in zip(names, kinds)]
 
 
-def preprocessing_layers(estimator):
+def preprocessing_layers(estimator, input=None):
     """(inputs, features): the Keras inputs for raw features, and the float32 tensor the
-    translated ``preprocessor_`` makes of them (what ``estimator.model_`` receives)."""
+    translated ``preprocessor_`` makes of them (what ``estimator.model_`` receives).
+    ``input`` picks the kind of input where there is a choice (``images.IMAGE_INPUTS``)."""
     check_is_fitted(estimator, "model_")
+    if exports_images(estimator):
+        return image_inputs(estimator, input)
+    if input not in (None, "features"):
+        raise ExportError(
+            f"export_model(input={input!r}): this estimator exports its raw features only "
+            "(input=None); 'images' and 'bytes' need an ImageLoader preprocessor."
+        )
+    if estimator.preprocessor_ is None and len(estimator.input_shape_) > 1:
+        # N-D rows (images) without a preprocessor: the model's input as it is, float64 like
+        # the other exported inputs (cast to float32 as the model receives it).
+        images = keras.Input(shape=tuple(estimator.input_shape_), dtype="float64", name="features")
+        return images, keras.layers.Identity(dtype="float32")(images)
     inputs, blocks = _make_inputs(estimator)
     if estimator.preprocessor_ is not None:
         blocks = translate(estimator.preprocessor_, blocks)
@@ -88,15 +102,17 @@ def _copy_model(model):
     return copy
 
 
-def export_model(estimator):
+def export_model(estimator, input=None):
     """A ``keras.Model`` from raw features to ``predict_proba`` (classifier) or ``predict``
     (regressor) output, with the fitted preprocessor translated into Keras layers.
 
     Raises ``ExportError`` (a ValueError) naming what cannot be translated. The model holds a
     copy of the trained weights; it reads float64 numbers, and text columns as strings with
-    ``""`` for a missing value (see ``frame_to_inputs``).
+    ``""`` for a missing value (see ``frame_to_inputs``). An estimator with an
+    ``ImageLoader`` preprocessor exports ``input="images"`` (default) or ``input="bytes"``
+    (``export/images.py``).
     """
-    inputs, features = preprocessing_layers(estimator)
+    inputs, features = preprocessing_layers(estimator, input)
     output = _copy_model(estimator.model_)(features)
     name = f"{type(estimator).__name__}_export"
     return keras.Model(inputs, output_head(estimator.target_encoder_, output), name=name)

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from .._targets import BINARY_COLUMN, INDICATOR
+from ..sources.images import ImageSettings, decode_images
 from ._common import floats
 
 _PACKAGE = "skkeras_prep"  # the package part of the registered names; never change it
@@ -228,6 +229,24 @@ class ProbabilityOutput(_ExportLayer):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
+class LogitsToProbabilities(_ExportLayer):
+    """Logits -> probabilities (``activation``: "sigmoid" or "softmax"), for a model trained
+    with a loss that reads logits (``from_logits=True``)."""
+
+    _config_keys = ("activation",)
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activation
+
+    def call(self, output):
+        logits = tf.cast(output, tf.float64)
+        if self.activation == "sigmoid":
+            return tf.math.sigmoid(logits)
+        return tf.nn.softmax(logits, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
 class FirstColumn(_ExportLayer):
     """(batch, 1) -> (batch,), for a regressor fitted on a 1-D y."""
 
@@ -235,3 +254,55 @@ class FirstColumn(_ExportLayer):
 
     def call(self, x):
         return x[:, 0]
+
+
+# -- image inputs (an ImageLoader preprocessor) ------------------------------------------------
+class _ImageLayer(_ExportLayer):
+    """Base of the image input layers: float32, as ``ImageLoader`` computes."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class ScaleImages(_ImageLayer):
+    """Images of the trained size (uint8 or float) -> float32 images times ``scale``."""
+
+    _config_keys = ("scale",)
+
+    def __init__(self, scale=None, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+
+    def call(self, images):
+        images = tf.cast(images, tf.float32)
+        if self.scale is None or self.scale == 1:
+            return images
+        return images * tf.constant(self.scale, tf.float32)
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class DecodeImages(_ImageLayer):
+    """Encoded image files (a (batch,) tf.string of PNG, JPEG, GIF or BMP bytes) -> float32
+    images decoded, resized and scaled with the ops ``ImageLoader`` uses in training
+    (``sources.images.decode_images``)."""
+
+    _config_keys = ("size", "channels", "interpolation", "crop_to_aspect_ratio", "scale")
+
+    def __init__(self, size, channels, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 scale=None, **kwargs):
+        super().__init__(**kwargs)
+        self.size = [int(v) for v in size]
+        self.channels = int(channels)
+        self.interpolation = interpolation
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.scale = scale
+
+    def call(self, encoded):
+        settings = ImageSettings(tuple(self.size), self.channels, self.interpolation,
+                                 self.crop_to_aspect_ratio, self.scale)
+        return decode_images(tf.reshape(encoded, [-1]), settings, contents=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.size[0], self.size[1], self.channels)

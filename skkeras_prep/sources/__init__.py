@@ -2,14 +2,17 @@
 
 ``as_source(X)`` returns the adapter for ``X``: ``X`` itself when it already is a
 ``RowSource``, else the first adapter in ``ADAPTERS`` whose ``accepts(X)`` is true. A new input
-kind adds its adapter class to ``ADAPTERS`` (before the catch-all dense arrays).
+kind adds its adapter class to ``ADAPTERS`` (before the catch-all dense arrays). Dask
+collections (``dask.DaskSource``) are recognised first, without importing dask.
 """
 
 import numpy as np
 
 from .arrays import ArraySource
+from .dask import DaskSource, is_dask_collection
+from .images import ImageFileSource
 from .multi import MultiSource, input_shape, input_width
-from .protocol import RowSource, RowSubset
+from .protocol import RowSource, RowSubset, explaining_errors, streaming_rows_of, streams_rows
 from .sparse import SparseSource
 
 #: Adapters tried in order by ``as_source``; dense arrays come last and accept array-likes.
@@ -20,6 +23,8 @@ def as_source(X):
     """The row source for ``X``: a ``RowSource`` as it is, or an adapter around ``X``."""
     if isinstance(X, RowSource):
         return X
+    if is_dask_collection(X):  # before pandas and array-likes: a dask DataFrame has both looks
+        return DaskSource.of_collection(X)
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas
         X = X.to_numpy()
     for adapter in ADAPTERS:
@@ -29,6 +34,7 @@ def as_source(X):
 
 
 __all__ = [
-    "ADAPTERS", "ArraySource", "MultiSource", "RowSource", "RowSubset", "SparseSource",
-    "as_source", "input_shape", "input_width",
+    "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "MultiSource", "RowSource",
+    "RowSubset", "SparseSource", "as_source", "explaining_errors", "input_shape", "input_width",
+    "streaming_rows_of", "streams_rows",
 ]

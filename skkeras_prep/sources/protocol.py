@@ -18,12 +18,50 @@ Two optional abilities:
   and shuffles within a window of chunks instead of gathering random batches.
 
 A preprocessor's ``transform`` may return a ``RowSource`` instead of an array: the estimator
-streams it as it is (this is how an image loader returns lazily decoded rows).
+streams it as it is. The estimator calls its preprocessor inside ``streaming_rows_of(it)``; a
+transformer that can return lazily decoded rows (``skkeras_prep.images.ImageLoader``) returns
+a source only when ``streams_rows(self)`` is true, that is when it is itself the estimator's
+preprocessor. Anywhere else (standalone, or as a step of a Pipeline whose next steps need
+arrays) it returns arrays.
 """
 
 import abc
+import contextlib
+import contextvars
 
 import numpy as np
+
+
+_STREAMED = contextvars.ContextVar("skkeras_prep_streamed_preprocessor", default=None)
+
+
+@contextlib.contextmanager
+def streaming_rows_of(preprocessor):
+    """While inside, ``streams_rows(preprocessor)`` is true (in this thread or task only)."""
+    token = _STREAMED.set(preprocessor)
+    try:
+        yield
+    finally:
+        _STREAMED.reset(token)
+
+
+def streams_rows(transformer):
+    """Whether ``transformer`` is being called as an estimator's preprocessor, whose
+    ``transform`` may then return a ``RowSource``."""
+    return transformer is not None and _STREAMED.get() is transformer
+
+
+@contextlib.contextmanager
+def explaining_errors(source):
+    """Re-raise an error from a pipeline reading ``source`` as ``source.explain_error`` says
+    (chained to the original), or as it is."""
+    try:
+        yield
+    except Exception as error:
+        better = source.explain_error(error)
+        if better is None:
+            raise
+        raise better from error
 
 
 class RowSource(abc.ABC):
@@ -68,9 +106,26 @@ class RowSource(abc.ABC):
         for start in range(0, n, chunk_rows):
             yield start, self.gather(slice(start, min(n, start + chunk_rows)))
 
+    def explain_error(self, error):
+        """None, or a clearer exception to raise instead of ``error``, an exception raised
+        while a pipeline read this source (e.g. a file that failed to decode in the graph,
+        which TensorFlow reports without its name); see ``explaining_errors``."""
+        return None
+
     def take(self, rows):
         """A source holding only ``rows`` (a sorted 1-D int array), e.g. for a validation split."""
         return RowSubset(self, rows)
+
+    def hold_out(self, fraction, seed):
+        """For a source read in order: (training source, validation source, training rows,
+        validation rows), holding out about ``fraction`` of the rows in a way the source can
+        read cheaply (a dask source holds out whole chunks). Indexable sources are split by
+        row index instead (``take``)."""
+        raise ValueError(
+            f"validation_split and early_stopping need rows that can be split by index; "
+            f"{type(self).__name__} is read in order. Pass validation_split=0.0 and "
+            "early_stopping=False."
+        )
 
     # -- value checks: how this kind stores its values (what is allowed is _validation's) --
     def as_numeric(self):
@@ -129,3 +184,6 @@ class RowSubset(RowSource):
 
     def graph_decoder(self):
         return self.parent.graph_decoder()
+
+    def explain_error(self, error):
+        return self.parent.explain_error(error)
