@@ -167,20 +167,22 @@ def pool_key(model):
 
 
 def _io_names(model):
-    """The names a model's inputs are fed by and its outputs read by, in order, and how
-    (dict or list): layer names are positions in the key, but a model with several inputs
-    or outputs is fed and read by name (``_dataset``, ``_estimator._call_model``), so two
-    models that differ only in those names must not share a key."""
-    structures = []
+    """The names a model with several inputs or outputs is fed and read by: layer names are
+    positions in the key, but such a model gets dict batches keyed by input name and its
+    outputs are matched to the targets by name (``_dataset``, ``_targets``), so two models
+    that differ only in those names must not share a key. Nothing for one input and output."""
+    names = []
     for which in ("input", "output"):
-        structure = getattr(model, which)
-        tensors = getattr(model, which + "s")
+        structure, tensors = getattr(model, which), getattr(model, which + "s")
         if isinstance(structure, dict):
-            structures.append(["dict", list(structure)])
+            names.append(["dict", list(structure)])
+        elif len(tensors) > 1:
+            own = (getattr(model, "output_names", None) if which == "output"
+                   else [t.name for t in tensors])
+            names.append(["list", list(own or [])])
         else:
-            structures.append([type(structure).__name__, [getattr(t, "name", None) for t in tensors]])
-    structures.append(list(getattr(model, "output_names", None) or []))
-    return structures
+            names.append(None)
+    return names
 
 
 # -- checkout and hand-back ----------------------------------------------------------------

@@ -361,3 +361,120 @@ def test_a_list_with_one_entry_per_row_is_one_target():
     assert not is_multi_target(rows, 3)
     assert is_multi_target([np.arange(3), np.ones(3)], 3)
     assert not is_multi_target([np.arange(3), np.ones(2)], 3)
+
+
+# -- with the pool, the compiled epoch loop, compile rules, logits, validation_data ------------
+def test_multi_io_fits_train_through_model_fit(data, monkeypatch):
+    """The compiled epoch loop (``_loop``) takes one x and one y array: several inputs or
+    outputs must train through model.fit's dict batches, and still learn."""
+    from skkeras_prep import _loop
+
+    Xa, Xb, y_bin, y_cls = data
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the compiled epoch loop was used for a multi-IO fit")
+
+    monkeypatch.setattr(_loop, "run", refuse)
+    monkeypatch.setattr(_loop, "run_arrays", refuse)
+    X, y = {"a": Xa, "b": Xb}, [Xa[:, 0] * 2.0, Xb[:, 1] - 1.0]
+    reg = KerasPipelineRegressor(two_values, preprocessor={"a": StandardScaler()}, epochs=8,
+                                 optimizer__learning_rate=0.05, random_state=0).fit(X, y)
+    assert reg.history_["loss"][-1] < reg.history_["loss"][0]
+    assert {"r1_loss", "r2_loss"} <= set(reg.history_)
+    clf = KerasPipelineClassifier(two_heads, epochs=1, random_state=0)
+    clf.fit(Xa, {"flag": y_bin, "kind": y_cls})
+    # a single-IO fit with the same settings does take the loop (so the check above can fail)
+    with pytest.raises(AssertionError, match="compiled epoch loop"):
+        KerasPipelineRegressor(epochs=1, random_state=0).fit(Xa, Xb[:, 0])
+
+
+def test_pool_key_tells_models_apart_by_input_and_output_names():
+    """Layer names are positions in the pool key, but a model with several inputs or outputs
+    is fed and read by name: models given as lists that differ only in those names must not
+    share a key (given as dicts, the keys are in the config already)."""
+    from skkeras_prep._pool import pool_key
+
+    def model(in_names, out_names, as_dict):
+        a, b = (keras.Input((3,), name=in_names[0]), keras.Input((2,), name=in_names[1]))
+        h = keras.layers.Concatenate()([a, b])
+        outs = [keras.layers.Dense(1, name=name)(h) for name in out_names]
+        m = keras.Model(dict(zip(in_names, (a, b))) if as_dict else [a, b],
+                        dict(zip(out_names, outs)) if as_dict else outs)
+        m.compile(optimizer="adam", loss="mse")
+        return m
+
+    for as_dict in (False, True):
+        key = pool_key(model(("a", "b"), ("r1", "r2"), as_dict))
+        assert key is not None and key == pool_key(model(("a", "b"), ("r1", "r2"), as_dict))
+        assert pool_key(model(("c", "d"), ("r1", "r2"), as_dict)) != key
+        assert pool_key(model(("a", "b"), ("s1", "s2"), as_dict)) != key
+
+
+def logit_heads(meta):
+    """two_heads without the activations: logits."""
+    x = keras.Input(meta["input_shape_"])
+    h = keras.layers.Dense(4, activation="relu")(x)
+    return keras.Model(x, {"kind": keras.layers.Dense(3)(h), "flag": keras.layers.Dense(1)(h)})
+
+
+def test_logits_per_output(data):
+    Xa, _, y_bin, y_cls = data
+    loss = {"kind": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "flag": keras.losses.BinaryCrossentropy(from_logits=True)}
+    clf = KerasPipelineClassifier(logit_heads, loss=loss, epochs=1, random_state=0)
+    clf.fit(Xa, {"flag": y_bin, "kind": y_cls})
+    proba = clf.predict_proba(Xa)
+    names = clf.target_encoder_.names_
+    for name, p in zip(names, proba):
+        assert p.min() >= 0.0 and p.max() <= 1.0
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    assert [h.logits_activation_ for h in clf.target_encoder_.heads_] == [
+        {"kind": "softmax", "flag": "sigmoid"}[name] for name in names]
+    with pytest.raises(ValueError, match="not probabilities"):  # logits without from_logits
+        KerasPipelineClassifier(logit_heads, epochs=1, random_state=0).fit(
+            Xa, {"flag": y_bin, "kind": y_cls}).predict_proba(Xa)
+
+
+def test_compiled_multi_output_model_keeps_its_loss_and_takes_set_metrics(data):
+    Xa, _, y_bin, y_cls = data
+
+    def compiled(meta):
+        model = two_heads(meta)
+        model.compile(optimizer="sgd", loss={"kind": "categorical_crossentropy",
+                                             "flag": "binary_crossentropy"})
+        return model
+
+    y = {"flag": y_bin, "kind": y_cls}
+    clf = KerasPipelineClassifier(compiled, metrics=["accuracy"], epochs=1, random_state=0).fit(Xa, y)
+    assert {"kind_accuracy", "flag_accuracy"} <= set(clf.history_)
+    kind = clf.target_encoder_.names_.index("kind")
+    assert clf.target_encoder_.heads_[kind].layout_ == "one_hot"  # the model's own loss kept
+    assert type(clf.model_.optimizer).__name__ == "SGD"
+
+
+def test_meta_and_compile_kwargs_for_several_outputs(data):
+    Xa, _, y_bin, y_cls = data
+    seen = {}
+
+    def builder(meta, compile_kwargs):
+        seen.update(meta=dict(meta), loss=compile_kwargs["loss"])
+        return two_heads(meta)
+
+    KerasPipelineClassifier(builder, epochs=1, random_state=0).fit(Xa, {"flag": y_bin, "kind": y_cls})
+    assert seen["meta"]["output_names_"] == ["flag", "kind"]
+    assert seen["meta"]["n_outputs_expected_"] == 2
+    assert seen["loss"] == {"flag": "binary_crossentropy", "kind": "sparse_categorical_crossentropy"}
+    with pytest.raises(KeyError, match="output_names_"):  # Meta lists the keys it has
+        KerasPipelineClassifier(lambda meta: meta["no_such_key"], epochs=1).fit(Xa, y_bin)
+
+
+def test_validation_data_batch_size_and_augmentation_with_several_inputs(data):
+    Xa, Xb, _, _ = data
+    X, y = {"a": Xa, "b": Xb}, [Xa[:, 0], Xb[:, 1]]
+    X_val, y_val = {"a": Xa[:20], "b": Xb[:20]}, [Xa[:20, 0], Xb[:20, 1]]
+    reg = KerasPipelineRegressor(two_values, preprocessor={"a": StandardScaler()}, epochs=2,
+                                 random_state=0).fit(X, y, validation_data=(X_val, y_val))
+    assert len(reg.history_["val_loss"]) == 2 and "val_r1_loss" in reg.history_
+    np.testing.assert_allclose(reg.predict(X, batch_size=7), reg.predict(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="augmentation is not supported for X with several inputs"):
+        KerasPipelineRegressor(two_values, augmentation={"flip": "horizontal"}, epochs=1).fit(X, y)
