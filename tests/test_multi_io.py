@@ -478,3 +478,15 @@ def test_validation_data_batch_size_and_augmentation_with_several_inputs(data):
     np.testing.assert_allclose(reg.predict(X, batch_size=7), reg.predict(X), rtol=1e-6)
     with pytest.raises(ValueError, match="augmentation is not supported for X with several inputs"):
         KerasPipelineRegressor(two_values, augmentation={"flip": "horizontal"}, epochs=1).fit(X, y)
+
+
+def test_dask_x_with_several_outputs_trains_and_refuses_lazy_predict(data):
+    da = pytest.importorskip("dask.array")
+    Xa, _, y_bin, y_cls = data
+    clf = KerasPipelineClassifier(two_heads, preprocessor=StandardScaler(), epochs=2,
+                                  validation_split=0.2, random_state=0)
+    clf.fit(da.from_array(Xa, chunks=20), {"flag": y_bin, "kind": y_cls})
+    assert {"flag_loss", "kind_loss", "val_loss"} <= set(clf.history_)
+    assert clf.predict(Xa).shape == (N, 2)  # in memory: as for any X
+    with pytest.raises(ValueError, match="several outputs .*compute X first"):
+        clf.predict_proba(da.from_array(Xa, chunks=20))
