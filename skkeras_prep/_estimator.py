@@ -24,6 +24,7 @@ from . import _augment, _build, _dataset, _multi_input, _pool, _training
 from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
+from . import distribution as _distribution
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -95,6 +96,11 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         "jit_compile": [NONE, BOOLEAN, Options(str, "auto")],
         "shuffle_window_chunks": [positive_int()],
         "preprocessor_sample_size": [positive_int()],
+        "distribution": [NONE, Options(str, *_distribution.STRATEGY_NAMES),
+                         InstanceOf(_distribution.StrategySpec, "a StrategySpec"),
+                         HasMethods(["scope", "experimental_distribute_dataset"],
+                                    "a tf.distribute.Strategy"),
+                         CALLABLE],
     }
     _default_batch_size = 32  # what batch_size=None means
 
@@ -123,6 +129,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         jit_compile=None,
         shuffle_window_chunks=4,
         preprocessor_sample_size=100_000,
+        distribution=None,
         **routed,
     ):
         self.model = model
@@ -147,6 +154,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.jit_compile = jit_compile
         self.shuffle_window_chunks = shuffle_window_chunks
         self.preprocessor_sample_size = preprocessor_sample_size
+        self.distribution = distribution
         self._routed = routed
 
     # Parameters added after version 0.1, with their defaults: a pickle written by an earlier
@@ -154,6 +162,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     _ADDED_PARAMETERS = {
         "augmentation": None, "validation_batch_size": None, "run_eagerly": None,
         "jit_compile": None, "shuffle_window_chunks": 4, "preprocessor_sample_size": 100_000,
+        "distribution": None,
     }
 
     def __setstate__(self, state):
@@ -180,6 +189,23 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             if klass is _KerasPipelineBase:
                 break
         return sorted(names)
+
+    def __sklearn_clone__(self):
+        """scikit-learn's clone, sharing a ``tf.distribute`` strategy instance instead of
+        deep-copying it: a copy would restart the strategy's collective keys, so fits of two
+        clones could collide; a strategy holds no training state."""
+        new = super().__sklearn_clone__()
+        if _distribution.is_strategy(self.distribution):
+            new.distribution = self.distribution
+        return new
+
+    def __getstate__(self):
+        """Pickled state: a ``tf.distribute`` strategy instance in ``distribution`` cannot be
+        pickled, so its ``StrategySpec`` (name and devices) goes in its place."""
+        state = super().__getstate__()
+        if "distribution" in state:
+            state = dict(state, distribution=_distribution.picklable(state["distribution"]))
+        return state
 
     def get_params(self, deep=True):
         """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
@@ -337,7 +363,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         options = fit_options(self, routed, call_kwargs or {})
         if incremental:
             options["epochs"] = 1
-        stage = _NewFit(self, classes, trained) if fresh else _ContinuedFit(self)
+        strategy = _distribution.resolve(self.distribution) if fresh else None
+        _check_distributable(strategy, options["batch_size"])
+        stage = _NewFit(self, classes, trained, strategy) if fresh else _ContinuedFit(self)
         streamed = None
         if is_dask_collection(X):  # larger than memory: X stays lazy, y and weights computed
             streamed, y, sample_weight = DaskRows.of(X, y, sample_weight)
@@ -609,6 +637,18 @@ def _partial_fit_on_blocks(preprocessor, rows, y):
         preprocessor.partial_fit(block, y[start:start + len(block)])
 
 
+def _check_distributable(strategy, batch_size):
+    """Refuse what a distribution strategy cannot serve, before anything is built."""
+    n = _distribution.replicas(strategy)
+    if batch_size < n:
+        raise ValueError(
+            f"batch_size={batch_size} is smaller than the {n} replicas of the distribution "
+            f"strategy ({type(strategy).__name__}): each replica needs at least one row of "
+            f"every batch. Pass batch_size >= {n} (batch_size is the global batch, split "
+            "across the replicas)."
+        )
+
+
 def _check_diverged(history, advice):
     losses = np.asarray(history.get("loss", []), dtype=float)
     if losses.size and not np.isfinite(losses).all():
@@ -622,10 +662,11 @@ class _NewFit:
     """The stages of a fit that starts from scratch: fit the target encoder and a clone of
     the preprocessor, build and compile a new model, and set the fitted attributes."""
 
-    def __init__(self, estimator, classes, trained=False):
+    def __init__(self, estimator, classes, trained=False, strategy=None):
         self.est = estimator
         self.classes = classes
         self.trained = trained  # initialize: wrap the given trained model
+        self.strategy = strategy  # a tf.distribute strategy, or None
         self.data = {}  # scikeras's meta keys about the raw data
 
     def check(self, X, y):
@@ -672,7 +713,7 @@ class _NewFit:
     def model(self, source, encoder, routed, seed):
         est = self.est
         meta = est._meta(source, encoder, self.data)
-        with _training.model_scope():
+        with _training.model_scope(self.strategy):
             model = _build.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
         return _pool.reuse_or_keep(model), {}
 

@@ -45,6 +45,7 @@ import keras
 import numpy as np
 
 from . import _compat
+from . import distribution as _distribution
 from ._release import releasing_kernel_cache
 from .exceptions import SkKerasPrepWarning
 
@@ -144,7 +145,7 @@ def default_trusted_types():
                 if isinstance(getattr(module, name), type)}
     dtype_classes = [type(np.dtype(code)) for code in "?bhilqBHILQefdgFDGSUOMm"]
     names = {_type_name(cls) for cls in [np.dtype] + dtype_classes}
-    names.update(ESTIMATOR_CLASSES, _TARGET_ENCODERS, builders)
+    names.update(ESTIMATOR_CLASSES, _TARGET_ENCODERS, builders, {_type_name(_distribution.StrategySpec)})
     names.update(_type_name(cls) for _, cls in all_estimators())
     names.update(_compat.sklearn_version_dependent_trusted_types())
     return frozenset(names)
@@ -453,6 +454,15 @@ def _state_bytes(state):
 _NOT_SAVED = frozenset({"model_", "callbacks_"})
 
 
+def _saved_params(estimator):
+    """The constructor parameters, with a ``tf.distribute`` strategy instance replaced by the
+    ``StrategySpec`` it is rebuilt from (an instance cannot be saved)."""
+    params = estimator.get_params(deep=False)
+    if "distribution" in params:
+        params["distribution"] = _distribution.picklable(params["distribution"])
+    return params
+
+
 def _members(estimator, staging):
     """(name, bytes) for every part of the file, metadata first; Keras models are staged in
     the file ``staging``."""
@@ -460,7 +470,7 @@ def _members(estimator, staging):
     models = []
     state = {
         "estimator_class": type(estimator),
-        "params": _encode_params(estimator.get_params(deep=False), models),
+        "params": _encode_params(_saved_params(estimator), models),
         "attributes": {
             k: v for k, v in vars(estimator).items()
             if k.endswith("_") and not k.startswith("_") and k not in _NOT_SAVED

@@ -116,6 +116,15 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         With a dask X: a preprocessor without ``partial_fit`` is fitted on a uniform random
         sample of this many rows (all rows if fewer); one with ``partial_fit`` is fitted in
         one pass over the chunks instead.
+    distribution : None, str, tf.distribute.Strategy, callable or StrategySpec, default=None
+        Train one model on several devices with a ``tf.distribute`` strategy: a name
+        (``"mirrored"``: all visible GPUs, else the CPU; ``"one_device"``;
+        ``"multi_worker_mirrored"``, configured by ``TF_CONFIG``), a strategy instance, or a
+        factory (a module-level function returning one), resolved at each fit. The model,
+        optimizer and metrics are built in its scope and Keras distributes the batches;
+        ``batch_size`` is the global batch, split across the replicas. An instance is
+        pickled and saved as a ``StrategySpec`` (its name and devices) and rebuilt at the
+        next fit. See docs/scaling.md.
     **routed
         ``model__*``, ``optimizer__*``, ``loss__*``, ``metrics__*`` and ``callbacks__*``
         parameters, and, as in scikeras, ``fit__<name>`` (a Keras fit argument for every fit:
@@ -213,6 +222,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         jit_compile=None,
         shuffle_window_chunks=4,
         preprocessor_sample_size=100_000,
+        distribution=None,
         **routed,
     ):
         super().__init__(
@@ -224,7 +234,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             augmentation=augmentation, validation_batch_size=validation_batch_size,
             run_eagerly=run_eagerly, jit_compile=jit_compile,
             shuffle_window_chunks=shuffle_window_chunks,
-            preprocessor_sample_size=preprocessor_sample_size, **routed,
+            preprocessor_sample_size=preprocessor_sample_size, distribution=distribution,
+            **routed,
         )
         self.target_transformer = target_transformer
 

@@ -172,10 +172,12 @@ def test_declared_lower_bounds_are_the_pins_ci_tests():
     pins = _minimum_pins()
     declared = {}
     for requirement in project["dependencies"] + project["optional-dependencies"]["test"]:
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9][0-9.]*)", requirement)
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[A-Za-z0-9_,.-]+\])?>=([0-9][0-9.]*)", requirement)
         assert match, f"{requirement!r}: declare a lower bound only (name>=version)"
         declared[match.group(1)] = match.group(2)
     assert declared == pins
+    extras = project["optional-dependencies"]
+    assert set(extras["dask"]) <= set(extras["test"]), "the test extra must install the dask extra"
 
 
 # -- the private internals reached through _compat: each must still be where it was ------------

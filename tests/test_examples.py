@@ -18,6 +18,7 @@ EXPECTED_OUTPUT = {
     "plot_learning_curves.py": ["best epoch", "learning curves saved to"],
     "images_from_folder.py": ["PNG files in 10 class folders", "fold stratified cross-validation",
                               "GridSearchCV (3-fold accuracy)", "best:"],
+    "dask_search.py": ["workers: 2", "[(1, 1)]", "fits on the cluster", "best:"],
 }
 ROOT = EXAMPLES.parent
 

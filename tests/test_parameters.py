@@ -138,6 +138,7 @@ BAD_VALUES = {
     "jit_compile": "on",
     "shuffle_window_chunks": 0,
     "preprocessor_sample_size": 2.5,
+    "distribution": "gpus",
 }
 
 
