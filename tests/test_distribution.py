@@ -68,6 +68,9 @@ _TWO_DEVICES = textwrap.dedent("""
         loaded = skkeras_prep.load(path)
     out["saved_param"] = repr(loaded.distribution)
     out["loaded_diff"] = float(np.abs(loaded.predict_proba(X) - two.predict_proba(X)).max())
+    exported = two.export_model()
+    out["export_diff"] = float(np.abs(np.asarray(exported.predict(X, verbose=0))
+                                      - two.predict_proba(X)).max())
 
     # sparse input is densified one batch at a time, so a strategy serves it
     sparse = make(KerasPipelineClassifier, "mirrored", preprocessor=None, epochs=1).fit(sp.csr_matrix(X), y)
@@ -110,6 +113,7 @@ def test_a_strategy_instance_survives_pickle_clone_and_save(two_devices):
         assert "CPU:1" in two_devices[key]
     assert two_devices["pickled_predict_diff"] == 0.0
     assert two_devices["loaded_diff"] < 1e-6
+    assert two_devices["export_diff"] < 1e-5  # export_model after a distributed fit
     assert two_devices["refit_replicas"] == 2 and two_devices["refit_diff"] < TOLERANCE
     assert two_devices["clone_shares"]
 
