@@ -4,6 +4,7 @@ from ._targets import ClassifierTargetEncoder
 from .classifier import KerasPipelineClassifier
 from .exceptions import SkKerasPrepWarning, TrainingDivergedError
 from ._persistence import inspect_file, load
+from .multi_io import MultiInput, MultiOutput
 from ._pool import clear_cache, config_context, get_config, set_config
 from .regressor import KerasPipelineRegressor
 
@@ -13,6 +14,8 @@ __all__ = [
     "ClassifierTargetEncoder",
     "KerasPipelineClassifier",
     "KerasPipelineRegressor",
+    "MultiInput",
+    "MultiOutput",
     "SkKerasPrepWarning",
     "TrainingDivergedError",
     "clear_cache",

@@ -188,6 +188,12 @@ def for_fit(augmentation, row_shape, seed):
     after. Tabular rows (one axis) are refused."""
     if augmentation is None:
         return None
+    if isinstance(row_shape, dict):
+        raise ValueError(
+            f"augmentation is not supported for X with several inputs {list(row_shape)}; pass "
+            "augmentation=None, and put augmentation layers inside the model (they are active "
+            "in training only)."
+        )
     row_shape = tuple(row_shape)
     if len(row_shape) < 2:
         raise ValueError(

@@ -83,6 +83,48 @@ def clone_keras_model(model):
     return new
 
 
+def _batch_shape(input_shape):
+    """``(None,) + shape`` of one input, or a dict of them for several named inputs."""
+    if isinstance(input_shape, dict):
+        return {name: (None,) + tuple(shape) for name, shape in input_shape.items()}
+    return (None,) + tuple(input_shape)
+
+
+def _zero_row(input_shape):
+    if isinstance(input_shape, dict):
+        return {name: np.zeros((1,) + tuple(shape), dtype="float32") for name, shape in input_shape.items()}
+    return np.zeros((1,) + tuple(input_shape), dtype="float32")
+
+
+def input_names(model):
+    """The names the model's inputs are fed by: the keys of a dict of inputs, else the
+    names of its input tensors; None where the model does not say (a subclassed model)."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(structure, dict):
+        return list(structure)
+    return [tensor.name for tensor in model.inputs]
+
+
+def check_input_names(model, input_shape):
+    """Refuse a model whose named inputs differ from the inputs of X, naming both lists."""
+    names = input_names(model)
+    if isinstance(input_shape, dict):
+        if names is not None and sorted(names) != sorted(input_shape):
+            raise ValueError(
+                f"X has inputs {list(input_shape)}, but the model's inputs are named {names}. "
+                "Key X by the model's input names (keras.Input(..., name=...) or a dict of "
+                "inputs)."
+            )
+    elif names is not None and len(names) > 1:
+        raise ValueError(
+            f"The model has several inputs {names}, but X is a single array. Pass X as a dict "
+            "or skkeras_prep.MultiInput keyed by those names."
+        )
+
+
 def copy_trained_model(model):
     """A copy of a trained ``keras.Model`` with the same weights (and compile settings), for
     ``initialize``: the user's model is never mutated."""
@@ -98,6 +140,13 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
     from .models import MLP
 
     meta = Meta({**meta, "random_seed_": int(seed)})
+    if model is None and (isinstance(meta["input_shape_"], dict) or meta.get("output_names_")):
+        raise ValueError(
+            "The default model (skkeras_prep.models.MLP) has one input and one output; for X "
+            "with several inputs or y with several targets, pass a model with named inputs "
+            "and outputs (a builder returning keras.Model({name: keras.Input(...)}, "
+            "{name: output})), e.g. model=my_builder."
+        )
     if model is None:
         built = MLP().set_params(**routed_model_params).build(meta)
     elif isinstance(model, keras.Model):
@@ -131,13 +180,14 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
             f"The model builder returned {type(built).__name__}; it must return a "
             "keras.Model (for example keras.Sequential([...]))."
         )
+    check_input_names(built, meta["input_shape_"])
     check_input_shape(built, meta["input_shape_"])
     if not built.built:
-        built.build((None,) + tuple(meta["input_shape_"]))
+        built.build(_batch_shape(meta["input_shape_"]))
     if any(not layer.built for layer in built._flatten_layers()):
         # A subclassed model without a build() makes its weights on its first call; make
         # them now, so that they are reseeded too.
-        built(np.zeros((1,) + tuple(meta["input_shape_"]), dtype="float32"), training=False)
+        built(_zero_row(meta["input_shape_"]), training=False)
     reseed_model(built, seed)
     return built
 
@@ -149,8 +199,8 @@ def check_input_shape(model, input_shape):
         inputs = model.inputs
     except (AttributeError, ValueError):  # a subclassed or unbuilt Sequential model
         return
-    if not inputs or len(inputs) != 1:
-        return
+    if not inputs or len(inputs) != 1 or isinstance(input_shape, dict):
+        return  # several inputs: check_input_names matches them by name
     declared = tuple(inputs[0].shape[1:])
     data = tuple(input_shape)
     if len(declared) != len(data) or any(d is not None and d != n for d, n in zip(declared, data)):
@@ -161,6 +211,8 @@ def check_input_shape(model, input_shape):
             "argument of a builder function), or reshape X (or change the preprocessor) so "
             f"that the rows have shape {declared}."
         )
+
+
 def estimator_builder(estimator, meta):
     """The ``model`` parameter, or, for a subclass in the scikeras style that defines
     ``_keras_build_fn(self, ...)``, that method bound to a shallow copy of the estimator
@@ -198,29 +250,43 @@ def make_compiled_model(estimator, routed, meta, encoder, seed, *, trained=False
                          jit_compile=estimator.jit_compile)
 
 
-def output_width(model, input_shape):
-    """The width of the model's (single) output."""
-    try:
-        shape = model.compute_output_shape((None,) + tuple(input_shape))
-    except Exception:  # some subclassed models cannot infer shapes: run one zero row
-        shape = keras.ops.shape(model(np.zeros((1,) + tuple(input_shape), dtype="float32")))
-    if isinstance(shape, (list, dict)) or (
-        isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list))
-    ):
-        raise ValueError(
-            "The model has several outputs; skkeras_prep estimators need a single output "
-            "tensor of shape (batch, width)."
-        )
+def output_names(model, count):
+    """The names of a model's ``count`` outputs given as a list (``model.output_names``)."""
+    names = list(getattr(model, "output_names", None) or [])
+    return names if len(names) == count else [str(i) for i in range(count)]
+
+
+def _width(shape, input_shape, name=None):
     shape = tuple(shape)
     if len(shape) != 2:
-        per_row = f" for rows of shape {tuple(input_shape)}" if len(tuple(input_shape)) > 1 else ""
+        which = "output" if name is None else f"output {name!r}"
+        per_row = ""
+        if not isinstance(input_shape, dict) and len(tuple(input_shape)) > 1:
+            per_row = f" for rows of shape {tuple(input_shape)}"
         raise ValueError(
-            f"The model's output has shape {shape}{per_row}; it must be (batch, width), one "
+            f"The model's {which} has shape {shape}{per_row}; it must be (batch, width), one "
             "vector per row. Reduce the other axes before the output layer: a Flatten or "
             "GlobalAveragePooling2D layer before the last Dense layer (for images, see "
             "skkeras_prep.models.CNN)."
         )
     return int(shape[1])
+
+
+def output_width(model, input_shape):
+    """The width of the model's output: an int for one output tensor, or for several
+    outputs a dict ``{output name: width}`` (keyed as the model's outputs are: the keys of
+    a dict of outputs, else ``model.output_names``)."""
+    try:
+        shape = model.compute_output_shape(_batch_shape(input_shape))
+    except Exception:  # some subclassed models cannot infer shapes: run one zero row
+        out = model(_zero_row(input_shape))
+        shape = keras.tree.map_structure(lambda t: tuple(keras.ops.shape(t)), out)
+    if isinstance(shape, dict):
+        return {name: _width(s, input_shape, name) for name, s in shape.items()}
+    if isinstance(shape, list) or (shape and isinstance(shape[0], (tuple, list))):
+        names = output_names(model, len(shape))
+        return {name: _width(s, input_shape, name) for name, s in zip(names, shape)}
+    return _width(shape, input_shape)
 
 
 _FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> its traced forward function
@@ -241,7 +307,9 @@ def forward_function(model, input_shape):
         if forward is None:
             import tensorflow as tf
 
-            spec = tf.TensorSpec((None,) + tuple(input_shape), tf.float32)
+            spec = keras.tree.map_shape_structure(
+                lambda shape: tf.TensorSpec(shape, tf.float32), _batch_shape(input_shape)
+            )
             model_ref = weakref.ref(model)
             forward = tf.function(
                 lambda x: model_ref()(x, training=False), input_signature=[spec], autograph=False
@@ -270,9 +338,14 @@ def _snake(name):
 
 
 def loss_name(loss):
-    """A normalised snake_case name for a loss string, class, instance or function."""
+    """A normalised snake_case name for a loss string, class, instance or function (a dict
+    of them, for a loss per output)."""
     if loss is None:
         return None
+    if isinstance(loss, dict):
+        return {key: loss_name(value) for key, value in loss.items()}
+    if isinstance(loss, (list, tuple)):  # one loss per output, in output order
+        return [loss_name(value) for value in loss]
     if isinstance(loss, str):
         name = loss.lower()
     elif isinstance(loss, type):
@@ -295,7 +368,10 @@ def _classes_by_name(module, base):
 
 def resolve_loss(loss, params):
     """The loss to compile with, applying ``loss__*`` parameters. A loss class is always
-    instantiated (with or without parameters), so the compiled model can be saved."""
+    instantiated (with or without parameters), so the compiled model can be saved. A dict
+    (one loss per output) is resolved entry by entry; ``loss__*`` apply to each of them."""
+    if isinstance(loss, dict):
+        return {key: resolve_loss(value, params) for key, value in loss.items()}
     if isinstance(loss, type):
         if not issubclass(loss, keras.losses.Loss):
             raise TypeError(
@@ -317,6 +393,17 @@ def resolve_loss(loss, params):
         "loss__ parameters can only be applied to a loss given by name or class, not to a "
         f"{type(loss).__name__} instance; set the arguments on the instance instead."
     )
+
+
+def metrics_per_output(metrics, width):
+    """The metrics to compile with. For several outputs (``width`` a dict by output name), a
+    list applies to every output, each getting its own copies; a dict (by output name) is
+    passed as it is."""
+    if metrics is None or isinstance(metrics, dict):
+        return metrics
+    if not isinstance(width, dict):
+        return list(metrics)
+    return {name: [copy.deepcopy(m) for m in metrics] for name in width}
 
 
 def _metric_instance(metric):
@@ -465,7 +552,10 @@ def resolve_metrics(metrics, params):
 
 
 def loss_from_logits(loss):
-    """Whether a loss reads logits (``from_logits=True`` in a Keras loss object's config)."""
+    """Whether a loss reads logits (``from_logits=True`` in a Keras loss object's config); a
+    dict of them by output name for a dict of losses (one per output)."""
+    if isinstance(loss, dict):
+        return {key: loss_from_logits(value) for key, value in loss.items()}
     if isinstance(loss, keras.losses.Loss):
         try:
             return bool(loss.get_config().get("from_logits", False))
@@ -496,7 +586,9 @@ class CompileSettings:
         if self._kwargs is None:
             from .models import output_units
 
-            width = output_units(self.meta)[0]
+            # Several outputs: each head's default loss, as for a model of the default widths.
+            several = getattr(self.encoder, "several_outputs", False)
+            width = None if several else output_units(self.meta)[0]
             self._kwargs = {
                 "optimizer": self.optimizer(),
                 "loss": self.loss(self.encoder.default_loss(width)),
@@ -550,14 +642,15 @@ def compile_model(model, settings, encoder, *, run_eagerly=None, jit_compile=Non
     if jit_compile is not None:
         flags["jit_compile"] = jit_compile
     if not compiled:
-        model.compile(optimizer=settings.optimizer(), loss=loss, metrics=settings.metrics(), **flags)
+        model.compile(optimizer=settings.optimizer(), loss=loss,
+                      metrics=metrics_per_output(settings.metrics(), width), **flags)
     elif any(settings.user_set.values()):
         optimizer = model.optimizer
         if settings.user_set["optimizer"]:
             optimizer = settings.optimizer(base=model.optimizer)
         metrics = keras_compiled_metrics(model)
         if settings.user_set["metrics"]:
-            metrics = settings.metrics(base=metrics)
+            metrics = metrics_per_output(settings.metrics(base=metrics), width)
         current = {"run_eagerly": model.run_eagerly, "jit_compile": model.jit_compile}
         model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **{**current, **flags})
     else:

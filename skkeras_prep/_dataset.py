@@ -15,6 +15,10 @@ index inside a parallel, prefetched ``tf.data`` map (and decoded there, for a so
   window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks (or the source's ``window_chunks``), the
   epoch's batches made across chunk edges; validation batches in order, chunk by chunk.
 
+Several inputs (``sources.MultiSource``) are gathered by the same one ``tf.numpy_function``
+(one array per input, then y and w) and handed to the model as a dict; several outputs have
+their targets stored side by side and cut into a dict per batch (``_model_targets``).
+
 Only the batch is converted to float32 (and densified, for sparse input) by the source's
 ``gather``, so the data is never copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
 inside a batch does not change a mean-reduced loss.
@@ -31,6 +35,8 @@ import threading
 
 import numpy as np
 import tensorflow as tf
+
+from .sources.multi import MultiSource
 
 AUTOTUNE = tf.data.AUTOTUNE
 # Training batches: gathered by this many parallel map calls, with this many ready batches
@@ -121,6 +127,45 @@ def _gathered_spec(source):
     return tf.as_dtype(source.batch_dtype), (None,) + tuple(source.gathered_shape)
 
 
+def _gathered_specs(source):
+    """(dtype, shape) of each array ``gather`` returns: one, or one per input of a
+    ``MultiSource`` (whose ``gather`` returns a tuple)."""
+    parts = source.parts.values() if isinstance(source, MultiSource) else [source]
+    return [_gathered_spec(part) for part in parts]
+
+
+def _model_inputs(source):
+    """Like ``_model_input``, for the list of gathered tensors: the model's input tensor, or
+    for a ``MultiSource`` the dict ``{input name: tensor}`` a multi-input model takes."""
+    if not isinstance(source, MultiSource):
+        to_input = _model_input(source)
+        return lambda batch: to_input(batch[0])
+    converters = [(name, _model_input(part)) for name, part in source.parts.items()]
+    return lambda batch: {name: convert(t) for (name, convert), t in zip(converters, batch)}
+
+
+def _model_targets(heads):
+    """A batch of encoded targets -> what Keras compares with the outputs: the batch itself,
+    or for several outputs (``heads``, from the target encoder's ``target_heads``) the dict
+    ``{output name: its columns}``, each cast to its loss's dtype."""
+    if heads is None:
+        return lambda y: y
+
+    def split(y):
+        out = {}
+        for name, start, stop, dtype, squeeze in heads:
+            part = y[:, start] if squeeze else y[:, start:stop]
+            out[name] = tf.cast(part, dtype)
+        return out
+
+    return split
+
+
+def _gather_parts(source, index):
+    x = source.gather(index)
+    return x if isinstance(x, tuple) else (x,)
+
+
 def _labelled_rows(source, y, sample_weight, y_dtype, stack, **extra):
     """The holder of the source, y and weights for a pipeline of (x, y, w) batches; y is cast
     to ``y_dtype`` (default: its own) per batch, and the holder is emptied when ``stack``
@@ -133,21 +178,24 @@ def _labelled_rows(source, y, sample_weight, y_dtype, stack, **extra):
 
 
 def _labelled_batch(rows, index):
-    return rows.X.gather(index), rows.y[index].astype(rows.y_dtype), rows.w[index]
+    """The gathered input(s) (one array per input), then y and w, as one flat tuple."""
+    return (*_gather_parts(rows.X, index), rows.y[index].astype(rows.y_dtype), rows.w[index])
 
 
-def _labelled_loader(gather, rows):
+def _labelled_loader(gather, rows, y_heads=None):
     """A ``tf.data`` map function: a step number -> ``gather(step)`` as (x, y, w) tensors of
     known shape. Shapes, types and the decoder are read now, so the traced function holds no
-    arrays."""
-    x_type, x_shape = _gathered_spec(rows.X)
-    types = [x_type, tf.as_dtype(rows.y_dtype), tf.float32]
-    shapes = (x_shape, (None,) + rows.y.shape[1:], (None,))
-    to_input = _model_input(rows.X)
+    arrays. x is a dict for several inputs, y for several outputs (``y_heads``)."""
+    x_specs = _gathered_specs(rows.X)
+    k = len(x_specs)
+    types = [t for t, _ in x_specs] + [tf.as_dtype(rows.y_dtype), tf.float32]
+    shapes = [s for _, s in x_specs] + [(None,) + rows.y.shape[1:], (None,)]
+    to_input = _model_inputs(rows.X)
+    to_targets = _model_targets(y_heads)
 
     def load(step):
         batch = [tf.ensure_shape(t, s) for t, s in zip(tf.numpy_function(gather, [step], types), shapes)]
-        return (to_input(batch[0]), batch[1], batch[2])
+        return (to_input(batch[:k]), to_targets(batch[k]), batch[k + 1])
 
     return load
 
@@ -162,18 +210,19 @@ def _augmented(dataset, augment):
 
 
 def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
-                     y_dtype=None, augment=None):
+                     y_dtype=None, augment=None, y_heads=None):
     """Batches (x, y, w) for ``epochs`` passes over the rows of ``source``, and the number of
     batches in an epoch; see the module docstring. Each batch of y is cast to ``y_dtype``
-    (default: y's own), so targets can be stored compactly. ``augment`` (or None) transforms
-    each training batch's x (never validation or prediction batches). The arrays are let go
-    when ``stack`` (a ``contextlib.ExitStack``) closes."""
+    (default: y's own), so targets can be stored compactly, and cut into one target per
+    output where ``y_heads`` says so. ``augment`` (or None) transforms each training batch's
+    x (never validation or prediction batches). The arrays are let go when ``stack`` (a
+    ``contextlib.ExitStack``) closes."""
     n = source.n_rows
     per_epoch = n_batches(n, batch_size)
     if not source.indexable:
         return _sequential_training_dataset(
             source, y, sample_weight, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-            seed=seed, stack=stack, y_dtype=y_dtype, augment=augment,
+            seed=seed, stack=stack, y_dtype=y_dtype, augment=augment, y_heads=y_heads,
         ), per_epoch
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack,
                           order=_EpochOrder(n, seed, shuffle))
@@ -189,7 +238,7 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
     parallel = TRAIN_MAP_PARALLELISM if source.graph_decoder() is None else AUTOTUNE
     dataset = tf.data.Dataset.range(epochs * per_epoch)
     dataset = dataset.map(
-        _labelled_loader(gather, rows), num_parallel_calls=parallel, deterministic=True
+        _labelled_loader(gather, rows, y_heads), num_parallel_calls=parallel, deterministic=True
     )
     return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH), per_epoch
 
@@ -290,16 +339,17 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
 
 
 def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
-                                 seed, stack, y_dtype, augment):
+                                 seed, stack, y_dtype, augment, y_heads=None):
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
     return _sequential_dataset(
-        rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed), augment
+        rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed), augment,
+        y_heads,
     )
 
 
-def _sequential_dataset(rows, batches, augment=None):
+def _sequential_dataset(rows, batches, augment=None, y_heads=None):
     """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields
-    (``augment``: training batches only)."""
+    (``augment``: training batches only; y cut per output as ``y_heads`` says)."""
     source = rows.X
     x_type, x_shape = _gathered_spec(source)
     signature = (
@@ -309,7 +359,8 @@ def _sequential_dataset(rows, batches, augment=None):
     )
     dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
     to_input = _model_input(source)
-    dataset = dataset.map(lambda x, t, w: (to_input(x), t, w), num_parallel_calls=AUTOTUNE)
+    to_targets = _model_targets(y_heads)
+    dataset = dataset.map(lambda x, t, w: (to_input(x), to_targets(t), w), num_parallel_calls=AUTOTUNE)
     return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH)
 
 
@@ -329,7 +380,7 @@ def _sequential_evaluation_batches(rows, batch_size):
         yield carry, rows.y[part].astype(rows.y_dtype), rows.w[part]
 
 
-def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None):
+def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None, y_heads=None):
     """One ordered pass of (x, y, w) batches, for validation data; y is cast per batch as in
     ``training_dataset``; the arrays are let go when ``stack`` closes. A source read in order
     is read chunk by chunk."""
@@ -337,7 +388,9 @@ def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=N
     batch_size = _capped_batch_size(source, batch_size)
     rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
     if not source.indexable:  # a known length: Keras then runs every batch, with no warning
-        dataset = _sequential_dataset(rows, lambda: _sequential_evaluation_batches(rows, batch_size))
+        dataset = _sequential_dataset(
+            rows, lambda: _sequential_evaluation_batches(rows, batch_size), y_heads=y_heads
+        )
         return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(n, batch_size)))
 
     def gather(batch):
@@ -346,7 +399,7 @@ def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=N
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
     dataset = dataset.map(
-        _labelled_loader(gather, rows), num_parallel_calls=AUTOTUNE, deterministic=True
+        _labelled_loader(gather, rows, y_heads), num_parallel_calls=AUTOTUNE, deterministic=True
     )
     return dataset.prefetch(AUTOTUNE)
 
@@ -357,6 +410,9 @@ def prediction_batches(source, *, batch_size):
     (``MAX_EVAL_BATCH_BYTES``)."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
+    if isinstance(source, MultiSource):
+        yield from _multi_prediction_batches(source, batch_size)
+        return
     decodes = source.graph_decoder() is not None
     to_input = _model_input(source)
     if not source.indexable:
@@ -382,3 +438,16 @@ def prediction_batches(source, *, batch_size):
         yield from dataset
     finally:
         rows.release()
+
+
+def _multi_prediction_batches(source, batch_size):
+    """Ordered batches of a ``MultiSource``: dicts ``{input name: batch}``, each part decoded
+    (eagerly) where its source decodes in the graph."""
+    decoders = {name: (_model_input(part) if part.graph_decoder() is not None else None)
+                for name, part in source.parts.items()}
+    for start in range(0, source.n_rows, batch_size):
+        parts = source.gather(slice(start, min(source.n_rows, start + batch_size)))
+        yield {
+            name: part if decoders[name] is None else decoders[name](tf.convert_to_tensor(part))
+            for name, part in zip(source.parts, parts)
+        }

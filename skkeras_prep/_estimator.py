@@ -16,11 +16,11 @@ import inspect
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _augment, _build, _dataset, _pool, _training
+from . import _augment, _build, _dataset, _multi_input, _pool, _training
 from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
@@ -28,10 +28,12 @@ from . import distribution as _distribution
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
+from ._targets import MultiOutputEncoder
 from ._validation import check_collection_X, check_sample_weight, check_transformed, check_weight_range
 from ._validation import check_X, first_input_tags, nd_input_hint, transform
 from .exceptions import TrainingDivergedError
-from .sources import as_source, explaining_errors, streaming_rows_of
+from .multi_io import MultiInput, MultiOutput, is_multi_target
+from .sources import explaining_errors, input_shape, input_width, streaming_rows_of
 from .sources.dask import DaskRows, DaskSource, compute, is_dask_collection, map_rows
 
 _PREDICT_BATCH_SIZE = 8192
@@ -66,10 +68,11 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         "model": [NONE, HasMethods(["build", "get_params"], "a builder from skkeras_prep.models"),
                   CALLABLE],
         "preprocessor": [NONE, HasMethods(["fit", "transform"],
-                                          "a scikit-learn transformer (with fit and transform)")],
+                                          "a scikit-learn transformer (with fit and transform)"),
+                         InstanceOf(dict, "a dict of transformers keyed by input name")],
         "optimizer": [NONE, STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
                                                       "a keras optimizer instance")],
-        "loss": [NONE, STRING, CALLABLE],
+        "loss": [NONE, STRING, CALLABLE, InstanceOf(dict, "a dict of losses keyed by output name")],
         "metrics": [NONE, InstanceOf((list, tuple, dict), "a list, tuple or dict of Keras metrics")],
         "epochs": [positive_int()],
         "batch_size": [NONE, positive_int()],
@@ -209,6 +212,8 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
         params = super().get_params(deep=deep)
         params.update(extra_params(self))
+        if deep:
+            params.update(_multi_input.per_input_params(self.preprocessor))
         return params
 
     def _builder_param_names(self, model):
@@ -219,6 +224,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     def set_params(self, **params):
         """Set constructor or routed parameters; unknown names without ``__`` are refused
         here, values are checked at the next ``fit``. Returns self."""
+        if not params:
+            return self
+        params = _multi_input.set_per_input_params(params.get("preprocessor", self.preprocessor), params)
         if not params:
             return self
         builder_names = self._builder_param_names(params.get("model", self.model))
@@ -243,8 +251,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.input_tags.dict = True  # several named inputs (a dict or skkeras_prep.MultiInput)
         tags.target_tags.required = True
-        if self.preprocessor is not None:
+        if self.preprocessor is not None and not isinstance(self.preprocessor, dict):
             try:
                 inner = get_tags(self.preprocessor).input_tags
             except Exception:  # a third-party transformer without tags: assume numeric arrays
@@ -292,9 +301,12 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Or a dask array or DataFrame, read block by block and never loaded whole
-            (docs/scaling.md, "Data larger than memory").
+            (docs/scaling.md, "Data larger than memory"). Or a dict / ``skkeras_prep.MultiInput``
+            of arrays, one per named model input (docs/multi-io.md).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            A dask array or Series too (computed into memory: one value per row).
+            A dask array or Series too (computed into memory: one value per row). Or a dict,
+            list of arrays or ``skkeras_prep.MultiOutput``: one target per named model output
+            (docs/multi-io.md).
         sample_weight : array-like of shape (n_samples,), default=None
         **kwargs
             Keras ``fit`` arguments for this call only: ``epochs``, ``batch_size``,
@@ -387,19 +399,20 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         if not trained:
             validation = self._validation_rows(options["validation_data"], preprocessor, encoder)
             # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
-            augment = _augment.for_fit(self.augmentation, source.row_shape,
+            augment = _augment.for_fit(self.augmentation, input_shape(source),
                                        seeds[0] + epochs_before)
             y_encoded = encoder.encode(y)
+            y_heads = encoder.target_heads()  # None for one output
             settings = _training.TrainingSettings.of(self, callbacks, options)
             fraction = 0.0 if validation is not None else settings.validation_fraction
-            stratify = self._stratify_labels(y_encoded) if fraction else None
+            stratify = self._stratify_labels(y_encoded) if fraction and y_heads is None else None
             with explaining_errors(source):  # e.g. an image file that fails to decode
                 try:
                     keras_history = _training.train(
                         model, source, y_encoded, weights, settings=settings,
                         epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
                         split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
-                        augment=augment, validation=validation,
+                        augment=augment, validation=validation, y_heads=y_heads,
                     )
                 except Exception:
                     failure = getattr(source, "failure", None)  # a streamed block's own error,
@@ -426,8 +439,8 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         if validation_data is None:
             return None
         X_val, y_val, *rest = validation_data
-        X_val = check_X(self, X_val, reset=False, preprocessor=preprocessor)
-        Xt = X_val if preprocessor is None else transform(self, preprocessor, X_val)
+        X_val = _multi_input.check_inputs(self, X_val, reset=False, preprocessor=preprocessor)
+        Xt = _multi_input.transform_inputs(self, preprocessor, X_val)
         y_val = self._check_targets_again(y_val, encoder)
         check_consistent_length(X_val, y_val)
         weights = check_sample_weight(rest[0] if rest else None, len(y_val))
@@ -435,10 +448,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
 
     def _rows(self, Xt, preprocessor):
         """The row source of transformed X: checked as the preprocessor's output where there
-        is one (a source returned by ``transform`` is streamed as it is)."""
-        if preprocessor is not None:
-            return check_transformed(Xt, preprocessor)
-        return as_source(Xt)
+        is one (a source returned by ``transform`` is streamed as it is); one per input for
+        several inputs."""
+        return _multi_input.rows(Xt, preprocessor)
 
     def _streamed_source(self, rows, preprocessor):
         """The row source of a dask X (``sources.dask.DaskSource``): each block is transformed
@@ -467,10 +479,12 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         the keys there are). ``data``: scikeras's keys about the raw data (``X_shape_``,
         ``X_dtype_``, ``y_dtype_``, ``feature_encoder_``)."""
         meta = {
-            "n_features_in_": int(np.prod(source.row_shape)),
-            "input_shape_": tuple(source.row_shape),
+            "n_features_in_": input_width(source),
+            "input_shape_": input_shape(source),
+            "output_names_": getattr(encoder, "keys_", None),
             "n_outputs_": encoder.n_outputs_,
-            "n_outputs_expected_": 1,  # the model has one output tensor
+            # the number of output tensors the model has (one per target for several outputs)
+            "n_outputs_expected_": len(encoder.heads_) if getattr(encoder, "several_outputs", False) else 1,
             "target_type_": encoder.target_type_,
             "n_classes_": getattr(encoder, "n_classes_", None),
             "classes_": getattr(encoder, "classes_", None),
@@ -501,6 +515,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         """
         from ._persistence import save_estimator
 
+        _check_single_io(self, "save")
         return save_estimator(self, path)
 
     def export_model(self, input=None):
@@ -510,23 +525,27 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         the trained size, and ``input="bytes"`` encoded image files (docs/images.md)."""
         from .export import export_model
 
+        _check_single_io(self, "export_model")
         return export_model(self, input=input)
 
     # -- prediction ------------------------------------------------------------------------
     def _model_output(self, X, call_kwargs=None):
         """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches
-        (``batch_size``: a ``predict`` keyword, else ``predict__batch_size``, else 8192 rows)."""
+        (``batch_size``: a ``predict`` keyword, else ``predict__batch_size``, else 8192 rows);
+        a list of them, in the target encoder's order, for several outputs."""
         check_is_fitted(self, "model_")
         batch_size = predict_batch_size(self, routed_params(self), call_kwargs or {},
                                         _PREDICT_BATCH_SIZE)
-        X = check_X(self, X, reset=False, preprocessor=self.preprocessor_)
-        Xt = X if self.preprocessor_ is None else transform(self, self.preprocessor_, X)
+        X = _multi_input.check_inputs(self, X, reset=False, preprocessor=self.preprocessor_)
+        Xt = _multi_input.transform_inputs(self, self.preprocessor_, X)
         source = self._rows(Xt, self.preprocessor_)
         with explaining_errors(source):
             outputs = [
                 self._call_model(batch)
                 for batch in _dataset.prediction_batches(source, batch_size=batch_size)
             ]
+        if isinstance(outputs[0], list):  # several outputs: one array per output
+            return [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         return np.concatenate(outputs, axis=0)
 
     def _lazy(self, X, method, finish):
@@ -534,6 +553,12 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         a time; nothing is computed until asked. ``finish`` turns raw model outputs into the
         method's result; it is applied to one zero row, for the result's shape and dtype."""
         check_is_fitted(self, "model_")
+        if isinstance(self.target_encoder_, MultiOutputEncoder):
+            raise ValueError(
+                f"{method} of a dask X is not supported for an estimator with several outputs "
+                f"{self.target_encoder_.names_}; compute X first (X.compute()), or predict block "
+                "by block."
+            )
         X = check_collection_X(self, X, reset=False, preprocessor=self.preprocessor_)
         template = finish(self._call_model(np.zeros((1,) + tuple(self.input_shape_), np.float32)))
         template = np.asarray(template)
@@ -547,12 +572,41 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         position in the batch and on how many rows came with it (scikit-learn's
         ``check_methods_sample_order_invariance`` failed by 2e-7 for some weights)."""
         forward = _build.forward_function(self.model_, self.input_shape_)
-        n = len(batch)
-        pad = -n % _ROW_BLOCK
-        if pad:
-            batch = np.asarray(batch)
-            batch = np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
-        return forward(batch).numpy()[:n]
+        if isinstance(batch, dict):  # several inputs
+            n = len(next(iter(batch.values())))
+            batch = {name: _padded(part, -n % _ROW_BLOCK) for name, part in batch.items()}
+        else:
+            n = len(batch)
+            batch = _padded(batch, -n % _ROW_BLOCK)
+        out = forward(batch)
+        if isinstance(out, (dict, list, tuple)):  # several outputs, in the encoder's order
+            parts = [out[name] for name in self.target_encoder_.names_] if isinstance(out, dict) else out
+            return [part.numpy()[:n] for part in parts]
+        return out.numpy()[:n]
+
+
+def _padded(batch, pad):
+    """``batch`` with ``pad`` copies of its last row appended (see ``_call_model``)."""
+    if not pad:
+        return batch
+    batch = np.asarray(batch)
+    return np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
+
+
+def _check_single_io(estimator, what):
+    """Refuse ``save`` / ``export_model`` of an estimator fitted with several inputs or outputs."""
+    inputs = getattr(estimator, "input_names_", None)
+    encoder = getattr(estimator, "target_encoder_", None)
+    outputs = getattr(encoder, "names_", None) if isinstance(encoder, MultiOutputEncoder) else None
+    if inputs is None and outputs is None:
+        return
+    which = f"several inputs {inputs}" if inputs is not None else f"several outputs {outputs}"
+    raise ValueError(
+        f"{what} does not support estimators fitted with {which} yet (the saved format and "
+        "the exported model hold one input and one output). Keep the estimator with pickle or "
+        "joblib in a trusted setting, or save est.model_ with Keras and the per-input "
+        "preprocessors with skops."
+    )
 
 
 class _BlockMethod:
@@ -617,18 +671,29 @@ class _NewFit:
 
     def check(self, X, y):
         est = self.est
-        check = check_collection_X if is_dask_collection(X) else check_X
+        dask = is_dask_collection(X)
+        check = check_collection_X if dask else _multi_input.check_inputs
         X = check(est, X, reset=True, preprocessor=est.preprocessor)
-        encoder = est._new_target_encoder()
+        if is_multi_target(y, None if dask else sklearn_num_samples(X)):
+            # one target per output, each its own encoder
+            encoder = MultiOutputEncoder(
+                est._new_target_encoder, "classifier" if is_classifier(est) else "regressor"
+            )
+        else:
+            encoder = est._new_target_encoder()
         y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
         shape = X.shape if hasattr(X, "shape") else (sklearn_num_samples(X),)
+        y_dtype = ({name: np.asarray(t).dtype for name, t in y.data.items()}
+                   if isinstance(y, MultiOutput) else np.asarray(y).dtype)
         self.data = {"X_shape_": tuple(shape),
-                     "X_dtype_": getattr(X, "dtype", None), "y_dtype_": np.asarray(y).dtype}
+                     "X_dtype_": getattr(X, "dtype", None), "y_dtype_": y_dtype}
         return X, y, encoder
 
     def preprocess(self, X, y, incremental):
         preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
-        if preprocessor is not None:
+        if isinstance(X, MultiInput):
+            preprocessor, X = _multi_input.fit_transform_inputs(preprocessor, X, y, incremental)
+        elif preprocessor is not None:
             with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
                 # its transform may return a row source
                 if incremental and hasattr(preprocessor, "partial_fit"):
@@ -656,7 +721,7 @@ class _NewFit:
         est = self.est
         est.preprocessor_ = preprocessor
         est.target_encoder_ = encoder
-        est.input_shape_ = tuple(source.row_shape)
+        est.input_shape_ = input_shape(source)
         est._set_target_attributes(encoder)
 
 
@@ -670,17 +735,16 @@ class _ContinuedFit:
 
     def check(self, X, y):
         est = self.est
-        check = check_collection_X if is_dask_collection(X) else check_X
+        check = check_collection_X if is_dask_collection(X) else _multi_input.check_inputs
         X = check(est, X, reset=False, preprocessor=est.preprocessor_)
         return X, est._check_targets_again(y), est.target_encoder_
 
     def preprocess(self, X, y, incremental):
         preprocessor = self.est.preprocessor_
-        if preprocessor is None:
-            return None, X
-        if incremental and hasattr(preprocessor, "partial_fit"):
-            preprocessor.partial_fit(X, y)
-        return preprocessor, transform(self.est, preprocessor, X)
+        Xt = _multi_input.transform_inputs(
+            self.est, preprocessor, X, partial_fit_y=y if incremental else None
+        )
+        return preprocessor, Xt
 
     def preprocess_streamed(self, rows, y, incremental, seed):
         """The fitted preprocessor; ``partial_fit`` updates an incremental one over the blocks."""
@@ -691,10 +755,11 @@ class _ContinuedFit:
 
     def model(self, source, encoder, routed, seed):
         est = self.est
-        if tuple(source.row_shape) != tuple(est.input_shape_):
+        fitted = est.input_shape_ if isinstance(est.input_shape_, dict) else tuple(est.input_shape_)
+        if input_shape(source) != fitted:
             raise ValueError(
-                f"The preprocessor now outputs shape {tuple(source.row_shape)}, but the model "
-                f"was built for {tuple(est.input_shape_)}; refit from scratch."
+                f"The preprocessor now outputs shape {input_shape(source)}, but the model "
+                f"was built for {est.input_shape_}; refit from scratch."
             )
         return est.model_, {k: list(v) for k, v in est.history_.items()}
 

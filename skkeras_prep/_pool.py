@@ -160,9 +160,29 @@ def pool_key(model):
             if isinstance(inner.get("learning_rate"), float):
                 inner.pop("learning_rate")
             compile_config["optimizer"] = {**optimizer, "config": inner}
-        return json.dumps([config, compile_config, str(model.dtype)], sort_keys=True, default=repr)
+        return json.dumps([config, compile_config, str(model.dtype), _io_names(model)],
+                          sort_keys=True, default=repr)
     except Exception:  # a config that does not serialise: build a new model every time
         return None
+
+
+def _io_names(model):
+    """The names a model with several inputs or outputs is fed and read by: layer names are
+    positions in the key, but such a model gets dict batches keyed by input name and its
+    outputs are matched to the targets by name (``_dataset``, ``_targets``), so two models
+    that differ only in those names must not share a key. Nothing for one input and output."""
+    names = []
+    for which in ("input", "output"):
+        structure, tensors = getattr(model, which), getattr(model, which + "s")
+        if isinstance(structure, dict):
+            names.append(["dict", list(structure)])
+        elif len(tensors) > 1:
+            own = (getattr(model, "output_names", None) if which == "output"
+                   else [t.name for t in tensors])
+            names.append(["list", list(own or [])])
+        else:
+            names.append(None)
+    return names
 
 
 # -- checkout and hand-back ----------------------------------------------------------------

@@ -14,6 +14,8 @@ from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from .multi_io import MultiOutput, is_multi_target
+
 _CHUNK = 65536  # rows per chunk when labels are turned into class indices
 
 # How targets are laid out for the loss.
@@ -71,6 +73,16 @@ def _check_label_values(y):
         raise ValueError(
             f"y mixes label types ({', '.join(kinds)}); labels must all be strings or all "
             "numbers. Convert them, e.g. y.astype(str)."
+        )
+
+
+def _refuse_several_outputs(width):
+    """A single target for a model with several outputs: say how to give one per output."""
+    if isinstance(width, dict):
+        raise ValueError(
+            f"The model has several outputs {list(width)}; pass y as a dict keyed by output "
+            "name (or a list in output order, or skkeras_prep.MultiOutput), one target per "
+            "output."
         )
 
 
@@ -162,6 +174,7 @@ class ClassifierTargetEncoder:
         """Pick the target layout for the model's output width and loss; check the width.
         ``from_logits``: the loss reads logits, so ``to_proba`` applies the sigmoid (one
         unit, multilabel, binary cross-entropy) or the softmax (the other losses) first."""
+        _refuse_several_outputs(width)
         allowed = self.expected_widths()
         if width not in allowed:
             if self.target_type_ == "binary":
@@ -243,6 +256,10 @@ class ClassifierTargetEncoder:
     def batch_dtype(self):
         """The dtype the loss gets: class indices for sparse cross-entropy, else floats."""
         return np.int32 if self.layout_ == SPARSE_LABELS else np.float32
+
+    def target_heads(self):
+        """None: one output, whose targets are the batch as it is (see MultiOutputEncoder)."""
+        return None
 
     # -- model output -> sklearn -----------------------------------------------------------
     def to_proba(self, output):
@@ -333,6 +350,7 @@ class RegressorTargetEncoder:
         return y
 
     def set_output_width(self, width, loss_name=None, from_logits=False):
+        _refuse_several_outputs(width)
         if from_logits:
             raise ValueError(
                 "The loss has from_logits=True, which is for classification; a regressor's "
@@ -382,6 +400,10 @@ class RegressorTargetEncoder:
     def batch_dtype(self):
         return np.float32
 
+    def target_heads(self):
+        """None: one output, whose targets are the batch as it is (see MultiOutputEncoder)."""
+        return None
+
     def to_predictions(self, output):
         out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)
         if self.target_transformer_ is not None:
@@ -398,3 +420,263 @@ class RegressorTargetEncoder:
         if self.y_ndim_ == 1:
             steps.append(("first_column", {}))
         return steps
+
+
+# -- several outputs -------------------------------------------------------------------------
+def _split_targets(y, what="y"):
+    """``(keys or None, list of target arrays)`` of a multi-output y: a dict or ``MultiOutput``
+    keyed by output name, or a list/tuple in the model's output order (keys None)."""
+    if isinstance(y, MultiOutput):
+        return (None if y.positional else y.names), list(y.data.values())
+    if isinstance(y, dict):
+        bad = [k for k in y if not isinstance(k, str)]
+        if bad:
+            raise TypeError(f"{what} is a dict whose keys must be output names (strings); got {bad!r}.")
+        return list(y), list(y.values())
+    return None, list(y)
+
+
+class MultiOutputEncoder:
+    """One target encoder per model output (a classifier's or a regressor's kind for every
+    head). Targets are given as a dict or ``MultiOutput`` keyed by output name, or a list in
+    the model's output order; the output names are matched once the model is built
+    (``set_output_width``). For training, every head's encoded columns are stored side by side
+    in one array; ``target_heads`` tells ``_dataset`` how to cut a batch into the dict of
+    per-output targets Keras takes."""
+
+    several_outputs = True
+
+    def __init__(self, make_head, kind):
+        self.make_head = make_head
+        self.kind = kind  # "classifier" or "regressor": the target type of the whole
+
+    def _targets(self, y, n_expected=None):
+        keys, targets = _split_targets(y)
+        lengths = [len(t) for t in targets]
+        if len(set(lengths)) > 1:
+            shown = dict(zip(keys or [str(i) for i in range(len(targets))], lengths))
+            raise ValueError(
+                f"The targets have different numbers of rows: {shown}. Every output needs one "
+                "target row per sample."
+            )
+        return keys, targets
+
+    def fit(self, y, **kwargs):
+        keys, targets = self._targets(y)
+        self.keys_ = keys
+        self.names_ = list(keys) if keys is not None else None
+        classes = kwargs.pop("classes", None)
+        if classes is not None and len(classes) != len(targets):
+            raise ValueError(
+                f"classes must hold one array of labels per output ({len(targets)}); got "
+                f"{len(classes)}."
+            )
+        self.heads_, checked = [], []
+        for i, target in enumerate(targets):
+            head = self.make_head()
+            head_kwargs = dict(kwargs)
+            if classes is not None:
+                head_kwargs["classes"] = classes[keys[i]] if isinstance(classes, dict) else classes[i]
+            try:
+                checked.append(head.fit(target, **head_kwargs))
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"Target of output {self._label(i)!r}: {error}") from error
+            self.heads_.append(head)
+        self.n_outputs_ = len(self.heads_)
+        if self.kind == "classifier":
+            self.target_type_ = "multiclass-multioutput"
+            self.classes_ = [h.classes_ for h in self.heads_]
+            self.n_classes_ = [h.n_classes_ for h in self.heads_]
+        else:
+            self.target_type_ = "continuous-multioutput"
+        return self._container(checked)
+
+    def _label(self, i):
+        return self.names_[i] if self.names_ is not None else str(i)
+
+    def _container(self, targets):
+        """The checked targets, keyed as given (a list stays positional)."""
+        if self.keys_ is None:
+            return MultiOutput(list(targets))
+        return MultiOutput(dict(zip(self.keys_, targets)))
+
+    def _aligned(self, y):
+        """The targets of ``y`` in head order, checked against the fitted outputs."""
+        keys, targets = self._targets(y)
+        if len(targets) != len(self.heads_):
+            raise ValueError(
+                f"y has {len(targets)} target(s), but the estimator was fitted with "
+                f"{len(self.heads_)} outputs {self.names_}."
+            )
+        if keys is None:
+            return targets
+        if sorted(keys) != sorted(self.names_):
+            raise ValueError(
+                f"y has targets for outputs {keys}, but the model's outputs are {self.names_}."
+            )
+        by_key = dict(zip(keys, targets))
+        return [by_key[name] for name in self.names_]
+
+    def _checked_again(self, y, method):
+        targets = self._aligned(y)
+        out = []
+        for i, (head, target) in enumerate(zip(self.heads_, targets)):
+            try:
+                out.append(getattr(head, method)(target))
+            except (ValueError, TypeError) as error:
+                raise type(error)(f"Target of output {self._label(i)!r}: {error}") from error
+        return self._container(out)
+
+    def check_labels(self, y):
+        return self._checked_again(y, "check_labels")
+
+    def check_values(self, y):
+        return self._checked_again(y, "check_values")
+
+    # -- model output layout -------------------------------------------------------------
+    def _match_outputs(self, widths):
+        """Match the targets to the model's outputs (``widths``: ``{output name: width}``):
+        heads put in the model's output order and named. Idempotent."""
+        n = len(self.heads_)
+        if not isinstance(widths, dict):
+            raise ValueError(
+                f"y holds {n} target(s) (one per output), but the model has a single output "
+                f"of width {widths}. Build a model with one named output per target "
+                "(keras.Model(inputs, {name: output, ...})), or pass y as one array."
+            )
+        names = list(widths)
+        if self.keys_ is not None:
+            if sorted(self.keys_) != sorted(names):
+                raise ValueError(
+                    f"y has targets for outputs {self.keys_}, but the model's outputs are "
+                    f"{names}. Key y by the model's output names."
+                )
+            order = {key: i for i, key in enumerate(self.keys_)}
+            self.heads_ = [self.heads_[order[name]] for name in names]
+            self.keys_ = list(names)
+        elif len(names) != n:
+            raise ValueError(
+                f"y holds {n} target(s), but the model has {len(names)} outputs {names}; pass "
+                "one target per output."
+            )
+        self.names_ = names
+        if self.kind == "classifier":
+            self.classes_ = [h.classes_ for h in self.heads_]
+            self.n_classes_ = [h.n_classes_ for h in self.heads_]
+        return names
+
+    @staticmethod
+    def _per_output(value, names, what):
+        """``value`` for each output: a dict by output name, a list in output order, or one
+        value for all."""
+        if isinstance(value, dict):
+            unknown = [k for k in value if k not in names]
+            missing = [k for k in names if k not in value]
+            if unknown or missing:
+                raise ValueError(
+                    f"{what} is a dict keyed {list(value)}, but the model's outputs are "
+                    f"{names}; give one {what} per output (or {what}=None for the defaults)."
+                )
+            return [value[name] for name in names]
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(names):
+                raise ValueError(
+                    f"{what} is a list of {len(value)}, but the model has {len(names)} outputs "
+                    f"{names}; give one {what} per output."
+                )
+            return list(value)
+        return [value] * len(names)
+
+    def set_output_width(self, widths, loss_names=None, from_logits=False):
+        """Match the targets to the model's outputs (``widths``: ``{output name: width}``)
+        and check each head's width and loss (``loss_names``, ``from_logits``: one value,
+        or a dict by output name / list in output order)."""
+        names = self._match_outputs(widths)
+        losses = self._per_output(loss_names, names, "loss")
+        logits = self._per_output(from_logits, names, "loss")
+        for name, head, loss, head_logits in zip(names, self.heads_, losses, logits):
+            try:
+                head.set_output_width(widths[name], loss, from_logits=bool(head_logits))
+            except ValueError as error:
+                raise ValueError(f"Output {name!r}: {error}") from error
+        return self
+
+    def default_loss(self, width=None):
+        """The loss for ``loss=None``: each head's default, as a dict by output name. Without
+        ``width`` (before the model is built: a builder's ``compile_kwargs``), each head's
+        default for the default model's width, keyed as y is (a list for a positional y)."""
+        if width is None:
+            losses = [head.default_loss(1) for head in self.heads_]
+            return losses if self.keys_ is None else dict(zip(self.keys_, losses))
+        names = self._match_outputs(width)
+        return {name: head.default_loss(width[name]) for name, head in zip(names, self.heads_)}
+
+    def encode(self, y):
+        """Every head's encoded targets side by side, (n, total columns), in one compact
+        dtype; ``target_heads`` says where each head's columns are."""
+        parts = [np.asarray(head.encode(t)) for head, t in zip(self.heads_, self._aligned(y))]
+        columns, start = [], 0
+        for name, head, part in zip(self.names_, self.heads_, parts):
+            width = 1 if part.ndim == 1 else part.shape[1]
+            columns.append((name, start, start + width, np.dtype(head.batch_dtype()).name, part.ndim == 1))
+            start += width
+        self.columns_ = columns
+        dtype = np.result_type(*[p.dtype for p in parts])
+        return np.concatenate([p.reshape(len(p), -1).astype(dtype, copy=False) for p in parts], axis=1)
+
+    def batch_dtype(self):
+        return np.float32  # cast per batch; target_heads casts class indices back to int32
+
+    def target_heads(self):
+        """How a batch of ``encode``'s columns becomes Keras's targets: ``(output name, first
+        column, end column, dtype name, squeeze to 1-D)`` per output."""
+        return list(self.columns_)
+
+    # -- model output -> sklearn -----------------------------------------------------------
+    def to_proba(self, outputs):
+        return [head.to_proba(out) for head, out in zip(self.heads_, outputs)]
+
+    def to_labels(self, probas):
+        labels = [head.to_labels(p) for head, p in zip(self.heads_, probas)]
+        return np.column_stack(labels)
+
+    def to_predictions(self, outputs):
+        values = [head.to_predictions(out) for head, out in zip(self.heads_, outputs)]
+        return np.column_stack(values)
+
+    def targets_in_order(self, y):
+        """The targets of ``y`` in head order, each 2-D: from a dict, list or ``MultiOutput``,
+        or the columns of a 2-D array laid out as ``predict`` returns them."""
+        if is_multi_target(y) or (isinstance(y, (list, tuple)) and len(y) == len(self.heads_)):
+            targets = self._aligned(y)
+            return [np.asarray(t).reshape(len(t), -1) for t in targets]
+        y = np.asarray(y)
+        widths = [head.n_outputs_ for head in self.heads_]
+        if y.ndim != 2 or y.shape[1] != sum(widths):
+            raise ValueError(
+                f"y has shape {y.shape}, but the estimator predicts {sum(widths)} column(s) for "
+                f"outputs {self.names_}; pass y as a dict keyed by output name, or a 2-D array "
+                "laid out as predict returns it."
+            )
+        return np.split(y, np.cumsum(widths)[:-1], axis=1)
+
+    def stack(self, y):
+        """``y`` as one 2-D float array in head order, as ``predict`` returns it (regressor
+        ``score``)."""
+        return np.concatenate([t.astype(np.float64) for t in self.targets_in_order(y)], axis=1)
+
+    def subset_accuracy(self, probas, y, sample_weight=None):
+        """The share of rows whose every output is predicted right (scikit-learn's score of
+        multi-output classifiers), weighted by ``sample_weight``."""
+        targets = self.targets_in_order(y)
+        correct = np.ones(len(targets[0]), dtype=bool)
+        for head, proba, target in zip(self.heads_, probas, targets):
+            labels = np.asarray(head.to_labels(proba)).reshape(len(target), -1)
+            correct &= (labels == target).all(axis=1)
+        return float(np.average(correct, weights=sample_weight))
+
+    def export_head(self):
+        raise ValueError(
+            "export_model does not support estimators with several outputs yet; call "
+            "predict or predict_proba on the estimator."
+        )

@@ -22,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from . import _dataset, _loop, _pool
 from ._compat import keras_set_steps_per_execution
 from ._release import releasing_gradient_registrations, releasing_kernel_cache
+from .sources.multi import MultiSource
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
@@ -144,14 +145,15 @@ def _split_rows(n, fraction, stratify, seed):
 
 
 def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_seed,
-          stratify=None, y_dtype=None, augment=None, validation=None):
+          stratify=None, y_dtype=None, augment=None, validation=None, y_heads=None):
     """Train the compiled ``model`` on ``source`` (a ``RowSource``) for ``epochs`` epochs and
     return Keras's history dict.
 
     ``y`` is the encoded target array and ``weights`` the per-row float32 weights, aligned with
-    the source's rows. ``stratify`` (labels or None) stratifies the validation split.
-    ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation split.
-    ``augment`` (``_augment.for_fit``, or None) transforms the training batches only.
+    the source's rows (for several outputs, every output's columns side by side, cut apart
+    per batch as ``y_heads`` says). ``stratify`` (labels or None) stratifies the validation
+    split. ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation
+    split. ``augment`` (``_augment.for_fit``, or None) transforms the training batches only.
     ``validation`` (row source, encoded targets, weights), from ``fit(validation_data=...)``,
     replaces the split (early stopping then watches it). The
     pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
@@ -167,6 +169,7 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
             val_source, val_y, val_weights = validation
             validation = _dataset.evaluation_dataset(
                 val_source, val_y, val_weights, batch_size=val_batch, stack=stack, y_dtype=y_dtype,
+                y_heads=y_heads,
             )
         fraction = 0.0 if validation is not None else settings.validation_fraction
         if fraction:
@@ -177,14 +180,18 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
                 train_source, val_source, train_rows, val_rows = source.hold_out(fraction, split_seed)
             validation = _dataset.evaluation_dataset(
                 val_source, y[val_rows], weights[val_rows],
-                batch_size=val_batch, stack=stack, y_dtype=y_dtype,
+                batch_size=val_batch, stack=stack, y_dtype=y_dtype, y_heads=y_heads,
             )
             source, y, weights = train_source, y[train_rows], weights[train_rows]
 
         callbacks = list(settings.callbacks)
         build_optimizer(model)
         stack.enter_context(releasing_gradient_registrations(model))
-        fast = _loop.usable(model, callbacks=callbacks, validation=validation, verbose=settings.verbose)
+        # The compiled epoch loop takes one input and one target array: several inputs or
+        # outputs (dicts per batch) train through model.fit.
+        fast = (y_heads is None and not isinstance(source, MultiSource)
+                and _loop.usable(model, callbacks=callbacks, validation=validation,
+                                 verbose=settings.verbose))
         if fast and augment is None:  # augmentation is a map of the tf.data pipeline
             batches = _dataset.in_memory_batches(
                 source, y, weights, batch_size=settings.batch_size, epochs=epochs,
@@ -196,7 +203,7 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
         dataset, per_epoch = _dataset.training_dataset(
             source, y, weights, batch_size=settings.batch_size, epochs=epochs,
             shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
-            augment=augment,
+            augment=augment, y_heads=y_heads,
         )
         if fast:
             return _loop.run(model, dataset, epochs=epochs, steps_per_epoch=per_epoch)

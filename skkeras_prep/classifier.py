@@ -6,8 +6,10 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils.class_weight import compute_sample_weight
 
 from ._estimator import _KerasPipelineBase
+from ._call_options import score_options
 from ._params import NONE, InstanceOf, Options
-from ._targets import ClassifierTargetEncoder
+from ._routing import routed_params
+from ._targets import ClassifierTargetEncoder, MultiOutputEncoder
 from .sources.dask import is_dask_collection
 
 
@@ -39,15 +41,18 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         model=None, a subclass may define ``_keras_build_fn(self, compile_kwargs)`` (the
         scikeras pattern): it is called like a builder, with ``meta``'s keys readable as
         attributes of ``self``; the subclass's own ``__init__`` parameters are parameters.
-    preprocessor : scikit-learn transformer, default=None
+    preprocessor : scikit-learn transformer, dict of transformers or None, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
+        For X with several named inputs (a dict or ``skkeras_prep.MultiInput``), a dict
+        ``{input name: transformer}``; inputs without one pass through (docs/multi-io.md).
     optimizer : None, str, keras optimizer class or instance, default=None
         None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
         An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
     loss : str, keras loss or None, default=None
         None picks binary cross-entropy (one sigmoid unit, binary or multilabel targets) or
         sparse categorical cross-entropy (softmax output). ``loss__<arg>`` sets arguments.
+        With several outputs, one loss for all or a dict ``{output name: loss}``.
     metrics : list or None, default=None
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
@@ -131,16 +136,21 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        The labels seen at fit (indices 0..n-1 for a multilabel indicator target).
-    n_classes_ : int
-        Number of classes (of labels, for multilabel targets).
+    classes_ : ndarray of shape (n_classes,), or list of them
+        The labels seen at fit (indices 0..n-1 for a multilabel indicator target); one
+        array per output for several outputs.
+    n_classes_ : int or list of int
+        Number of classes (of labels, for multilabel targets); one per output.
     target_type_ : str
-        "binary", "multiclass" or "multilabel-indicator".
+        "binary", "multiclass", "multilabel-indicator" or, for several outputs,
+        "multiclass-multioutput".
     n_outputs_ : int
-        1, or the number of label columns of a multilabel target.
-    input_shape_ : tuple of int
-        Shape of one row after the preprocessor (what the model receives).
+        1, the number of label columns of a multilabel target, or the number of outputs.
+    input_shape_ : tuple of int or dict
+        Shape of one row after the preprocessor (what the model receives); a dict by input
+        name for several inputs.
+    input_names_ : list of str
+        The input names, when X had several inputs (then there is no ``n_features_in_``).
     target_encoder_ : object
         Turns labels into the layout the loss needs and model outputs back into labels.
     n_features_in_ : int
@@ -267,6 +277,11 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         or fit(class_weight=...); its kind was checked at fit)."""
         if class_weight is None:
             return None
+        if isinstance(encoder, MultiOutputEncoder):
+            raise ValueError(
+                "class_weight is not supported with several outputs (a row has one label per "
+                "output); pass per-row weights as sample_weight instead."
+            )
         if isinstance(class_weight, dict):
             unknown = [k for k in class_weight if k not in set(encoder.classes_.tolist())]
             if unknown:
@@ -292,7 +307,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        X : array-like, sparse matrix, DataFrame, or dict / MultiInput of them
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         classes : array-like of shape (n_classes,), default=None
             Every label, required on the first call when this batch does not hold them all.
@@ -311,7 +326,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         ``batch_size=...`` sets the rows per prediction batch for this call (else
         ``predict__batch_size``, else 8192); it changes memory use, not the result. A model
         trained with a loss that reads logits (``from_logits=True``) gets the sigmoid or
-        softmax applied here."""
+        softmax applied here. With several outputs, a list with one such array per output (as
+        scikit-learn's multi-output classifiers return)."""
         if is_dask_collection(X):
             return self._lazy(X, "predict_proba", lambda out: self.target_encoder_.to_proba(out))
         output = self._model_output(X, kwargs)  # raises NotFittedError before fit
@@ -323,12 +339,18 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         A probability of exactly 0 gives ``-inf``.
         """
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X, **kwargs))
+            proba = self.predict_proba(X, **kwargs)
+            return [np.log(p) for p in proba] if isinstance(proba, list) else np.log(proba)
 
     def decision_function(self, X, **kwargs):
         """Log-odds of the positive class for binary targets (shape (n,)); log-probabilities
         (n, n_classes) otherwise. Larger means more confident; argmax matches ``predict``."""
         proba = self.predict_proba(X, **kwargs)
+        if isinstance(proba, list):
+            raise ValueError(
+                "decision_function is not defined for several outputs; use predict_proba, "
+                "which returns one array of probabilities per output."
+            )
         eps = np.finfo(np.float64).tiny
         logp = np.log(np.clip(proba, eps, None))
         if self.target_type_ == "binary":
@@ -339,7 +361,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
 
     def predict(self, X, **kwargs):
         """Labels from ``classes_`` (an indicator matrix for multilabel targets); a lazy dask
-        array for a dask X; ``batch_size=...`` as in ``predict_proba``."""
+        array for a dask X; ``batch_size=...`` as in ``predict_proba``. With several outputs,
+        shape (n_samples, n_outputs), one column per output."""
         if is_dask_collection(X):
             encoder = lambda out: self.target_encoder_.to_labels(self.target_encoder_.to_proba(out))  # noqa: E731
             return self._lazy(X, "predict", encoder)
@@ -348,5 +371,15 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of ``predict(X)``; ``score__<name>`` parameters are passed to
-        ``sklearn.metrics.accuracy_score`` (as in scikeras)."""
+        ``sklearn.metrics.accuracy_score`` (as in scikeras). With several outputs, the share
+        of rows whose every output is right (subset accuracy, as scikit-learn's multi-output
+        classifiers score)."""
+        if isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
+            if score_options(self, routed_params(self)):
+                raise ValueError(
+                    "score__ parameters go to accuracy_score, which is not used with several "
+                    "outputs (score is the subset accuracy); remove them, or score each "
+                    "output's column of predict(X) yourself."
+                )
+            return self.target_encoder_.subset_accuracy(self.predict_proba(X), y, sample_weight)
         return self._routed_score(accuracy_score, X, y, sample_weight)

@@ -11,8 +11,10 @@ estimator, its parameters appear as ``model__<name>`` in ``get_params`` and can 
 0.1
 
 ``meta`` holds ``n_features_in_`` (the width the model receives, after the preprocessor),
-``input_shape_``, ``n_classes_``, ``n_outputs_``, ``classes_``, ``target_type_`` and
-``random_seed_``: an int drawn from the estimator's ``random_state`` (fresh when it is None).
+``input_shape_``, ``n_classes_``, ``n_outputs_``, ``classes_``, ``target_type_``,
+``output_names_`` (for several outputs given as a dict: their names, with ``n_classes_`` and
+``classes_`` as lists in that order; else None; ``input_shape_`` and ``n_features_in_`` are
+dicts by input name for several inputs; docs/multi-io.md) and ``random_seed_``: an int drawn from the estimator's ``random_state`` (fresh when it is None).
 A builder may pass seeds derived from it to its layers. That is optional: after the build,
 every unseeded initializer, dropout and noise layer gets its own seed derived from
 ``random_state`` anyway (see ``docs/DESIGN.md``, "Seeds without global state"). What seeding

@@ -6,7 +6,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
-from ._targets import RegressorTargetEncoder
+from ._targets import MultiOutputEncoder, RegressorTargetEncoder
 from .sources.dask import is_dask_collection
 
 
@@ -39,9 +39,11 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         model=None, a subclass may define ``_keras_build_fn(self, compile_kwargs)`` (the
         scikeras pattern): it is called like a builder, with ``meta``'s keys readable as
         attributes of ``self``; the subclass's own ``__init__`` parameters are parameters.
-    preprocessor : scikit-learn transformer, default=None
+    preprocessor : scikit-learn transformer, dict of transformers or None, default=None
         Any transformer, ``Pipeline`` or ``ColumnTransformer``; cloned and fitted on the
         training rows at every fit. Its output may be sparse (kept sparse until the batch).
+        For X with several named inputs (a dict or ``skkeras_prep.MultiInput``), a dict
+        ``{input name: transformer}``; inputs without one pass through (docs/multi-io.md).
         Without one, X must be numeric and finite.
     optimizer : None, str, keras optimizer class or instance, default=None
         None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
@@ -49,7 +51,8 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     loss : str, keras loss or None, default=None
         None is mean squared error. Any regression loss of Keras (``"mae"``,
         ``keras.losses.Huber``, ...); ``loss__<arg>`` sets its arguments. Classification
-        losses are refused.
+        losses are refused. With several outputs, one loss for all or a dict
+        ``{output name: loss}``.
     metrics : list or None, default=None
         Keras metrics reported in ``history_``.
     epochs : int >= 1, default=100
@@ -141,15 +144,18 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     Attributes
     ----------
     n_outputs_ : int
-        Number of target columns (1 for a 1-D y).
+        Number of target columns (1 for a 1-D y), or of outputs for several outputs.
     target_type_ : str
         "continuous" or "continuous-multioutput".
     n_features_in_ : int
         Number of raw input features (before the preprocessor).
     feature_names_in_ : ndarray of str
         Column names, when X is a DataFrame with string column names.
-    input_shape_ : tuple of int
-        Shape of one row after the preprocessor (what the model receives).
+    input_shape_ : tuple of int or dict
+        Shape of one row after the preprocessor (what the model receives); a dict by input
+        name for several inputs.
+    input_names_ : list of str
+        The input names, when X had several inputs (then there is no ``n_features_in_``).
     preprocessor_ : transformer or None
         The fitted clone of ``preprocessor``.
     target_encoder_ : object
@@ -262,7 +268,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
 
         Parameters
         ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
+        X : array-like, sparse matrix, DataFrame, or dict / MultiInput of them
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
 
@@ -284,5 +290,10 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
 
     def score(self, X, y, sample_weight=None):
         """R² of ``predict(X)``; ``score__<name>`` parameters are passed to
-        ``sklearn.metrics.r2_score`` (e.g. ``score__multioutput``), as in scikeras."""
+        ``sklearn.metrics.r2_score`` (e.g. ``score__multioutput``), as in scikeras. With
+        several outputs, y is given as for fit (a dict, list or ``MultiOutput``) or laid out
+        as ``predict`` returns it; the default is the mean R² over the predicted columns (as
+        scikit-learn's multi-output regressors score)."""
+        if isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
+            y = self.target_encoder_.stack(y)
         return self._routed_score(r2_score, X, y, sample_weight)

@@ -117,7 +117,7 @@ def test_predict_before_fit(iris, method):
         (dict(validation_split=1.0), ValueError, "validation_split"),
         (dict(verbose=5), ValueError, r"parameter 'verbose' must be one of \{0, 1, 2\} or True or False; got 5"),
         (dict(shuffle="yes"), TypeError, "shuffle"),
-        (dict(preprocessor=object()), TypeError, r"parameter 'preprocessor' must be None or a scikit-learn transformer \(with fit and transform\)"),
+        (dict(preprocessor=object()), TypeError, r"parameter 'preprocessor' must be None, a scikit-learn transformer \(with fit and transform\) or a dict of transformers keyed by input name"),
         (dict(model="mlp"), TypeError, "model"),
         (dict(optimizer=3), TypeError, "optimizer"),
         (dict(optimizer="no_such_optimizer"), ValueError, "optimizer"),

@@ -11,6 +11,7 @@ import numpy as np
 from .arrays import ArraySource
 from .dask import DaskSource, is_dask_collection
 from .images import ImageFileSource
+from .multi import MultiSource, input_shape, input_width
 from .protocol import RowSource, RowSubset, explaining_errors, streaming_rows_of, streams_rows
 from .sparse import SparseSource
 
@@ -33,6 +34,7 @@ def as_source(X):
 
 
 __all__ = [
-    "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "RowSource", "RowSubset",
-    "SparseSource", "as_source", "explaining_errors", "streaming_rows_of", "streams_rows",
+    "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "MultiSource", "RowSource",
+    "RowSubset", "SparseSource", "as_source", "explaining_errors", "input_shape", "input_width",
+    "streaming_rows_of", "streams_rows",
 ]

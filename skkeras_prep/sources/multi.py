@@ -1,0 +1,72 @@
+"""Several named row sources with the same rows, as one source: the inputs of a Keras model
+with several named inputs.
+
+``gather`` returns a tuple of batches, one per input in ``input_names`` order;
+``_dataset`` turns it into the dict the model takes (each part decoded in the graph where
+its own source says so). ``row_shape`` is a dict ``{name: shape of one row}``. Every part
+must be indexable (a part read in order cannot be aligned row by row with the others).
+"""
+
+import numpy as np
+
+from .protocol import RowSource
+
+
+class MultiSource(RowSource):
+    """Rows of several named sources, gathered together."""
+
+    def __init__(self, parts):
+        if not isinstance(parts, dict) or not parts:
+            raise TypeError("MultiSource takes a non-empty dict {input name: RowSource}.")
+        counts = {name: part.n_rows for name, part in parts.items()}
+        if len(set(counts.values())) > 1:
+            raise ValueError(
+                f"The inputs have different numbers of rows after preprocessing: {counts}. "
+                "Every input needs one row per sample."
+            )
+        unordered = [name for name, part in parts.items() if not part.indexable]
+        if unordered:
+            raise ValueError(
+                f"Input(s) {unordered} are read in order (indexable=False) and cannot be "
+                "aligned row by row with the other inputs; pass them as arrays."
+            )
+        self.parts = dict(parts)
+
+    @property
+    def input_names(self):
+        return list(self.parts)
+
+    @property
+    def n_rows(self):
+        return next(iter(self.parts.values())).n_rows
+
+    @property
+    def row_shape(self):
+        return {name: tuple(part.row_shape) for name, part in self.parts.items()}
+
+    @property
+    def gathered_shape(self):
+        return {name: tuple(part.gathered_shape) for name, part in self.parts.items()}
+
+    def gather(self, index):
+        return tuple(part.gather(index) for part in self.parts.values())
+
+    def take(self, rows):
+        return MultiSource({name: part.take(rows) for name, part in self.parts.items()})
+
+    @property
+    def row_bytes(self):
+        return sum(part.row_bytes for part in self.parts.values())
+
+
+def input_shape(source):
+    """The shape of one row as the model receives it: a tuple, or for several inputs a dict
+    ``{name: tuple}``."""
+    return source.row_shape if isinstance(source, MultiSource) else tuple(source.row_shape)
+
+
+def input_width(source):
+    """The number of values in one row: an int, or for several inputs a dict ``{name: int}``."""
+    if isinstance(source, MultiSource):
+        return {name: int(np.prod(shape)) for name, shape in source.row_shape.items()}
+    return int(np.prod(source.row_shape))
