@@ -18,7 +18,6 @@ TensorFlow; nothing happens in this process.
 """
 
 import numbers
-import os
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -78,9 +77,6 @@ class TensorFlowThreads(WorkerPlugin):
                                  else _check_count(inter_op_threads, "inter_op_threads"))
 
     def setup(self, worker):
-        # The worker's own process: later subprocesses (and a TensorFlow not yet started)
-        # read the same counts.
-        os.environ.update(tensorflow_thread_env(self.intra_op_threads, self.inter_op_threads))
         import tensorflow as tf
 
         wanted = (self.intra_op_threads, self.inter_op_threads)

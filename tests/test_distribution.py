@@ -12,7 +12,6 @@ import textwrap
 
 import numpy as np
 import pytest
-from sklearn.base import clone
 
 from skkeras_prep import KerasPipelineClassifier
 from skkeras_prep.distribution import StrategySpec, describe, resolve

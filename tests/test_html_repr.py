@@ -8,7 +8,6 @@ import re
 import tomllib
 
 import keras
-import pytest
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler

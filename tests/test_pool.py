@@ -2,7 +2,6 @@
 bit identity with the fresh-build path and with ``keras.Model.fit``, and the opt-out."""
 
 import concurrent.futures
-import gc
 import json
 import os
 import subprocess

@@ -9,7 +9,6 @@ import keras
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.preprocessing import StandardScaler
 
 from skkeras_prep import KerasPipelineClassifier, _dataset
 from skkeras_prep.models import MLP
