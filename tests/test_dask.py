@@ -119,7 +119,9 @@ def test_a_worker_killed_mid_search_is_retried_and_loses_no_result(dask_client, 
     other worker and on the nanny's replacement; every score equals the local run's. The
     search runs in a thread joined with a timeout, so a hang fails the test."""
     X, y = iris
-    search = lambda n_jobs: GridSearchCV(classifier(epochs=5), SMALL_GRID, cv=2,  # noqa: E731
+    # long enough fits (4 candidates x 2 folds of 150 epochs) that the kill lands mid-search
+    grid = {"optimizer__learning_rate": [0.003, 0.01, 0.03, 0.1]}
+    search = lambda n_jobs: GridSearchCV(classifier(epochs=150), grid, cv=2,  # noqa: E731
                                          n_jobs=n_jobs, refit=False)
     local = search(1).fit(X, y)
     pids = dask_client.run(os.getpid)
@@ -139,7 +141,7 @@ def test_a_worker_killed_mid_search_is_retried_and_loses_no_result(dask_client, 
     while victim is None and time.monotonic() < deadline and thread.is_alive():
         busy = [w for w, tasks in dask_client.processing().items() if tasks]
         victim = busy[0] if busy else None
-        time.sleep(0.2)
+        time.sleep(0.05)
     assert victim is not None, "no task ever ran on a worker"
     time.sleep(1.0)  # let the victim get into a fit
     os.kill(pids[victim], signal.SIGKILL)
