@@ -145,6 +145,21 @@ def _image_input(meta, builder):
     return inputs, x
 
 
+def _image_head(inputs, x, meta, dropout, seeds):
+    """The end of an image builder: dropout (if any), then the output layer ``meta`` asks for,
+    each seeded from ``seeds`` in that order; the ``keras.Model`` from ``inputs``."""
+    import keras
+
+    if dropout:
+        x = keras.layers.Dropout(dropout, seed=next(seeds))(x)
+    units, activation = output_units(meta)
+    outputs = keras.layers.Dense(
+        units, activation=activation,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+    )(x)
+    return keras.Model(inputs, outputs)
+
+
 class CNN(DocLinkMixin, BaseEstimator):
     """A small convolutional network for image rows ``(h, w)`` or ``(h, w, c)``.
 
@@ -222,14 +237,7 @@ class CNN(DocLinkMixin, BaseEstimator):
                 units, activation="relu",
                 kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
             )(x)
-        if self.dropout:
-            x = keras.layers.Dropout(self.dropout, seed=next(seeds))(x)
-        units, activation = output_units(meta)
-        outputs = keras.layers.Dense(
-            units, activation=activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-        )(x)
-        return keras.Model(inputs, outputs)
+        return _image_head(inputs, x, meta, self.dropout, seeds)
 
 
 # How each keras.applications family wants its input, from pixel values in [0, 255]:
@@ -355,14 +363,7 @@ class KerasApplication(DocLinkMixin, BaseEstimator):
             _keep_weights(backbone)
         backbone.trainable = self.trainable
         x = backbone(x, training=False) if not self.trainable else backbone(x)
-        if self.dropout:
-            x = keras.layers.Dropout(self.dropout, seed=next(seeds))(x)
-        units, activation = output_units(meta)
-        outputs = keras.layers.Dense(
-            units, activation=activation,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
-        )(x)
-        return keras.Model(inputs, outputs)
+        return _image_head(inputs, x, meta, self.dropout, seeds)
 
 
 def _keep_weights(model):
