@@ -9,29 +9,38 @@ at the end; an existing folder with the right file count is reused). The images 
 class-coloured gradients with noise, so the files compress about as photos of this size do.
 
 Contenders, the same small CNN (Conv 16 - pool - Conv 32 - pool - Dense 10), Adam, sparse
-categorical cross-entropy, batch 64, one epoch, shuffled:
+categorical cross-entropy, batch 64, one epoch (n / 64 steps), shuffled:
 
 * ``skkeras_prep``: ``KerasPipelineClassifier(cnn, ImageLoader(size=(64, 64)), epochs=1)
   .fit(*image_folder(dir))``; the files are decoded per batch inside the tf.data pipeline;
 * ``keras``: ``keras.utils.image_dataset_from_directory(dir, image_size=(64, 64),
-  batch_size=64)`` mapped to ``x / 255``, then ``model.fit(ds, epochs=1)``.
+  batch_size=64)`` mapped to ``x / 255``, then ``model.fit(ds, epochs=1)``;
+* ``no_files``, the floor: ``model.fit`` for the same number of steps on batches cut from 640
+  images decoded into memory before the call, so that no file is touched: the memory and
+  time of the training runtime itself.
 
-Each run is a fresh process (``--child``); runs alternate (skkeras_prep, keras, skkeras_prep,
-...) so background load hits both alike. Measured per run: the wall time of the whole call
-(listing the folder included), images/s = n / time, and the peak RSS during the call above
-the RSS just before it (``harness.PeakMeter``: the kernel's high-water mark). Reported:
-medians, with the decoded float32 size of the folder (n x 64 x 64 x 3 x 4 bytes) for scale.
+Every contender builds and compiles its model inside the measured call, as the estimator's
+``fit`` does. Each run is a fresh process (``--child``); runs alternate (keras, no_files,
+skkeras_prep, then the reverse) so background load hits all alike. Measured per run: the wall
+time of the whole call (listing the folder included), images/s = n / time, and the peak RSS
+during the call above the RSS just before it (``harness.PeakMeter``: the kernel's high-water mark). Reported:
+medians, with the decoded float32 size of the folder (n x 64 x 64 x 3 x 4 bytes) for scale;
+the CPU time of the process (user + system, all threads), and the share of the machine's CPU
+time left idle during the run.
 """
 
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+import numpy as np
 
 from .harness import MB, PeakMeter, worker_env
 
@@ -80,6 +89,12 @@ def cnn(n_classes, seed=0):
     ])
 
 
+def _cpu_seconds():
+    """User plus system CPU time of this process so far, all threads."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_skkeras_prep(directory):
     from skkeras_prep import KerasPipelineClassifier
     from skkeras_prep.images import ImageLoader, image_folder
@@ -88,39 +103,78 @@ def run_skkeras_prep(directory):
                                   ImageLoader(size=(SIZE, SIZE)), epochs=1, batch_size=BATCH,
                                   random_state=0)
     with PeakMeter() as meter:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         X, y = image_folder(directory)
         est.fit(X, y)
-        seconds = time.perf_counter() - start
-    return seconds, meter, float(est.history_["loss"][-1])
+        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    return seconds, cpu, meter, float(est.history_["loss"][-1])
 
 
 def run_keras(directory):
     import keras
 
-    model = cnn(CLASSES)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     with PeakMeter() as meter:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
+        model = cnn(CLASSES)  # built in the measured call, as the estimator's fit builds it
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
         ds = keras.utils.image_dataset_from_directory(
             directory, image_size=(SIZE, SIZE), batch_size=BATCH, seed=0, verbose=False)
         ds = ds.map(lambda x, y: (x / 255.0, y))
         history = model.fit(ds, epochs=1, verbose=0)
-        seconds = time.perf_counter() - start
-    return seconds, meter, float(history.history["loss"][-1])
+        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    return seconds, cpu, meter, float(history.history["loss"][-1])
 
 
-CONTENDERS = {"skkeras_prep": run_skkeras_prep, "keras": run_keras}
+def run_no_files(directory):
+    """The floor: the same model and number of steps, its batches cut from FLOOR_IMAGES images
+    decoded into memory before the measured call, so no file is read or decoded in it. What
+    this grows is the training runtime's own working set, which any file pipeline adds to."""
+    import keras
+    import tensorflow as tf
+
+    from skkeras_prep.images import ImageLoader, image_folder
+
+    n = _count_files(directory)
+    paths, labels = image_folder(directory)
+    pick = np.linspace(0, len(paths) - 1, FLOOR_IMAGES).astype(int)
+    images = ImageLoader(size=(SIZE, SIZE)).transform(paths[pick])
+    codes = np.unique(labels, return_inverse=True)[1][pick].astype(np.int32)
+    with PeakMeter() as meter:
+        start, cpu = time.perf_counter(), _cpu_seconds()
+        model = cnn(CLASSES)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        ds = tf.data.Dataset.from_tensor_slices((images, codes)).repeat().take(n).batch(BATCH)
+        history = model.fit(ds, epochs=1, verbose=0)
+        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    return seconds, cpu, meter, float(history.history["loss"][-1])
+
+
+# Images decoded into memory for the no-files floor (run_no_files).
+FLOOR_IMAGES = 640
+CONTENDERS = {"skkeras_prep": run_skkeras_prep, "keras": run_keras, "no_files": run_no_files}
+
+
+def _cpu_ticks():
+    """(idle, total) clock ticks of all CPUs of the machine so far (Linux; else None)."""
+    try:
+        with open("/proc/stat") as fh:
+            values = [int(v) for v in fh.readline().split()[1:]]
+    except OSError:
+        return None
+    return values[3] + values[4], sum(values)  # idle + iowait
 
 
 def child(contender, directory, n):
-    import numpy as np  # noqa: F401  (imports done before the measured call)
-    import tensorflow as tf  # noqa: F401
+    import tensorflow as tf  # noqa: F401  (imports done before the measured call)
 
-    seconds, meter, loss = CONTENDERS[contender](directory)
+    ticks = _cpu_ticks()
+    seconds, cpu, meter, loss = CONTENDERS[contender](directory)
+    after = _cpu_ticks()
+    idle = None if ticks is None else (after[0] - ticks[0]) / max(after[1] - ticks[1], 1)
     print(json.dumps({"contender": contender, "seconds": seconds, "images_per_s": n / seconds,
+                      "cpu_seconds": cpu, "images_per_cpu_s": n / cpu,
                       "peak_over_before_mb": meter.delta / MB, "rss_before_mb": meter.baseline / MB,
-                      "peak_rss_mb": meter.peak / MB, "loss": loss}))
+                      "peak_rss_mb": meter.peak / MB, "loss": loss, "machine_idle": idle}))
 
 
 def main(argv=None):
@@ -168,31 +222,53 @@ def main(argv=None):
 def render(results, args):
     decoded_mb = args.n * SIZE * SIZE * 3 * 4 / MB
     rows, medians = [], {}
+    keys = ("seconds", "images_per_s", "cpu_seconds", "images_per_cpu_s", "peak_over_before_mb",
+            "loss")
     for contender in sorted(CONTENDERS):
         runs = [r for r in results if r["contender"] == contender]
-        med = {k: statistics.median(r[k] for r in runs)
-               for k in ("seconds", "images_per_s", "peak_over_before_mb", "loss")}
+        med = {k: statistics.median(r[k] for r in runs) for k in keys}
         medians[contender] = med
         rng = lambda k: f"{min(r[k] for r in runs):.1f}-{max(r[k] for r in runs):.1f}"  # noqa: E731
         rows.append(f"| {contender} | {med['seconds']:.1f} ({rng('seconds')}) | "
-                    f"{med['images_per_s']:.0f} | {med['peak_over_before_mb']:.0f} "
+                    f"{med['images_per_s']:.0f} | {med['cpu_seconds']:.1f} | "
+                    f"{med['images_per_cpu_s']:.0f} | {med['peak_over_before_mb']:.0f} "
                     f"({rng('peak_over_before_mb')}) | "
                     f"{100 * med['peak_over_before_mb'] / decoded_mb:.1f}% | {med['loss']:.3f} |")
+    # Runs alternate, so run i of each contender ran next to the other's run i: the ratio of
+    # each such pair is the one least moved by load that changes over minutes.
+    ours = [r for r in results if r["contender"] == "skkeras_prep"]
+    theirs = [r for r in results if r["contender"] == "keras"]
+    pairs = [a["images_per_s"] / b["images_per_s"] for a, b in zip(ours, theirs)]
     ratio = medians["skkeras_prep"]["images_per_s"] / medians["keras"]["images_per_s"]
+    cpu_ratio = medians["skkeras_prep"]["images_per_cpu_s"] / medians["keras"]["images_per_cpu_s"]
     share = medians["skkeras_prep"]["peak_over_before_mb"] / decoded_mb
+    keras_share = medians["keras"]["peak_over_before_mb"] / decoded_mb
+    floor_share = medians["no_files"]["peak_over_before_mb"] / decoded_mb
     return "\n".join([
         "# Image folder throughput (issue 11)", "",
         f"`python -m bench.images_throughput --n {args.n} --repeats {args.repeats}`", "",
         f"{args.n} PNG files, {SIZE}x{SIZE} RGB, {CLASSES} classes; decoded float32 size "
         f"{decoded_mb:.0f} MB. One epoch, batch {BATCH}, the same CNN. Medians of "
         f"{args.repeats} alternated runs (min-max), each in a fresh process; "
-        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.", "",
-        "| contender | fit s | images/s | peak RSS over before MB | % of decoded size | loss |",
-        "|---|---:|---:|---:|---:|---:|",
+        f"load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs. "
+        "CPU s is the process's user + system time over the call (all threads).", "",
+        "| contender | fit s | images/s | CPU s | images per CPU s | peak RSS over before MB "
+        "| % of decoded size | loss |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows, "",
-        f"- images/s, skkeras_prep / Keras pipeline: **{ratio:.2f}x** (target >= 1.0x)",
+        f"- images/s, skkeras_prep / Keras pipeline: **{ratio:.2f}x** (target >= 1.0x); "
+        f"per alternated pair: {', '.join(f'{p:.2f}' for p in pairs)} "
+        f"(median {statistics.median(pairs):.2f}x)",
+        f"- images per CPU second, skkeras_prep / Keras pipeline: {cpu_ratio:.2f}x",
         f"- peak RSS growth during the fit: **{100 * share:.1f}%** of the decoded size "
-        f"(target <= 25%)", "",
+        f"(target <= 25%; Keras's pipeline: {100 * keras_share:.1f}%; the same training "
+        f"with no files, its batches from {FLOOR_IMAGES} images in memory: "
+        f"{100 * floor_share:.1f}%)",
+        "- share of the machine's CPU time left idle during each run (a run that stalls leaves "
+        "the CPUs idle): " + "; ".join(
+            f"{c} " + ", ".join(f"{r['machine_idle']:.0%}" for r in results
+                                if r["contender"] == c and r.get("machine_idle") is not None)
+            for c in sorted(CONTENDERS)), "",
     ])
 
 

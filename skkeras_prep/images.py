@@ -213,7 +213,7 @@ class ImageLoader(TransformerMixin, BaseEstimator):
         Raises a ValueError naming a file that is missing or not an image."""
         settings = self.settings()
         paths = _paths(X)
-        stats = check_image_files(paths)
+        stats = check_image_files(paths, signatures=self.cache is not None)
         source = ImageFileSource(as_path_array(paths), settings)
         if self.cache is not None:
             return self._cached(source, stats)
@@ -251,8 +251,8 @@ def decode_all(source, out):
 
 def _cache_key(source, stats):
     digest = hashlib.sha256(repr(tuple(source.settings)).encode())
-    for path, stat in zip(source.paths, stats):
-        digest.update(path + b"\0" + f"{stat.st_size}:{stat.st_mtime_ns}\0".encode())
+    for path, (size, mtime_ns) in zip(source.paths, stats):
+        digest.update(path + b"\0" + f"{size}:{mtime_ns}\0".encode())
     return digest.hexdigest()[:32]
 
 

@@ -178,3 +178,21 @@ def test_memory_cycles_case_and_figures(tmp_path):
     assert short["from_cycle"] == 20 and short["growth_mb"] == pytest.approx(80.0)
     with pytest.raises(ValueError, match="unknown case"):
         memory_cycles.run_case("nope", 1)
+
+
+@pytest.mark.slow
+def test_image_folder_benchmark_runs_its_three_contenders_on_a_tiny_folder(tmp_path):
+    """bench.images_throughput end to end on 40 files: each contender in its own process,
+    the report's table and ratios (the figures themselves are meaningless at this size)."""
+    from bench import images_throughput
+
+    out = tmp_path / "images.md"
+    code = images_throughput.main(["--n", "40", "--repeats", "1", "--dir", str(tmp_path / "png"),
+                                   "--out", str(out)])
+    assert code == 0
+    assert sum(len(files) for _, _, files in os.walk(tmp_path / "png")) == 40
+    text = out.read_text()
+    for contender in ("keras", "no_files", "skkeras_prep"):
+        assert f"| {contender} |" in text
+    assert "skkeras_prep / Keras pipeline" in text and "images per CPU second" in text
+    assert "the same training with no files" in text

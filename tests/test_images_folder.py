@@ -157,6 +157,56 @@ def test_standalone_transform_decodes_resizes_and_scales(data):
     np.testing.assert_allclose(rgba[..., :3], expected[:2] / 255.0, atol=1e-6)
 
 
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic", "area", "lanczos3",
+                                           "gaussian"])
+def test_an_image_of_the_target_size_decodes_as_a_resize_to_its_own_size_would(tmp_path,
+                                                                            interpolation):
+    # images already of the trained size skip the resize where that is exact; every method
+    # must still give what tf.image.resize gives (a blurring kernel does change the image)
+    from skkeras_prep.sources import images as image_sources
+
+    image = np.random.default_rng(0).integers(0, 256, (5, 7, 3)).astype(np.uint8)
+    _write_png(tmp_path / "a.png", image)
+    decoded = ImageLoader(size=(5, 7), interpolation=interpolation, scale=None).transform(
+        [str(tmp_path / "a.png")])[0]
+    resized = tf.cast(tf.image.resize(image, (5, 7), method=interpolation), tf.float32).numpy()
+    np.testing.assert_allclose(decoded, resized, rtol=0, atol=1e-4)
+    skips = interpolation in image_sources._EXACT_AT_SAME_SIZE
+    assert skips == (interpolation in ("bilinear", "nearest", "bicubic", "area"))
+    if skips:  # the skip is exact: bit for bit the pixels
+        np.testing.assert_array_equal(decoded, image.astype(np.float32))
+        np.testing.assert_array_equal(resized, image.astype(np.float32))
+    # another size is resized as before
+    smaller = ImageLoader(size=(3, 4), interpolation=interpolation, scale=None).transform(
+        [str(tmp_path / "a.png")])[0]
+    expected = tf.cast(tf.image.resize(image, (3, 4), method=interpolation), tf.float32).numpy()
+    np.testing.assert_allclose(smaller, expected, rtol=0, atol=1e-4)
+
+
+def test_the_pipeline_of_an_image_source_is_traced_without_autograph(data):
+    # the library's map functions are TensorFlow ops only; AutoGraph converting them (parsing
+    # and rewriting their source) cost about 1.4 s of the first fit of a folder
+    import contextlib
+    import sys
+
+    from skkeras_prep import _dataset
+
+    X, y = data
+    loader = ImageLoader(size=(SIZE, SIZE)).fit(X)
+    with streaming_rows_of(loader):
+        source = loader.transform(X)
+    before = {m for m in sys.modules if m.startswith("__autograph_generated_file")}
+    with contextlib.ExitStack() as stack:
+        dataset, _ = _dataset.training_dataset(
+            source, np.zeros(len(X), np.int32), np.ones(len(X), np.float32), batch_size=8,
+            epochs=1, shuffle=True, seed=0, stack=stack)
+        x, _, _ = next(iter(dataset))
+        batches = list(_dataset.prediction_batches(source, batch_size=8))
+    converted = {m for m in sys.modules if m.startswith("__autograph_generated_file")} - before
+    assert converted == set()
+    assert x.shape == (8, SIZE, SIZE, 3) and sum(len(b) for b in batches) == len(X)
+
+
 def test_crop_to_aspect_ratio_crops_the_centre_instead_of_stretching(tmp_path):
     image = np.zeros((4, 8, 3), np.uint8)
     image[:, 2:6] = 200  # a bright centre square in a wide image

@@ -36,6 +36,11 @@ _SIGNATURES = {
     "BMP": (b"BM",),
 }
 _SIGNATURE_BYTES = max(len(s) for group in _SIGNATURES.values() for s in group)
+# Interpolations whose resize to the image's own size returns the image unchanged (their kernel
+# weighs only the pixel itself at whole-pixel offsets): an image already of the target size
+# skips the resize, so a folder stored at the trained size costs a decode and a cast only.
+# The other kernels (lanczos, gaussian, mitchellcubic) change or round it, and always resize.
+_EXACT_AT_SAME_SIZE = frozenset({"bilinear", "nearest", "bicubic", "area"})
 
 
 class ImageSettings(collections.namedtuple(
@@ -56,11 +61,12 @@ def _image_format(head):
     return None
 
 
-def check_image_files(paths):
+def check_image_files(paths, *, signatures=False):
     """Raise a ``ValueError`` naming the first path that does not exist, is not a file, or
     does not start like a PNG, JPEG, GIF or BMP file, with the number of others that fail.
-    Reads the first bytes of each file only. Returns the ``os.stat`` results (for cache
-    keys)."""
+    Reads the first bytes of each file only. With ``signatures=True``, returns the
+    ``(size, modification time in ns)`` of each file (for cache keys); else None, so that a
+    large folder does not hold a stat result per file (about 0.5 KB each)."""
     problems, stats = [], []
     for path in paths:
         try:
@@ -80,10 +86,11 @@ def check_image_files(paths):
             problems.append((path, "is not a PNG, JPEG, GIF or BMP image (its first bytes are "
                                    f"{head[:8]!r})"))
             continue
-        stats.append(stat)
+        if signatures:
+            stats.append((stat.st_size, stat.st_mtime_ns))
     if problems:
         raise ValueError(_failure_message(problems, len(paths)))
-    return stats
+    return stats if signatures else None
 
 
 def _failure_message(problems, total):
@@ -131,11 +138,23 @@ def _decode_one(data, settings):
         crop_w = tf.maximum(tf.minimum(w, (h * width) // height), 1)
         top, left = (h - crop_h) // 2, (w - crop_w) // 2
         image = image[top:top + crop_h, left:left + crop_w, :]
-    image = tf.image.resize(image, (height, width), method=settings.interpolation)
-    image = tf.cast(image, tf.float32)
+    if settings.interpolation in _EXACT_AT_SAME_SIZE:
+        shape = tf.shape(image)
+        same = tf.logical_and(tf.equal(shape[0], height), tf.equal(shape[1], width))
+        image = tf.cond(same, lambda: tf.cast(image, tf.float32),
+                        lambda: _resized(image, settings))
+    else:
+        image = _resized(image, settings)
     if settings.scale is not None and settings.scale != 1:
         image = image * tf.constant(settings.scale, tf.float32)
     return tf.ensure_shape(image, settings.row_shape)
+
+
+def _resized(image, settings):
+    import tensorflow as tf
+
+    resized = tf.image.resize(image, settings.size, method=settings.interpolation)
+    return tf.cast(resized, tf.float32)
 
 
 def decode_images(batch, settings, *, contents=False):
@@ -144,6 +163,7 @@ def decode_images(batch, settings, *, contents=False):
     scaled as ``settings`` says."""
     import tensorflow as tf
 
+    @tf.autograph.experimental.do_not_convert  # TensorFlow ops only (see _dataset)
     def one(item):
         return _decode_one(item if contents else tf.io.read_file(item), settings)
 
