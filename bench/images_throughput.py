@@ -129,7 +129,6 @@ def run_no_files(directory):
     """The floor: the same model and number of steps, its batches cut from FLOOR_IMAGES images
     decoded into memory before the measured call, so no file is read or decoded in it. What
     this grows is the training runtime's own working set, which any file pipeline adds to."""
-    import keras
     import tensorflow as tf
 
     from skkeras_prep.images import ImageLoader, image_folder
@@ -165,7 +164,7 @@ def _cpu_ticks():
 
 
 def child(contender, directory, n):
-    import tensorflow as tf  # noqa: F401  (imports done before the measured call)
+    import tensorflow  # noqa: F401  (imported before the measured call)
 
     ticks = _cpu_ticks()
     seconds, cpu, meter, loss = CONTENDERS[contender](directory)
