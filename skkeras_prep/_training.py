@@ -16,11 +16,10 @@ import numbers
 
 import keras
 import numpy as np
-import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
 from . import _dataset, _loop, _pool
-from ._compat import keras_set_steps_per_execution
+from ._compat import keras_distribute_strategy, keras_set_steps_per_execution
 from ._release import releasing_gradient_registrations, releasing_kernel_cache
 from .sources.multi import MultiSource
 
@@ -79,17 +78,6 @@ def model_scope(strategy=None):
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
 
 
-def is_distributed(model):
-    """Whether ``model`` was built in a distribution strategy's scope (Keras keeps it).
-
-    Such a model trains one step per call: Keras's loop of several steps in one call fails
-    on a distributed iterator (TensorFlow 2.21, Keras 3.15: "You must feed a value for
-    placeholder tensor ... while/cond/Placeholder").
-    """
-    strategy = getattr(model, "distribute_strategy", None)
-    return strategy is not None and strategy is not tf.distribute.get_strategy()
-
-
 def has_batch_hooks(callback):
     base = keras.callbacks.Callback
     return any(getattr(type(callback), h) is not getattr(base, h) for h in _BATCH_HOOKS)
@@ -122,7 +110,7 @@ def build_optimizer(model):
     if optimizer is not None and not optimizer.built:
         # in the scope of the strategy the model was built under (Keras keeps it), so that
         # the slots are mirrored like the weights
-        with model_scope(getattr(model, "distribute_strategy", None)):
+        with model_scope(keras_distribute_strategy(model)):
             optimizer.build(model.trainable_variables)
 
 
@@ -207,8 +195,11 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
         )
         if fast:
             return _loop.run(model, dataset, epochs=epochs, steps_per_epoch=per_epoch)
+        # A model built in a strategy's scope trains one step per call: Keras's loop of
+        # several steps in one call fails on a distributed iterator (TensorFlow 2.21, Keras
+        # 3.15: "You must feed a value for placeholder tensor ... while/cond/Placeholder").
         keras_set_steps_per_execution(
-            model, 1 if is_distributed(model)
+            model, 1 if keras_distribute_strategy(model) is not None
             else steps_per_execution(per_epoch, settings.verbose, callbacks))
         callbacks.append(keras.callbacks.TerminateOnNaN())
         if settings.early_stopping:
