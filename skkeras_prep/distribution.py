@@ -4,8 +4,9 @@ The parameter takes None, a strategy name (``STRATEGY_NAMES``), a factory (a cal
 returning a strategy), a ``tf.distribute.Strategy`` instance, or a ``StrategySpec``. A
 strategy instance cannot be pickled (loky, Dask) or saved (skops), so pickling and saving
 store a ``StrategySpec`` in its place: the strategy's name and devices, from which
-``resolve`` builds an equal strategy in the process that fits. ``clone`` deep-copies the
-instance (TensorFlow supports that), so a search's clones share nothing.
+``resolve`` builds an equal strategy in the process that fits. ``clone`` shares the
+instance (``_estimator.__sklearn_clone__``): a deep copy would restart the strategy's
+collective keys, so fits of two clones could collide, and a strategy holds no training state.
 
 ``resolve`` is called at the start of each fit; the strategy it returns enters in
 ``_training.model_scope`` (model, optimizer and metrics) and Keras distributes the
@@ -50,8 +51,8 @@ class StrategySpec:
     def _make(self):
         import tensorflow as tf
 
-        class_path, takes_devices = _STRATEGIES[self.name]
-        cls = getattr(tf.distribute, class_path)
+        class_name, takes_devices = _STRATEGIES[self.name]
+        cls = getattr(tf.distribute, class_name)
         if self.name == "one_device":
             return cls(self.devices[0] if self.devices else _default_device())
         if self.name == "mirrored":
@@ -103,7 +104,7 @@ def is_strategy(value):
 def describe(strategy):
     """A ``StrategySpec`` for a strategy instance: its class's name and its devices. A
     strategy of another class is refused, naming the ways that can be saved."""
-    by_class = {path.rpartition(".")[2]: name for name, (path, _) in _STRATEGIES.items()}
+    by_class = {class_name: name for name, (class_name, _) in _STRATEGIES.items()}
     name = by_class.get(type(strategy).__name__)
     if name is None:
         raise TypeError(

@@ -30,6 +30,14 @@ def _check_count(value, name):
     return int(value)
 
 
+def _thread_counts(intra_op_threads, inter_op_threads):
+    """The checked ``(intra_op, inter_op)`` counts; ``inter_op_threads=None`` means the same
+    as ``intra_op_threads``."""
+    intra = _check_count(intra_op_threads, "intra_op_threads")
+    inter = intra if inter_op_threads is None else _check_count(inter_op_threads, "inter_op_threads")
+    return intra, inter
+
+
 def tensorflow_thread_env(intra_op_threads=1, inter_op_threads=None):
     """Environment variables that make TensorFlow in a new process use ``intra_op_threads``
     threads inside an operation and ``inter_op_threads`` (default: the same) across
@@ -39,8 +47,7 @@ def tensorflow_thread_env(intra_op_threads=1, inter_op_threads=None):
     threads_per_worker=1, env=tensorflow_thread_env(1))``. They take effect in a process
     that has not started TensorFlow yet; they change nothing in this process.
     """
-    intra = _check_count(intra_op_threads, "intra_op_threads")
-    inter = intra if inter_op_threads is None else _check_count(inter_op_threads, "inter_op_threads")
+    intra, inter = _thread_counts(intra_op_threads, inter_op_threads)
     return {
         "TF_NUM_INTRAOP_THREADS": str(intra),
         "TF_NUM_INTEROP_THREADS": str(inter),
@@ -72,9 +79,8 @@ class TensorFlowThreads(WorkerPlugin):
     idempotent = True
 
     def __init__(self, intra_op_threads=1, inter_op_threads=None):
-        self.intra_op_threads = _check_count(intra_op_threads, "intra_op_threads")
-        self.inter_op_threads = (self.intra_op_threads if inter_op_threads is None
-                                 else _check_count(inter_op_threads, "inter_op_threads"))
+        self.intra_op_threads, self.inter_op_threads = _thread_counts(intra_op_threads,
+                                                                      inter_op_threads)
 
     def setup(self, worker):
         import tensorflow as tf
