@@ -95,6 +95,22 @@ def _cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+def _measured(train):
+    """Run ``train()`` (which returns the final loss) under the peak meter: (wall seconds,
+    CPU seconds, the ``PeakMeter``, the loss)."""
+    with PeakMeter() as meter:
+        start, cpu = time.perf_counter(), _cpu_seconds()
+        loss = train()
+        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+    return seconds, cpu, meter, loss
+
+
+def _compiled_cnn():
+    model = cnn(CLASSES)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
 def run_skkeras_prep(directory):
     from skkeras_prep import KerasPipelineClassifier
     from skkeras_prep.images import ImageLoader, image_folder
@@ -102,27 +118,25 @@ def run_skkeras_prep(directory):
     est = KerasPipelineClassifier(lambda meta: cnn(meta["n_classes_"]),
                                   ImageLoader(size=(SIZE, SIZE)), epochs=1, batch_size=BATCH,
                                   random_state=0)
-    with PeakMeter() as meter:
-        start, cpu = time.perf_counter(), _cpu_seconds()
-        X, y = image_folder(directory)
-        est.fit(X, y)
-        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
-    return seconds, cpu, meter, float(est.history_["loss"][-1])
+
+    def train():
+        est.fit(*image_folder(directory))
+        return float(est.history_["loss"][-1])
+
+    return _measured(train)
 
 
 def run_keras(directory):
     import keras
 
-    with PeakMeter() as meter:
-        start, cpu = time.perf_counter(), _cpu_seconds()
-        model = cnn(CLASSES)  # built in the measured call, as the estimator's fit builds it
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    def train():
+        model = _compiled_cnn()  # built in the measured call, as the estimator's fit builds it
         ds = keras.utils.image_dataset_from_directory(
             directory, image_size=(SIZE, SIZE), batch_size=BATCH, seed=0, verbose=False)
         ds = ds.map(lambda x, y: (x / 255.0, y))
-        history = model.fit(ds, epochs=1, verbose=0)
-        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
-    return seconds, cpu, meter, float(history.history["loss"][-1])
+        return float(model.fit(ds, epochs=1, verbose=0).history["loss"][-1])
+
+    return _measured(train)
 
 
 def run_no_files(directory):
@@ -133,19 +147,18 @@ def run_no_files(directory):
 
     from skkeras_prep.images import ImageLoader, image_folder
 
-    n = _count_files(directory)
     paths, labels = image_folder(directory)
     pick = np.linspace(0, len(paths) - 1, FLOOR_IMAGES).astype(int)
     images = ImageLoader(size=(SIZE, SIZE)).transform(paths[pick])
     codes = np.unique(labels, return_inverse=True)[1][pick].astype(np.int32)
-    with PeakMeter() as meter:
-        start, cpu = time.perf_counter(), _cpu_seconds()
-        model = cnn(CLASSES)
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        ds = tf.data.Dataset.from_tensor_slices((images, codes)).repeat().take(n).batch(BATCH)
-        history = model.fit(ds, epochs=1, verbose=0)
-        seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
-    return seconds, cpu, meter, float(history.history["loss"][-1])
+
+    def train():
+        model = _compiled_cnn()
+        ds = (tf.data.Dataset.from_tensor_slices((images, codes)).repeat().take(len(paths))
+              .batch(BATCH))
+        return float(model.fit(ds, epochs=1, verbose=0).history["loss"][-1])
+
+    return _measured(train)
 
 
 # Images decoded into memory for the no-files floor (run_no_files).
