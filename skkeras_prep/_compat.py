@@ -6,7 +6,6 @@ CI tests its two ends (``constraints/minimum.txt`` and the newest releases).
 """
 
 import importlib
-import importlib.util
 import io
 import json
 import zipfile
@@ -30,12 +29,13 @@ def sklearn_version_dependent_trusted_types():
 
 
 def _sklearn_has(name):
+    """Whether the running scikit-learn has ``name``, one of the declared version-dependent
+    types. Only names of ``_SKLEARN_VERSION_DEPENDENT_TYPES`` are ever looked up: a name a
+    file holds never makes this import a module (issue 20)."""
+    if name not in _SKLEARN_VERSION_DEPENDENT_TYPES:
+        raise ValueError(f"{name!r} is not a declared version-dependent scikit-learn type")
     module, _, attribute = name.rpartition(".")
-    if not module.split(".")[0] == "sklearn":
-        return True  # only scikit-learn's own names are checked here
     try:
-        if importlib.util.find_spec(module) is None:
-            return False
         return hasattr(importlib.import_module(module), attribute)
     except ImportError:
         return False
@@ -75,44 +75,55 @@ def _as_plain_list(node):
     return replacement
 
 
+def sklearn_missing_types_note(names, saved_versions):
+    """A sentence for scikit-learn type names a file holds that are not trusted: they may be
+    types another scikit-learn version has. Nothing is imported to find out."""
+    import sklearn
+
+    names = sorted(n for n in names if n.split(".")[0] == "sklearn")
+    if not names:
+        return ""
+    saved_versions = saved_versions if isinstance(saved_versions, dict) else {}
+    saved = saved_versions.get("sklearn", "an unknown version")
+    if not isinstance(saved, str) or saved == sklearn.__version__:
+        return ""
+    return (
+        f" This estimator was saved with scikit-learn {saved} and holds {names}, which are "
+        f"not estimator classes of scikit-learn {sklearn.__version__} (installed). Load it "
+        f"with scikit-learn {saved}, or refit it and save it again under scikit-learn "
+        f"{sklearn.__version__}."
+    )
+
+
 def sklearn_state_for_this_version(data, saved_versions):
     """The skops state ``data`` made loadable under the running scikit-learn.
 
-    A type of ``_SKLEARN_VERSION_DEPENDENT_TYPES`` that the running scikit-learn lacks is
-    replaced by its plain equivalent. Any other scikit-learn type the running version lacks
-    raises a ValueError that names the saving and the running scikit-learn versions. Data
-    whose schema cannot be read are returned unchanged, for the loader to report.
+    Call it only on a state whose types passed the trust check. Only the declared types of
+    ``_SKLEARN_VERSION_DEPENDENT_TYPES`` are looked at: one that the running scikit-learn
+    lacks is replaced by its plain equivalent. Data whose schema cannot be read are returned
+    unchanged, for the loader to report.
     """
-    import sklearn
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             schema = json.loads(archive.read("schema.json"))
-    except Exception:
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, RecursionError):
         return data
-    missing, changed = set(), False
+    changed = False
     for node in list(_nodes(schema)):
         name = _node_type(node)
-        if name is None or _sklearn_has(name):
+        if name not in _SKLEARN_VERSION_DEPENDENT_TYPES or _sklearn_has(name):
             continue
         replacement = None
-        if _SKLEARN_VERSION_DEPENDENT_TYPES.get(name) == "list":
+        if _SKLEARN_VERSION_DEPENDENT_TYPES[name] == "list":
             replacement = _as_plain_list(node)
         if replacement is None:
-            missing.add(name)
-            continue
+            raise ValueError(
+                f"The estimator state holds a {name} whose layout this version cannot read; "
+                "refit the estimator and save it again under the installed scikit-learn."
+            )
         node.clear()
         node.update(replacement)
         changed = True
-    if missing:
-        saved_versions = saved_versions if isinstance(saved_versions, dict) else {}
-        saved = saved_versions.get("sklearn", "an unknown version")
-        raise ValueError(
-            f"This estimator was saved with scikit-learn {saved} and holds "
-            f"{sorted(missing)}, which scikit-learn {sklearn.__version__} (installed) does "
-            f"not have. Load it with scikit-learn {saved}, or refit it and save it again "
-            f"under scikit-learn {sklearn.__version__}."
-        )
     if not changed:
         return data
     out = io.BytesIO()

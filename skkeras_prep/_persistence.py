@@ -44,7 +44,7 @@ import zlib
 import keras
 import numpy as np
 
-from . import _compat
+from . import _compat, _path_values, _row_size
 from . import distribution as _distribution
 from ._release import releasing_kernel_cache
 from .exceptions import SkKerasPrepWarning
@@ -78,6 +78,7 @@ DEFAULT_LIMITS = {
     "max_json_bytes": 16 * 2**20,   # any one JSON document
     "max_json_depth": 200,          # nesting of any one JSON document
     "max_params": 250_000_000,      # parameters implied by a Keras config, per model
+    "max_row_elements": 4 * 2**20,  # elements of one input row (a 1024x1024 RGBA image)
 }
 _RATIO_ALLOWANCE = 8 * 2**20  # an archive may always inflate to this many bytes
 _MAX_MEMBERS = 10_000         # entries in any one archive
@@ -218,6 +219,7 @@ def _takes_paths(cls):
 
 def _needs_opt_in(cls, kind):
     return (kind == "callbacks" or cls.__name__ in _ALWAYS_TRUSTED_ONLY
+            or cls.__name__ in _path_values.KERAS_PATH_ARGUMENTS
             or issubclass(cls, keras.callbacks.Callback) or _takes_paths(cls))
 
 
@@ -315,11 +317,15 @@ def _object_classes(config, where):
             stack.extend(item.values())
 
 
-def _decode_object(config, where, custom_objects, limits):
+def _decode_object(config, where, custom_objects, trusted, limits):
     if not isinstance(config, str):
         raise _refused(where, "a Keras object must be stored as a JSON string")
     parsed = _parse_json(config.encode("utf-8", "surrogatepass"), where, limits)
     _object_classes(parsed, where)
+    refusal = _path_values.refusal(_path_values.keras_config_findings(parsed), trusted,
+                                   where=f"The file's entry {where}")
+    if refusal is not None:
+        raise refusal
     _check_parameter_count(parsed, 0, where, limits)  # no weights: a small object at most
     try:
         found = keras.saving.deserialize_keras_object(
@@ -365,7 +371,7 @@ def _decode(value, where, models, used, custom_objects, trusted, limits):
             used.add(index)
             return models[index]
         if _OBJECT_MARK in value and len(value) == 1:
-            return _decode_object(value[_OBJECT_MARK], where, custom_objects, limits)
+            return _decode_object(value[_OBJECT_MARK], where, custom_objects, trusted, limits)
         if _CLASS_MARK in value and len(value) == 1:
             return _resolve_class(value[_CLASS_MARK], where, custom_objects, trusted)
         return {k: _decode(v, f"{where}[{k!r}]", models, used, custom_objects, trusted, limits)
@@ -688,8 +694,8 @@ def _check_state(data, path, budget):
     with inner:
         if "schema.json" not in infos:
             raise _not_ours(path, "its estimator state has no schema")
-        _check_json(_read_member(inner, "schema.json", path, STATE), f"'{STATE}/schema.json'",
-                    budget.limits)
+        return _parse_json(_read_member(inner, "schema.json", path, STATE),
+                           f"'{STATE}/schema.json'", budget.limits)
 
 
 def _check_keras(data, name, path, budget):
@@ -703,6 +709,7 @@ def _check_keras(data, name, path, budget):
         weights = sum(info.file_size for n, info in infos.items() if n.startswith("model.weights"))
     _object_classes_in_model(config, name)
     _check_parameter_count(config, weights, f"'{name}'", budget.limits)
+    return config
 
 
 def _object_classes_in_model(config, name):
@@ -860,7 +867,9 @@ def _untrusted_state_types(data, path):
         raise _not_ours(path, "its estimator state cannot be read") from None
 
 
-def _load_state(data, trusted, path):
+def _load_state(data, trusted, path, versions, path_findings):
+    """The estimator state, after its types passed the trust check: nothing the file names
+    is imported before that check (the version rewrite looks only at declared types)."""
     sio = _skops()
     found = _untrusted_state_types(data, path)
     refused = sorted(found - default_trusted_types() - trusted)
@@ -869,9 +878,14 @@ def _load_state(data, trusted, path):
             f"{os.fspath(path)!s} holds types that are not trusted by default: {refused}. "
             "Loading them imports and runs code from their modules. If you trust the file "
             f"and these types, pass them: skkeras_prep.load(path, trusted={refused!r})."
+            + _compat.sklearn_missing_types_note(refused, versions)
         )
+    refusal = _path_values.refusal(path_findings, trusted, os.fspath(path))
+    if refusal is not None:
+        raise refusal
+    data = _compat.sklearn_state_for_this_version(data, versions)
     try:
-        return sio.loads(data, trusted=sorted(found))
+        return sio.loads(data, trusted=sorted(_untrusted_state_types(data, path)))
     except Exception as exc:
         why = f"its estimator state cannot be loaded ({type(exc).__name__}: {exc})"
         raise _not_ours(path, why) from None
@@ -989,12 +1003,29 @@ def _read_checked(path, limits):
         if extra:
             raise _not_ours(path, f"it holds unexpected entries {extra[:5]}")
         state = _read_member(archive, STATE, path)
-        _check_state(state, path, budget)
-        models = {}
+        schema = _check_state(state, path, budget)
+        models, configs = {}, []
         for name in names:
             models[name] = _read_member(archive, name, path)
-            _check_keras(models[name], name, path, budget)
-    return metadata, state, models
+            configs.append(_check_keras(models[name], name, path, budget))
+    return metadata, state, models, _facts(schema, configs, path, limits)
+
+
+def _facts(schema, configs, path, limits):
+    """What the checks of the state schema and the Keras configs found: the parameters that
+    reach a path (``_path_values``) and the elements of one input row, checked against
+    ``max_row_elements`` here (``_row_size``)."""
+    try:
+        row = max([_row_size.state_row(schema)] + [_row_size.keras_config_row(c) for c in configs])
+    except ValueError as exc:
+        raise _not_ours(path, str(exc)) from None
+    if row > limits["max_row_elements"]:
+        raise _too_costly(f"one input row of its model or image loader has {row:,} elements; "
+                          "it", "max_row_elements", limits, row)
+    paths = _path_values.state_findings(schema)
+    for config in configs:
+        paths += [f for f in _path_values.keras_config_findings(config) if f not in paths]
+    return {"paths": paths, "row_elements": row}
 
 
 def _state_marks(schema):
@@ -1036,11 +1067,15 @@ def inspect_file(path, **limits):
         ``versions``: the library versions it was saved with;
         ``entries``: {entry name: uncompressed size in bytes};
         ``untrusted``: sorted type names that ``load`` needs in ``trusted=`` for this file;
-        ``refused``: [(entry, reason)] for references that no ``trusted=`` can load.
+        ``refused``: [(entry, reason)] for references that no ``trusted=`` can load;
+        ``paths``: the parameters that reach a path, a URL or the network, each as
+        {``trusted_name``: what ``trusted=`` takes to allow it, ``value``: the value};
+        ``row_elements``: the elements of one input row (what ``max_row_elements`` bounds).
     """
     limits = _limits(limits)
-    metadata, state, _ = _read_checked(path, limits)
+    metadata, state, _, facts = _read_checked(path, limits)
     untrusted = _untrusted_state_types(state, path) - default_trusted_types()
+    untrusted.update(token for token, _ in facts["paths"])
     refused = []
     with zipfile.ZipFile(io.BytesIO(state)) as inner:
         schema = _parse_json(inner.read("schema.json"), f"'{STATE}/schema.json'", limits)
@@ -1063,6 +1098,8 @@ def inspect_file(path, **limits):
         "entries": entries,
         "untrusted": sorted(untrusted),
         "refused": refused,
+        "paths": [{"trusted_name": token, "value": what} for token, what in facts["paths"]],
+        "row_elements": facts["row_elements"],
     }
 
 
@@ -1074,7 +1111,8 @@ class _AnyName(frozenset):
 
 
 def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=None,
-         max_ratio=None, max_json_bytes=None, max_json_depth=None, max_params=None):
+         max_ratio=None, max_json_bytes=None, max_json_depth=None, max_params=None,
+         max_row_elements=None):
     """Load an estimator written by ``est.save(path)``.
 
     Parameters
@@ -1084,7 +1122,9 @@ def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=N
         Extra types to load beyond the default trusted ones (scikit-learn estimators, numpy,
         skkeras_prep): types in the estimator state, and Keras classes in the parameters that
         are not rebuilt from a file without consent (callbacks, classes whose arguments name
-        files or addresses). A file needing others is refused with a ValueError that lists
+        files or addresses), and ``"<type>.<parameter>"`` for a parameter that reaches a
+        path, a URL or the network (``"sklearn.pipeline.Pipeline.memory"``; the table is in
+        docs/persistence.md). A file needing others is refused with a ValueError that lists
         them (``skkeras_prep.inspect_file(path)["untrusted"]`` lists them without loading);
         pass that list here only for a file you trust.
     custom_objects : dict, default=None
@@ -1093,13 +1133,16 @@ def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=N
     safe_mode : bool, default=True
         Passed to ``keras.saving.load_model``; False allows Lambda layers (Python code in the
         file). Only for files you trust.
-    max_bytes, max_ratio, max_json_bytes, max_json_depth, max_params : int, default=None
+    max_bytes, max_ratio, max_json_bytes, max_json_depth, max_params, max_row_elements : \
+int, default=None
         Limits on what the file may cost, checked before anything is inflated or built
         (None keeps the default of ``DEFAULT_LIMITS``): the declared uncompressed bytes of all
         entries, inner archives included (2 GiB); the compression ratio of each archive (50,
         beyond the first 8 MiB); the size (16 MiB) and nesting depth (200) of each JSON
-        document; the parameters implied by a Keras model's config (250 million). Raise one
-        only for a file you trust.
+        document; the parameters implied by a Keras model's config (250 million); the
+        elements of one input row, from the model's input shapes and an ``ImageLoader``'s
+        size (4 Mi, a 1024x1024 RGBA image; a None dimension counts as 1, since the data
+        you pass sets it). Raise one only for a file you trust.
 
     Returns
     -------
@@ -1113,7 +1156,7 @@ def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=N
     """
     limits = _limits(dict(max_bytes=max_bytes, max_ratio=max_ratio,
                           max_json_bytes=max_json_bytes, max_json_depth=max_json_depth,
-                          max_params=max_params))
+                          max_params=max_params, max_row_elements=max_row_elements))
     trusted = _trusted_names(trusted)
     # Each loaded model gets its own traced forward function on its first predict, and the
     # eager kernels of that function stay in TensorFlow's kernel cache after the model is
@@ -1125,9 +1168,8 @@ def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=N
 
 def _load(path, trusted, custom_objects, safe_mode, limits):
     try:
-        metadata, state_bytes, model_bytes = _read_checked(path, limits)
-        state_bytes = _compat.sklearn_state_for_this_version(state_bytes, metadata.get("versions"))
-        state = _load_state(state_bytes, trusted, path)
+        metadata, state_bytes, model_bytes, facts = _read_checked(path, limits)
+        state = _load_state(state_bytes, trusted, path, metadata.get("versions"), facts["paths"])
         models = [_keras_from_bytes(data, name, custom_objects, safe_mode)
                   for name, data in model_bytes.items()]
         model = models.pop() if metadata.get("fitted") else None
