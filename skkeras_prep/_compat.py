@@ -258,6 +258,41 @@ def keras_distribute_strategy(model):
     return getattr(model, "_distribute_strategy", None)
 
 
+def _keras_saving_lib():
+    try:
+        from keras.src.saving import saving_lib
+
+        return saving_lib.save_model, saving_lib.load_model
+    except (ImportError, AttributeError) as exc:
+        raise _moved("keras", "keras.src.saving.saving_lib (save_model, load_model)", exc) \
+            from None
+
+
+def keras_model_to_bytes(model):
+    """The ``.keras`` bytes of ``model``, written in memory: Keras's own
+    ``saving_lib.save_model`` takes a file object (checked on keras 3.15.1), where the public
+    ``keras.saving.save_model`` takes only a path. Nothing is staged on disk (Keras keeps
+    assets, such as a lookup layer's vocabulary, in a temporary folder while it writes)."""
+    import io
+
+    save_model, _ = _keras_saving_lib()
+    buffer = io.BytesIO()
+    save_model(model, buffer)
+    return buffer.getvalue()
+
+
+def keras_model_from_bytes(data, custom_objects, safe_mode):
+    """The Keras model in the ``.keras`` bytes ``data``, read from memory
+    (``saving_lib.load_model`` with a file object, checked on keras 3.15.1; the public
+    ``keras.saving.load_model`` needs a path). Keras extracts the ``assets/`` entries, if the
+    model has any, to a temporary folder it removes when done."""
+    import io
+
+    _, load_model = _keras_saving_lib()
+    return load_model(io.BytesIO(data), custom_objects=custom_objects, compile=True,
+                      safe_mode=safe_mode)
+
+
 def keras_compiled_metrics(model):
     """The metrics a compiled model was compiled with, from the public
     ``get_compile_config()``: names stay names (``"accuracy"`` is resolved against the loss),

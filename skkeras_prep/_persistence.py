@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import re
-import tempfile
 import time
 import uuid
 import warnings
@@ -384,38 +383,31 @@ def _decode(value, where, models, used, custom_objects, trusted, limits):
     return value
 
 
-# -- Keras models as bytes -------------------------------------------------------------------
-def _keras_bytes(model, staging):
-    """The ``.keras`` bytes of ``model``, staged in the file ``staging`` (beside the target)."""
+# -- Keras models as bytes (in memory: nothing is staged on disk) -----------------------------
+def _keras_bytes(model):
+    """The ``.keras`` bytes of ``model``."""
     try:
-        keras.saving.save_model(model, staging)
+        return _compat.keras_model_to_bytes(model)
+    except _compat.InternalMovedError:
+        raise
     except Exception as exc:
         raise ValueError(
             f"Could not save the Keras model in the .keras format: {exc}. Custom layers "
             "need a get_config() method and @keras.saving.register_keras_serializable()."
         ) from exc
-    try:
-        with open(staging, "rb") as f:
-            return f.read()
-    finally:
-        with contextlib.suppress(OSError):
-            os.remove(staging)
 
 
 def _keras_from_bytes(data, name, custom_objects, safe_mode):
-    with tempfile.TemporaryDirectory(prefix="skkeras_prep-load-") as tmp:
-        path = os.path.join(tmp, "model.keras")
-        with open(path, "wb") as f:
-            f.write(data)
-        try:
-            model = keras.saving.load_model(path, custom_objects=custom_objects,
-                                            safe_mode=safe_mode)
-        except Exception as exc:
-            message = _custom_objects_hint(exc)
-            if "safe_mode" in str(exc):
-                message += (" A Lambda layer holds Python code: load with "
-                            "skkeras_prep.load(path, safe_mode=False), only for files you trust.")
-            raise ValueError(f"Could not load the Keras model '{name}': " + message) from None
+    try:
+        model = _compat.keras_model_from_bytes(data, custom_objects, safe_mode)
+    except _compat.InternalMovedError:
+        raise
+    except Exception as exc:
+        message = _custom_objects_hint(exc)
+        if "safe_mode" in str(exc):
+            message += (" A Lambda layer holds Python code: load with "
+                        "skkeras_prep.load(path, safe_mode=False), only for files you trust.")
+        raise ValueError(f"Could not load the Keras model '{name}': " + message) from None
     if not isinstance(model, keras.Model):
         raise ValueError(f"The entry '{name}' holds a {type(model).__name__}, not a Keras model.")
     return model
@@ -469,9 +461,8 @@ def _saved_params(estimator):
     return params
 
 
-def _members(estimator, staging):
-    """(name, bytes) for every part of the file, metadata first; Keras models are staged in
-    the file ``staging``."""
+def _members(estimator):
+    """(name, bytes) for every part of the file, metadata first."""
     fitted = hasattr(estimator, "model_")
     models = []
     state = {
@@ -483,9 +474,9 @@ def _members(estimator, staging):
         },
     }
     parts = [(STATE, _state_bytes(state))]
-    parts += [(f"params/{i}.keras", _keras_bytes(m, staging)) for i, m in enumerate(models)]
+    parts += [(f"params/{i}.keras", _keras_bytes(m)) for i, m in enumerate(models)]
     if fitted:
-        parts.append((MODEL, _keras_bytes(estimator.model_, staging)))
+        parts.append((MODEL, _keras_bytes(estimator.model_)))
     metadata = {
         "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
         "estimator": _type_name(type(estimator)), "fitted": fitted,
@@ -555,13 +546,30 @@ def _resolve_target(path):
     return path
 
 
-def _write_atomic(target, members, tmp):
-    """Write to ``tmp`` beside ``target``, keep the mode of an existing target, then rename
-    ``tmp`` over ``target`` in one step."""
-    with open(tmp, "xb") as f:
-        _write_zip(f, members)
-        f.flush()
-        os.fsync(f.fileno())
+def _cannot_write(exc, target, tmp):
+    """The OSError ``exc`` of writing ``tmp`` (beside ``target``), naming both."""
+    reason = exc.strerror or str(exc)
+    message = (f"Cannot save to {target!r}: {reason} (writing the temporary file {tmp!r} "
+               "beside it).")
+    return type(exc)(exc.errno, message) if exc.errno is not None else type(exc)(message)
+
+
+def _write_atomic(target, estimator, tmp):
+    """Create ``tmp`` beside ``target`` (first, so that an unwritable place fails before any
+    work), write the file there, keep the mode of an existing target, then rename ``tmp``
+    over ``target`` in one step."""
+    try:
+        f = open(tmp, "xb")
+    except OSError as exc:
+        raise _cannot_write(exc, target, tmp) from exc
+    with f:
+        members = _members(estimator)
+        try:
+            _write_zip(f, members)
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError as exc:
+            raise _cannot_write(exc, target, tmp) from exc
     with contextlib.suppress(FileNotFoundError):
         os.chmod(tmp, os.stat(target).st_mode & 0o7777)
     os.replace(tmp, target)
@@ -570,20 +578,20 @@ def _write_atomic(target, members, tmp):
 def save_estimator(estimator, path):
     """Write ``estimator`` (fitted or not) to the single file ``path``; see the module doc.
 
-    Every temporary file is beside the target, named ``.<name>.skkeras-tmp.<pid>.<random>``;
-    those a crashed save left behind are removed by the next save of the same target.
+    The one temporary file is beside the target, named
+    ``.<name>.skkeras-tmp.<pid>.<random>.tmp``; those a crashed save left behind are removed by
+    the next save of the same target. Keras models are written in memory.
     """
     target = _resolve_target(path)
     _remove_stale(target)
     base = os.path.join(os.path.dirname(target),
                         f"{_tmp_prefix(target)}{os.getpid()}.{uuid.uuid4().hex[:12]}")
-    tmp, staging = base + ".tmp", base + ".keras"
+    tmp = base + ".tmp"
     try:
-        _write_atomic(target, _members(estimator, staging), tmp)
+        _write_atomic(target, estimator, tmp)
     except BaseException:
-        for leftover in (tmp, staging):
-            with contextlib.suppress(OSError):
-                os.remove(leftover)
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
         raise
 
 
@@ -698,12 +706,20 @@ def _check_state(data, path, budget):
                            f"'{STATE}/schema.json'", budget.limits)
 
 
+# What a .keras archive holds (Keras 3.15.1); Keras extracts assets/ to a temporary folder.
+_KERAS_ENTRIES = frozenset({"config.json", "metadata.json", "model.weights.h5",
+                            "model.weights.npz"})
+
+
 def _check_keras(data, name, path, budget):
     """Check a ``.keras`` entry: member sizes, config JSON and the parameters it implies."""
     inner, infos = _open_inner(data, name, path, budget)
     with inner:
         if "config.json" not in infos:
             raise _not_ours(path, f"the '{name}' entry has no config.json")
+        extra = sorted(n for n in infos if n not in _KERAS_ENTRIES and not n.startswith("assets/"))
+        if extra:
+            raise _not_ours(path, f"the '{name}' entry holds unexpected entries {extra[:5]}")
         config = _parse_json(_read_member(inner, "config.json", path, name), f"'{name}/config.json'",
                              budget.limits)
         weights = sum(info.file_size for n, info in infos.items() if n.startswith("model.weights"))

@@ -468,10 +468,8 @@ def _reg_xy(fitted_reg):
 @pytest.mark.parametrize("point", ["_write_zip", "_keras_bytes", "_state_bytes"])
 def test_injected_failures_leave_nothing_behind(fitted_reg, tmp_path, monkeypatch, point,
                                                 failure):
-    def failing(*args, **kwargs):
-        if point == "_keras_bytes":  # the model is half staged when the failure strikes
-            with open(args[1], "wb") as f:
-                f.write(b"partial")
+    def failing(*args, **kwargs):  # the temporary file exists when the failure strikes
+        assert any(n.endswith(".tmp") for n in os.listdir(tmp_path))
         raise failure
 
     monkeypatch.setattr(_persistence, point, failing)
