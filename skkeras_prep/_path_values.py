@@ -104,4 +104,6 @@ def refusal(findings, trusted, path=None, where=None):
         "Loading them lets the file choose where the estimator reads or writes files, or "
         "what it downloads. If you trust the file, load it with: "
         f"skkeras_prep.load({repr(str(path)) if path else 'path'}, trusted={tokens!r})."
+        + (" Keras itself reads a vocabulary file only in a model loaded with "
+           "safe_mode=False." if any(t.startswith("keras.") for t, _ in missing) else "")
     )

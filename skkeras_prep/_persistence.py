@@ -216,9 +216,11 @@ def _takes_paths(cls):
     return any(_PATH_ARGUMENT.search(name) for name in params)
 
 
-def _needs_opt_in(cls, kind):
+def _needs_opt_in(cls, kind, arguments_known=False):
+    """Whether rebuilding ``cls`` needs ``trusted=``. With ``arguments_known`` (a Keras config
+    whose arguments are checked against the path table), the table's layers do not."""
     return (kind == "callbacks" or cls.__name__ in _ALWAYS_TRUSTED_ONLY
-            or cls.__name__ in _path_values.KERAS_PATH_ARGUMENTS
+            or (cls.__name__ in _path_values.KERAS_PATH_ARGUMENTS and not arguments_known)
             or issubclass(cls, keras.callbacks.Callback) or _takes_paths(cls))
 
 
@@ -308,7 +310,7 @@ def _object_classes(config, where):
                 for _, (public, base) in kind_modules.items():
                     cls = getattr(public, name, None) if not name.startswith("_") else None
                     if isinstance(cls, type) and issubclass(cls, base) and (
-                        _needs_opt_in(cls, None)
+                        _needs_opt_in(cls, None, arguments_known=True)
                     ):
                         raise _refused(
                             where, f"it holds a {name} object; a Keras object in the "

@@ -210,3 +210,71 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+# -- issue 20: files naming modules, path parameters, large rows ------------------------------
+def _rewrite_schema(state, edit):
+    """``state`` (skops bytes) with its schema.json passed through ``edit(schema)``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(state)) as old, zipfile.ZipFile(out, "w") as new:
+        for name in old.namelist():
+            data = old.read(name)
+            if name == "schema.json":
+                schema = json.loads(data)
+                edit(schema)
+                data = json.dumps(schema).encode()
+            new.writestr(name, data)
+    return out.getvalue()
+
+
+def naming_modules(path, type_names):
+    """An unfitted file whose state holds one object node per dotted type name (module and
+    class), as extra parameters: the attack of issue 20 §1."""
+    def edit(schema):
+        params = schema["content"]["params"]["content"]
+        for i, name in enumerate(type_names):
+            module, _, cls = name.rpartition(".")
+            params[f"extra{i}"] = {
+                "__class__": cls, "__module__": module, "__loader__": "ObjectNode",
+                "content": {"__class__": "dict", "__module__": "builtins",
+                            "__loader__": "DictNode", "content": {},
+                            "key_types": {"__class__": "list", "__module__": "builtins",
+                                          "__loader__": "ListNode", "content": []}},
+                "__id__": 10**9 + i}
+    return write_zip(path, {"skkeras_prep.json": metadata(),
+                            "state.skops": _rewrite_schema(state_bytes(), edit)})
+
+
+def keras_bytes(model):
+    from skkeras_prep import _compat
+
+    return _compat.keras_model_to_bytes(model)
+
+
+def fitted_file(path, model, params=None, keras_config_edit=None):
+    """A "fitted" regressor file holding ``model`` (its config passed through
+    ``keras_config_edit``); its attributes are not consistent, so only checks that run before
+    the consistency check are reached."""
+    data = keras_bytes(model)
+    if keras_config_edit is not None:
+        original = zipfile.ZipFile(io.BytesIO(data))
+        config = json.loads(original.read("config.json"))
+        keras_config_edit(config)
+        inner = io.BytesIO()
+        write_zip(inner, {name: (json.dumps(config).encode() if name == "config.json"
+                                 else original.read(name)) for name in original.namelist()})
+        data = inner.getvalue()
+    return write_zip(path, {"skkeras_prep.json": metadata(fitted=True),
+                            "state.skops": state_bytes(params), "model.keras": data})
+
+
+def large_rows(path, side=8000):
+    """Issue 20 §3: ImageLoader(size=(side, side)) and a model whose Input is (side, side, 3),
+    pooled into a Dense layer: a few KB that would cost side*side*3 floats a row."""
+    import keras
+
+    from skkeras_prep.images import ImageLoader
+
+    model = keras.Sequential([keras.Input((side, side, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(1)])
+    return fitted_file(path, model, params={"preprocessor": ImageLoader(size=(side, side))})
