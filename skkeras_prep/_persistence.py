@@ -43,7 +43,7 @@ import zlib
 import keras
 import numpy as np
 
-from . import _compat, _path_values, _row_size
+from . import _compat, _path_values, _row_size, _weights_check
 from . import distribution as _distribution
 from ._release import releasing_kernel_cache
 from .exceptions import SkKerasPrepWarning
@@ -709,8 +709,7 @@ def _check_state(data, path, budget):
 
 
 # What a .keras archive holds (Keras 3.15.1); Keras extracts assets/ to a temporary folder.
-_KERAS_ENTRIES = frozenset({"config.json", "metadata.json", "model.weights.h5",
-                            "model.weights.npz"})
+_KERAS_ENTRIES = frozenset({"config.json", "metadata.json", "model.weights.h5"})
 
 
 def _check_keras(data, name, path, budget):
@@ -725,6 +724,12 @@ def _check_keras(data, name, path, budget):
         config = _parse_json(_read_member(inner, "config.json", path, name), f"'{name}/config.json'",
                              budget.limits)
         weights = sum(info.file_size for n, info in infos.items() if n.startswith("model.weights"))
+        if "model.weights.h5" in infos:
+            h5 = _read_member(inner, "model.weights.h5", path, name)
+            allowed = budget.limits["max_ratio"] * len(h5) + _RATIO_ALLOWANCE
+            why = _weights_check.weights_problem(h5, allowed)
+            if why is not None:
+                raise _refused(f"'{name}/model.weights.h5'", why)
     _object_classes_in_model(config, name)
     _check_parameter_count(config, weights, f"'{name}'", budget.limits)
     return config
@@ -944,6 +949,7 @@ def _rebuild(state, metadata, models, model, custom_objects, trusted, limits, pa
     }
     if used != set(range(len(models))):
         raise _not_ours(path, "its parameter models do not match its parameters")
+    _check_strategy_spec(decoded.get("distribution"))
     estimator = cls(**decoded)
     for name, value in attributes.items():
         if not (isinstance(name, str) and _FITTED_NAME.fullmatch(name)) or name == "model_" \
@@ -957,6 +963,18 @@ def _rebuild(state, metadata, models, model, custom_objects, trusted, limits, pa
     elif any(name in attributes for name in ("target_encoder_", "input_shape_")):
         raise _not_ours(path, "it has fitted attributes but no trained model")
     return estimator
+
+
+def _check_strategy_spec(spec):
+    """A StrategySpec from a file holds a name and a tuple of device names (it is hashed at
+    fit); skops restores its attributes as the file wrote them."""
+    if not isinstance(spec, _distribution.StrategySpec):
+        return
+    devices = getattr(spec, "devices", None)
+    if not (isinstance(getattr(spec, "name", None), str) and (devices is None or (
+            type(devices) is tuple and all(type(d) is str for d in devices)))):
+        raise _refused("params['distribution']", "a StrategySpec must hold a name and a "
+                       "tuple of device names")
 
 
 def _check_consistency(estimator, path):

@@ -373,3 +373,67 @@ def test_a_keras_entry_with_members_keras_does_not_write_is_refused(tmp_path):
         "model.keras": inner.getvalue()})
     with pytest.raises(ValueError, match="unexpected entries"):
         skkeras_prep.load(path)
+
+
+# -- §5 findings: weights compressed inside HDF5, links out of it, malformed StrategySpec ----
+def _with_weights(tmp_path, write):
+    import io
+    import zipfile
+
+    import h5py
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    data = crafted.keras_bytes(model)
+    h5 = io.BytesIO()
+    with h5py.File(h5, "w") as f:
+        write(f)
+    inner = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(inner, "w") as new:
+        for name in old.namelist():
+            new.writestr(name, h5.getvalue() if name == "model.weights.h5" else old.read(name))
+    return crafted.write_zip(tmp_path / "h5.skkeras", {
+        "skkeras_prep.json": crafted.metadata(fitted=True), "state.skops": crafted.state_bytes(),
+        "model.keras": inner.getvalue()})
+
+
+def test_weights_compressed_inside_the_hdf5_file_are_refused(tmp_path):
+    def write(f):  # 1.6 GB of float32 zeros in about 10 KB
+        f.create_dataset("layers/dense/vars/0", shape=(20000, 20000), dtype="f4",
+                         compression="gzip", chunks=(1000, 1000), fillvalue=0)
+
+    path = _with_weights(tmp_path, write)
+    assert os.path.getsize(path) < 100_000
+    with pytest.raises(ValueError, match="1,600,000,000 bytes.*compressed inside the file"):
+        skkeras_prep.load(path)
+
+
+@pytest.mark.parametrize("kind", ["external link", "external storage"])
+def test_weights_pointing_outside_the_file_are_refused(tmp_path, kind):
+    import h5py
+
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"\0" * 64)
+
+    def write(f):
+        if kind == "external link":
+            f["layers/dense/vars/0"] = h5py.ExternalLink(str(secret), "/x")
+        else:
+            f.create_dataset("layers/dense/vars/0", shape=(4, 4), dtype="f4",
+                             external=[(str(secret), 0, 64)])
+
+    with pytest.raises(ValueError, match="links|stored in another file"):
+        skkeras_prep.load(_with_weights(tmp_path, write))
+
+
+@pytest.mark.parametrize("devices", [[["a"]], ["a", 3], {"a": 1}])
+def test_a_strategy_spec_with_unhashable_devices_is_refused(tmp_path, devices):
+    from skkeras_prep.distribution import StrategySpec
+
+    spec = StrategySpec("one_device")
+    spec.devices = devices
+    path = crafted.state_file(tmp_path / "s.skkeras", params={"distribution": spec})
+    with pytest.raises(ValueError, match="StrategySpec must hold"):
+        skkeras_prep.load(path)
+    ok = crafted.state_file(tmp_path / "ok.skkeras", params={
+        "distribution": StrategySpec("one_device", ["/cpu:0"])})
+    assert skkeras_prep.load(ok).distribution == StrategySpec("one_device", ["/cpu:0"])
