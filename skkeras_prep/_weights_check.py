@@ -9,7 +9,7 @@ external raw storage and virtual datasets name other files. Keras writes none of
 
 import io
 
-_H5_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError)
+_H5_ERRORS = (OSError, ValueError, KeyError, RuntimeError, TypeError, ArithmeticError)
 
 
 def weights_problem(data, allowed_bytes):

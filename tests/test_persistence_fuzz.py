@@ -31,7 +31,7 @@ from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _persi
 from skkeras_prep.distribution import StrategySpec
 from skkeras_prep.models import MLP
 
-FAST_EXAMPLES = 40
+FAST_EXAMPLES = 60
 SLOW_EXAMPLES = 600
 SECONDS, MEGABYTES = 10, 300
 
