@@ -293,3 +293,15 @@ def test_keras_symbolic_build_and_distribute_strategy():
     assert _compat.keras_distribute_strategy(inside) is not None
     with pytest.raises(_compat.InternalMovedError, match=r"_symbolic_build of keras \(checked on"):
         _compat.keras_symbolic_build(object(), spec)
+
+
+def test_keras_models_are_written_and_read_in_memory():
+    import keras
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    data = _compat.keras_model_to_bytes(model)
+    assert zipfile.is_zipfile(io.BytesIO(data))
+    loaded = _compat.keras_model_from_bytes(data, custom_objects=None, safe_mode=True)
+    x = np.ones((1, 3), dtype="float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -19,7 +19,6 @@ import zipfile
 
 import keras
 import numpy as np
-import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -233,7 +232,7 @@ def _fuzz(seeds, tmp_path, examples):
     allowed = _allowed_sklearn_modules()
     environ = dict(os.environ)
     cwd_before = set(os.listdir(os.getcwd()))
-    baseline = psutil.Process().memory_info().rss / 2**20
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak so far, MB
     outcomes = {}
     files = sorted(["mutated.skkeras"] + [f"seed{i}.skkeras" for i in range(len(seeds))])
 
