@@ -710,6 +710,7 @@ def _check_state(data, path, budget):
 
 # What a .keras archive holds (Keras 3.15.1); Keras extracts assets/ to a temporary folder.
 _KERAS_ENTRIES = frozenset({"config.json", "metadata.json", "model.weights.h5"})
+_MAX_KERAS_ASSETS = 256  # files under assets/ (a lookup layer's vocabulary is one)
 
 
 def _check_keras(data, name, path, budget):
@@ -721,6 +722,11 @@ def _check_keras(data, name, path, budget):
         extra = sorted(n for n in infos if n not in _KERAS_ENTRIES and not n.startswith("assets/"))
         if extra:
             raise _not_ours(path, f"the '{name}' entry holds unexpected entries {extra[:5]}")
+        assets = len(infos) - len(_KERAS_ENTRIES & set(infos))
+        if assets > _MAX_KERAS_ASSETS:
+            raise ValueError(f"The file was refused before loading: '{name}' holds {assets:,} "
+                             f"assets; at most {_MAX_KERAS_ASSETS} are read (Keras extracts "
+                             "each to a temporary folder).")
         config = _parse_json(_read_member(inner, "config.json", path, name), f"'{name}/config.json'",
                              budget.limits)
         weights = sum(info.file_size for n, info in infos.items() if n.startswith("model.weights"))

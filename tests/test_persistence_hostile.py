@@ -356,7 +356,10 @@ def test_save_and_load_stage_nothing_in_the_system_temp_folder(fitted, tmp_path,
     np.testing.assert_allclose(loaded.predict(fitted[1]), fitted[0].predict(fitted[1]), atol=1e-6)
 
 
-def test_a_keras_entry_with_members_keras_does_not_write_is_refused(tmp_path):
+@pytest.mark.parametrize("prefix, count, message", [
+    ("junk/", 50, "unexpected entries"), ("assets/", 300, "300 assets; at most 256")])
+def test_a_keras_entry_with_members_keras_does_not_write_is_refused(tmp_path, prefix, count,
+                                                                    message):
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     data = crafted.keras_bytes(model)
     import io
@@ -366,12 +369,12 @@ def test_a_keras_entry_with_members_keras_does_not_write_is_refused(tmp_path):
     with zipfile.ZipFile(io.BytesIO(data)) as old, zipfile.ZipFile(inner, "w") as new:
         for name in old.namelist():
             new.writestr(name, old.read(name))
-        for i in range(50):
-            new.writestr(f"junk/{i}.txt", b"x")
+        for i in range(count):
+            new.writestr(f"{prefix}{i}.txt", b"x")
     path = crafted.write_zip(tmp_path / "many.skkeras", {
         "skkeras_prep.json": crafted.metadata(fitted=True), "state.skops": crafted.state_bytes(),
         "model.keras": inner.getvalue()})
-    with pytest.raises(ValueError, match="unexpected entries"):
+    with pytest.raises(ValueError, match=message):
         skkeras_prep.load(path)
 
 
