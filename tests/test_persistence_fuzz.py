@@ -155,10 +155,7 @@ def _mutate_json(doc, data, kind):
 def _mutate_h5(data_bytes, data):
     action = data.draw(st.sampled_from(["flip", "truncate", "compressed"]), label="h5 action")
     if action == "flip":
-        raw = bytearray(data_bytes)
-        for _ in range(data.draw(st.integers(1, 20))):
-            raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
-        return bytes(raw)
+        return _flip(data_bytes, data)
     if action == "truncate":
         return data_bytes[:data.draw(st.integers(0, len(data_bytes)))]
     import h5py
@@ -171,10 +168,19 @@ def _mutate_h5(data_bytes, data):
     return out.getvalue()
 
 
+def _flip(raw, data):
+    raw = bytearray(raw)
+    for _ in range(data.draw(st.integers(1, 20))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    return bytes(raw)
+
+
 def _mutate(file_bytes, data):
-    outer = _unzip(file_bytes)
-    target = data.draw(st.sampled_from(["metadata", "schema", "config", "h5", "zip"]),
+    target = data.draw(st.sampled_from(["metadata", "schema", "config", "h5", "zip", "bytes"]),
                        label="target")
+    if target == "bytes":  # the zip structure itself: headers, sizes, offsets
+        return _flip(file_bytes, data)
+    outer = _unzip(file_bytes)
     keras_names = [n for n in outer if n.endswith(".keras")]
     compression = zipfile.ZIP_DEFLATED
     if target == "metadata":
@@ -195,7 +201,8 @@ def _mutate(file_bytes, data):
             inner["model.weights.h5"] = _mutate_h5(inner["model.weights.h5"], data)
         outer[name] = _zip(inner.items())
     else:  # zip tricks: many small entries, another compression, an entry dropped
-        action = data.draw(st.sampled_from(["many", "inner many", "compression", "drop"]))
+        action = data.draw(st.sampled_from(["many", "inner many", "compression", "drop",
+                                            "inner bytes"]))
         if action == "many":
             for i in range(data.draw(st.integers(1, 12_000))):
                 outer[f"x/{i}"] = b""
@@ -209,6 +216,9 @@ def _mutate(file_bytes, data):
                                                      zipfile.ZIP_LZMA]))
         elif action == "drop":
             outer.pop(data.draw(st.sampled_from(sorted(outer))))
+        elif action == "inner bytes":  # the headers of an inner archive
+            name = data.draw(st.sampled_from(["state.skops"] + keras_names))
+            outer[name] = _flip(outer[name], data)
     return _zip(outer.items(), compression)
 
 
