@@ -66,18 +66,13 @@ def state_findings(schema):
 
 def keras_config_findings(config):
     """[(token, description)] for Keras layers in ``config`` whose file argument is a path."""
-    found, stack = [], [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            name, layer = item.get("class_name"), item.get("config")
-            argument = KERAS_PATH_ARGUMENTS.get(name) if isinstance(name, str) else None
-            if argument and isinstance(layer, dict) and isinstance(layer.get(argument), str):
-                found.append((f"keras.layers.{name}.{argument}",
-                              f"{name}({argument}={layer[argument]!r})"))
-            stack.extend(item.values())
+    found = []
+    for item in _schema.dicts(config):
+        name, layer = item.get("class_name"), item.get("config")
+        argument = KERAS_PATH_ARGUMENTS.get(name) if isinstance(name, str) else None
+        if argument and isinstance(layer, dict) and isinstance(layer.get(argument), str):
+            found.append((f"keras.layers.{name}.{argument}",
+                          f"{name}({argument}={layer[argument]!r})"))
     return _unique(found)
 
 

@@ -43,7 +43,7 @@ import zlib
 import keras
 import numpy as np
 
-from . import _compat, _path_values, _row_size, _weights_check
+from . import _compat, _path_values, _row_size, _schema, _weights_check
 from . import distribution as _distribution
 from ._release import releasing_kernel_cache
 from .exceptions import SkKerasPrepWarning
@@ -298,24 +298,18 @@ def _resolve_class(mark, where, custom_objects=None, trusted=frozenset()):
 
 def _object_classes(config, where):
     """Check the class names inside a Keras object config: nothing that needs opting in."""
-    stack = [config]
     kind_modules = _kind_modules()
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            name = item.get("class_name")
-            if isinstance(name, str) and name.isidentifier():
-                for _, (public, base) in kind_modules.items():
-                    cls = getattr(public, name, None) if not name.startswith("_") else None
-                    if isinstance(cls, type) and issubclass(cls, base) and (
-                        _needs_opt_in(cls, None, arguments_known=True)
-                    ):
-                        raise _refused(
-                            where, f"it holds a {name} object; a Keras object in the "
-                            "parameters may not be a callback or take paths or addresses")
-            stack.extend(item.values())
+    for item in _schema.dicts(config):
+        name = item.get("class_name")
+        if isinstance(name, str) and name.isidentifier():
+            for _, (public, base) in kind_modules.items():
+                cls = getattr(public, name, None) if not name.startswith("_") else None
+                if isinstance(cls, type) and issubclass(cls, base) and (
+                    _needs_opt_in(cls, None, arguments_known=True)
+                ):
+                    raise _refused(
+                        where, f"it holds a {name} object; a Keras object in the "
+                        "parameters may not be a callback or take paths or addresses")
 
 
 def _decode_object(config, where, custom_objects, trusted, limits):
@@ -742,16 +736,10 @@ def _check_keras(data, name, path, budget):
 
 
 def _object_classes_in_model(config, name):
-    stack = [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            if item.get("class_name") == "TFSMLayer":
-                raise _refused(f"'{name}'", "it holds a TFSMLayer, which loads a SavedModel "
-                               "from a path; load such models with Keras directly")
-            stack.extend(item.values())
+    for item in _schema.dicts(config):
+        if item.get("class_name") == "TFSMLayer":
+            raise _refused(f"'{name}'", "it holds a TFSMLayer, which loads a SavedModel "
+                           "from a path; load such models with Keras directly")
 
 
 def _dim(value):

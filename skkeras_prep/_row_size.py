@@ -28,19 +28,14 @@ def _is_shape(value):
 def keras_config_row(config):
     """Elements per row of the inputs a Keras model config declares: every ``InputLayer``
     (batch dimension dropped), or the model's ``build_config`` input shape when it has none."""
-    total, found, stack = 0, False, [config]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, dict):
-            layer = item.get("config")
-            if item.get("class_name") == "InputLayer" and isinstance(layer, dict):
-                shape = layer.get("batch_shape", layer.get("batch_input_shape"))
-                if _is_shape(shape) and shape:
-                    total += _elements(shape[1:])
-                    found = True
-            stack.extend(item.values())
+    total, found = 0, False
+    for item in _schema.dicts(config):
+        layer = item.get("config")
+        if item.get("class_name") == "InputLayer" and isinstance(layer, dict):
+            shape = layer.get("batch_shape", layer.get("batch_input_shape"))
+            if _is_shape(shape) and shape:
+                total += _elements(shape[1:])
+                found = True
     if found:
         return total
     build = config.get("build_config") if isinstance(config, dict) else None

@@ -26,6 +26,19 @@ class Unreadable:
         return f"<a {self.what}>"
 
 
+def dicts(doc):
+    """Every dict in a parsed JSON document (a skops schema, a Keras config), walked
+    iteratively, parents first."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            yield item
+            stack.extend(reversed(list(item.values())))
+
+
 def index(schema):
     """{__id__: [nodes with that id]} over the whole schema."""
     by_id = defaultdict(list)
