@@ -3,8 +3,9 @@ attacker would (the JSON metadata, the skops schema, the Keras configs, the HDF5
 the zip layers), must load or give a ValueError, within 10 s and 300 MB, importing no module
 outside the trusted set, leaving the environment as it was, creating no file.
 
-The default run is ``FAST_EXAMPLES`` examples (about 30 s on one core); the ``slow`` run is
-``SLOW_EXAMPLES`` (``SKKERAS_FUZZ_EXAMPLES`` overrides both).
+The default run is ``FAST_EXAMPLES`` examples, derandomized so that CI sees the same ones
+(about 15 s on one core); the ``slow`` run is ``SLOW_EXAMPLES`` new random ones (about 3
+minutes). ``SKKERAS_FUZZ_EXAMPLES`` overrides both.
 """
 
 import base64
@@ -30,8 +31,8 @@ from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _persi
 from skkeras_prep.distribution import StrategySpec
 from skkeras_prep.models import MLP
 
-FAST_EXAMPLES = 60
-SLOW_EXAMPLES = 600
+FAST_EXAMPLES = 200
+SLOW_EXAMPLES = 1200
 SECONDS, MEGABYTES = 10, 300
 
 MODULES = ["sklearn._build_utils.version", "sklearn.tests.test_docstrings",
@@ -231,7 +232,7 @@ def _allowed_sklearn_modules():
     return allowed
 
 
-def _fuzz(seeds, tmp_path, examples):
+def _fuzz(seeds, tmp_path, examples, derandomize):
     folder = tmp_path / "files"
     folder.mkdir()
     private_tmp = tmp_path / "system_tmp"
@@ -246,7 +247,7 @@ def _fuzz(seeds, tmp_path, examples):
     outcomes = {}
     files = sorted(["mutated.skkeras"] + [f"seed{i}.skkeras" for i in range(len(seeds))])
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=False,
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=derandomize,
               suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def example(data):
@@ -260,7 +261,7 @@ def _fuzz(seeds, tmp_path, examples):
             skkeras_prep.load(path)
             outcome = "loaded"
         except ValueError as exc:
-            outcome = "ValueError: " + str(exc).split(":")[0][:60]
+            outcome = "ValueError: " + str(exc).replace(str(path), "<file>")[:70]
         finally:
             tempfile.tempdir = old_tempdir
         elapsed = time.perf_counter() - start
@@ -286,12 +287,12 @@ def _examples(default):
 
 
 def test_mutated_files_load_or_give_a_value_error(seeds, tmp_path):
-    outcomes = _fuzz(seeds, tmp_path, _examples(FAST_EXAMPLES))
+    outcomes = _fuzz(seeds, tmp_path, _examples(FAST_EXAMPLES), derandomize=True)
     assert sum(outcomes.values()) >= 1
     print(json.dumps(outcomes, indent=1))
 
 
 @pytest.mark.slow
 def test_mutated_files_load_or_give_a_value_error_long_run(seeds, tmp_path):
-    outcomes = _fuzz(seeds, tmp_path, _examples(SLOW_EXAMPLES))
+    outcomes = _fuzz(seeds, tmp_path, _examples(SLOW_EXAMPLES), derandomize=False)
     print(json.dumps(outcomes, indent=1))
