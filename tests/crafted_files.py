@@ -167,6 +167,14 @@ ATTACKS = {
 }
 
 
+def _add_issue_20_attacks():
+    """Defined after the functions they use (issue 20 §1 and §3)."""
+    ATTACKS["state naming 3 scikit-learn test/build modules"] = lambda path: naming_modules(
+        path, ["sklearn._build_utils.version.A", "sklearn.utils.tests.test_array_api.A",
+               "sklearn.tests.test_docstrings.A"])
+    ATTACKS["ImageLoader(size=(8000, 8000)) + Input((8000, 8000, 3))"] = large_rows
+
+
 def _measure_one(name, path):
     """In this (fresh) process: peak RSS growth of loading ``path``, and the outcome."""
     import resource
@@ -207,9 +215,6 @@ def main():
             make(path)
             subprocess.run([sys.executable, "-m", "tests.crafted_files", name, path], check=False)
 
-
-if __name__ == "__main__":
-    main()
 
 
 # -- issue 20: files naming modules, path parameters, large rows ------------------------------
@@ -278,3 +283,10 @@ def large_rows(path, side=8000):
     model = keras.Sequential([keras.Input((side, side, 3)), keras.layers.GlobalAveragePooling2D(),
                               keras.layers.Dense(1)])
     return fitted_file(path, model, params={"preprocessor": ImageLoader(size=(side, side))})
+
+
+_add_issue_20_attacks()
+
+
+if __name__ == "__main__":
+    main()
