@@ -10,7 +10,7 @@ built on it look at all of them.
 import json
 from collections import defaultdict
 
-from ._compat import _node_type, _nodes
+from ._compat import _node_type
 
 node_type = _node_type
 
@@ -37,6 +37,11 @@ def dicts(doc):
         elif isinstance(item, dict):
             yield item
             stack.extend(reversed(list(item.values())))
+
+
+def _nodes(schema):
+    """Every skops node (a dict with a ``__loader__``), iteratively."""
+    return (item for item in dicts(schema) if "__loader__" in item)
 
 
 def index(schema):
