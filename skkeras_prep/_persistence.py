@@ -78,6 +78,7 @@ DEFAULT_LIMITS = {
     "max_json_depth": 200,          # nesting of any one JSON document
     "max_params": 250_000_000,      # parameters implied by a Keras config, per model
     "max_row_elements": 4 * 2**20,  # elements of one input row (a 1024x1024 RGBA image)
+    "max_layers": 2000,             # layers in one Keras config (Keras loads each in turn)
 }
 _RATIO_ALLOWANCE = 8 * 2**20  # an archive may always inflate to this many bytes
 _MAX_MEMBERS = 10_000         # entries in any one archive
@@ -732,6 +733,10 @@ def _check_keras(data, name, path, budget):
                 raise _refused(f"'{name}/model.weights.h5'", why)
     _object_classes_in_model(config, name)
     _check_parameter_count(config, weights, f"'{name}'", budget.limits)
+    layers = _row_size.keras_layer_count(config)
+    if layers > budget.limits["max_layers"]:
+        raise _too_costly(f"the model '{name}' declares {layers:,} layers; it", "max_layers",
+                          budget.limits, layers)
     return config
 
 
@@ -1142,7 +1147,7 @@ class _AnyName(frozenset):
 
 def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=None,
          max_ratio=None, max_json_bytes=None, max_json_depth=None, max_params=None,
-         max_row_elements=None):
+         max_row_elements=None, max_layers=None):
     """Load an estimator written by ``est.save(path)``.
 
     Parameters
@@ -1163,8 +1168,8 @@ def load(path, *, trusted=None, custom_objects=None, safe_mode=True, max_bytes=N
     safe_mode : bool, default=True
         Passed to ``keras.saving.load_model``; False allows Lambda layers (Python code in the
         file). Only for files you trust.
-    max_bytes, max_ratio, max_json_bytes, max_json_depth, max_params, max_row_elements : \
-int, default=None
+    max_bytes, max_ratio, max_json_bytes, max_json_depth, max_params, max_row_elements, \
+max_layers : int, default=None
         Limits on what the file may cost, checked before anything is inflated or built
         (None keeps the default of ``DEFAULT_LIMITS``): the declared uncompressed bytes of all
         entries, inner archives included (2 GiB); the compression ratio of each archive (50,
@@ -1172,7 +1177,8 @@ int, default=None
         document; the parameters implied by a Keras model's config (250 million); the
         elements of one input row, from the model's input shapes and an ``ImageLoader``'s
         size (4 Mi, a 1024x1024 RGBA image; a None dimension counts as 1, since the data
-        you pass sets it). Raise one only for a file you trust.
+        you pass sets it); the layers of a Keras model's config (2000; Keras spends about
+        10-40 ms on each when it loads). Raise one only for a file you trust.
 
     Returns
     -------
@@ -1186,7 +1192,8 @@ int, default=None
     """
     limits = _limits(dict(max_bytes=max_bytes, max_ratio=max_ratio,
                           max_json_bytes=max_json_bytes, max_json_depth=max_json_depth,
-                          max_params=max_params, max_row_elements=max_row_elements))
+                          max_params=max_params, max_row_elements=max_row_elements,
+                          max_layers=max_layers))
     trusted = _trusted_names(trusted)
     # Each loaded model gets its own traced forward function on its first predict, and the
     # eager kernels of that function stay in TensorFlow's kernel cache after the model is

@@ -1,5 +1,6 @@
-"""The size of one input row that a file implies (the ``max_row_elements`` limit of
-``load``; docs/persistence.md, "Bounded cost").
+"""Sizes a file implies beyond its bytes: one input row (the ``max_row_elements`` limit of
+``load``) and the layers of a Keras config (``max_layers``); docs/persistence.md, "Bounded
+cost".
 
 A row is what one sample costs at predict: the elements of every model input (all
 dimensions but the batch) and of every image an ``ImageLoader`` in the state makes. A
@@ -72,3 +73,19 @@ def state_row(schema):
                 raise ValueError("an ImageLoader's size is not two positive integers")
             largest = max(largest, height * width * channels)
     return largest
+
+
+def keras_layer_count(config):
+    """The layers a Keras config declares: the items of every ``layers`` list, at any depth
+    (nested models count their own layers). Keras spends time on each when it loads."""
+    count, stack = 0, [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            layers = item.get("layers")
+            if isinstance(layers, list):
+                count += sum(isinstance(layer, dict) for layer in layers)
+            stack.extend(item.values())
+    return count

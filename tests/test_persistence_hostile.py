@@ -440,3 +440,18 @@ def test_a_strategy_spec_with_unhashable_devices_is_refused(tmp_path, devices):
     ok = crafted.state_file(tmp_path / "ok.skkeras", params={
         "distribution": StrategySpec("one_device", ["/cpu:0"])})
     assert skkeras_prep.load(ok).distribution == StrategySpec("one_device", ["/cpu:0"])
+
+
+def test_a_config_with_too_many_layers_is_refused_before_keras_builds_it(tmp_path):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2), keras.layers.Dense(1)])
+
+    def edit(config):  # the Dense layers repeated: a small file, a long load
+        layers = config["config"]["layers"]
+        config["config"]["layers"] = layers[:1] + layers[1:] * 1500
+
+    path = crafted.fitted_file(tmp_path / "layers.skkeras", model, keras_config_edit=edit)
+    assert os.path.getsize(path) < 200_000
+    with pytest.raises(ValueError, match="3,001 layers.*max_layers=2,000"):
+        skkeras_prep.load(path)
+    with pytest.raises(ValueError, match="3 layers.*max_layers=2"):
+        skkeras_prep.load(crafted.fitted_file(tmp_path / "few.skkeras", model), max_layers=2)
