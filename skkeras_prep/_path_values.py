@@ -22,7 +22,7 @@ PATH_PARAMETERS = {
     "sklearn.feature_extraction.text.TfidfVectorizer": {"input": ("content",)},
     "sklearn.feature_extraction.text.HashingVectorizer": {"input": ("content",)},
     # writes skkeras_images_<hash>.npy into the folder it names
-    "skkeras_prep.images.ImageLoader": {"cache": (None,)},
+    "skkeras_prep.images.ImageLoader": {"cache": (None, "memory")},
     # "imagenet" downloads weights; a path opens a local weights file
     "skkeras_prep.models.KerasApplication": {"weights": (None,)},
 }

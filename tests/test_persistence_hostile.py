@@ -205,6 +205,9 @@ def test_harmless_defaults_load_without_trusted(tmp_path):
     path = crafted.state_file(tmp_path / "ok.skkeras", params={
         "preprocessor": Pipeline([("v", CountVectorizer()), ("s", StandardScaler())]),
         "model": KerasApplication()})
+    in_memory = crafted.state_file(tmp_path / "mem.skkeras", params={
+        "preprocessor": ImageLoader(size=(8, 8), cache="memory")})
+    assert skkeras_prep.load(in_memory).preprocessor.cache == "memory"
     assert skkeras_prep.inspect_file(path)["paths"] == []
     assert isinstance(skkeras_prep.load(path).preprocessor, Pipeline)
 
