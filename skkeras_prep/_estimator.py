@@ -28,7 +28,7 @@ from . import distribution as _distribution
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
-from ._targets import MultiOutputEncoder
+from ._targets import MultiOutputEncoder, check_target_columns
 from ._validation import check_collection_X, check_sample_weight, check_transformed, check_weight_range
 from ._validation import check_X, first_input_tags, nd_input_hint, transform
 from .exceptions import TrainingDivergedError
@@ -495,6 +495,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     def _routed_score(self, scorer, X, y, sample_weight):
         """``scorer(y, predict(X), sample_weight=..., **score__*)``."""
         kwargs = score_options(self, routed_params(self))
+        check_target_columns(y)
         if is_dask_collection(X):  # a float: the lazy predictions, y and weights computed
             predictions, y, sample_weight = compute(self.predict(X), y, sample_weight)
             return float(scorer(np.asarray(y), predictions, sample_weight=sample_weight, **kwargs))
