@@ -224,11 +224,14 @@ def test_X_as_a_generator_with_a_preprocessor_or_as_one_input_is_refused(iris):
         KerasPipelineClassifier(epochs=1).fit({"a": X, "b": (row for row in X)}, y)
 
 
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
 @pytest.mark.parametrize("make", [clf, reg], ids=["classifier", "regressor"])
-def test_dict_X_with_a_single_input_builder_names_the_builder_and_the_fix(iris, make):
+def test_dict_X_with_a_single_input_builder_names_the_builder_and_the_fix(iris, make, method):
     X, y = iris
+    est = make()
     with pytest.raises(ValueError, match=r"The builder MLP \(skkeras_prep\.models\) has one input and one output.*named inputs.*np\.hstack"):
-        make().fit({"a": X[:, :2], "b": X[:, 2:]}, y)
+        getattr(est, method)({"a": X[:, :2], "b": X[:, 2:]}, y)
+    assert not hasattr(est, "model_")
 
 
 @pytest.mark.parametrize("method", ["fit", "partial_fit", "score"])
