@@ -3,10 +3,11 @@ on the batch it came in.
 
 CPU kernels run the rows of a last, partial block of a matrix product or SIMD packet through
 another code path, whose float32 result can differ in the last bit. A batch whose row count
-is a multiple of ``ROW_BLOCK`` has no partial block. So ``pieces`` splits a batch of ``n``
-rows into its whole blocks (a view, no copy) and its tail of ``n % ROW_BLOCK`` rows, which
-it pads with copies of its last row up to one block; the model runs on each piece and the
-padding's outputs are dropped.
+is a multiple of ``ROW_BLOCK`` has no partial block. So ``pieces`` pads a batch of ``n``
+rows with copies of its last row up to a multiple of ``ROW_BLOCK``; the model runs on it and
+the padding's outputs are dropped. A batch too large to copy cheaply (over ``PAD_BYTES``)
+runs as two pieces instead: its whole blocks (a view, no copy), then its tail of
+``n % ROW_BLOCK`` rows padded up to one block.
 
 The padding is bounded in bytes: it applies only to models whose block of ``ROW_BLOCK`` input
 rows takes at most ``PAD_BYTES`` (all inputs of a row together). The choice depends on the
@@ -42,7 +43,7 @@ def pads(batch):
 def pieces(batch):
     """``[(piece, rows to keep), ...]``: what to run through the model for ``batch``, in order.
     The outputs of each piece, cut to its first ``rows to keep`` rows and concatenated, are the
-    outputs for ``batch``. Extra memory: at most one block of rows (``PAD_BYTES``)."""
+    outputs for ``batch``. Extra memory: at most ``PAD_BYTES``."""
     several = isinstance(batch, dict)
     parts = batch if several else {None: batch}
     n = len(next(iter(parts.values())))
@@ -50,7 +51,8 @@ def pieces(batch):
     if not tail or not pads(batch):
         return [(batch, n)]
     parts = {name: np.asarray(part) for name, part in parts.items()}
-    head = n - tail
+    # one call on a padded copy while the copy is small; else the whole blocks as a view
+    head = 0 if (n + ROW_BLOCK) * row_bytes(batch) <= PAD_BYTES else n - tail
 
     def rebuild(cut):
         out = {name: cut(part) for name, part in parts.items()}
@@ -59,7 +61,7 @@ def pieces(batch):
     out = [(rebuild(lambda part: part[:head]), head)] if head else []
     last = rebuild(lambda part: np.concatenate(
         [part[head:], np.repeat(part[-1:], ROW_BLOCK - tail, axis=0)]))
-    return out + [(last, tail)]
+    return out + [(last, n - head)]
 
 
 def _dtype(part):

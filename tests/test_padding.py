@@ -25,23 +25,31 @@ def only_itself(pieces, batch):
 
 
 # -- the pieces, directly -----------------------------------------------------------------------
-def test_small_rows_run_in_whole_blocks_and_the_head_is_not_copied():
+def test_a_small_batch_is_padded_to_whole_blocks_in_one_piece():
     batch = np.arange(100 * 5, dtype=np.float32).reshape(100, 5)
     pieces = _padding.pieces(batch)
-    assert rows_run(pieces) == [96, 48] and [keep for _, keep in pieces] == [96, 4]
-    assert np.shares_memory(pieces[0][0], batch)  # the whole blocks are a view
-    tail = pieces[1][0]
-    np.testing.assert_array_equal(tail[:4], batch[96:])
-    np.testing.assert_array_equal(tail[4:], np.repeat(batch[-1:], 44, axis=0))
+    assert rows_run(pieces) == [144] and pieces[0][1] == 100
+    np.testing.assert_array_equal(pieces[0][0][:100], batch)
+    np.testing.assert_array_equal(pieces[0][0][100:], np.repeat(batch[-1:], 44, axis=0))
     assert rows_run(_padding.pieces(batch[:1])) == [48]
     whole = batch[:96]
     assert only_itself(_padding.pieces(whole), whole)
 
 
-def test_several_inputs_are_cut_alike():
-    batch = {"a": np.ones((50, 3), np.float32), "b": np.zeros((50, 2, 2), np.float32)}
+def test_a_large_batch_runs_its_whole_blocks_as_a_view_and_pads_only_its_tail():
+    batch = np.ones((2100, 1000), np.float32)  # 8.4 MB: a padded copy would pass PAD_BYTES
     pieces = _padding.pieces(batch)
-    assert [sorted(p) for p, _ in pieces] == [["a", "b"], ["a", "b"]]
+    assert rows_run(pieces) == [2064, 48] and [keep for _, keep in pieces] == [2064, 36]
+    assert np.shares_memory(pieces[0][0], batch) and not np.shares_memory(pieces[1][0], batch)
+    assert pieces[1][0].nbytes <= _padding.PAD_BYTES
+
+
+def test_several_inputs_are_cut_alike(monkeypatch):
+    batch = {"a": np.ones((50, 3), np.float32), "b": np.zeros((50, 2, 2), np.float32)}
+    [(piece, keep)] = _padding.pieces(batch)
+    assert (piece["a"].shape, piece["b"].shape, keep) == ((96, 3), (96, 2, 2), 50)
+    monkeypatch.setattr(_padding, "PAD_BYTES", 2 * 48 * 28)  # 28 bytes a row: split 50 rows
+    pieces = _padding.pieces(batch)
     assert [(p["a"].shape, p["b"].shape, keep) for p, keep in pieces] == [
         ((48, 3), (48, 2, 2), 48), ((48, 3), (48, 2, 2), 2)]
 
@@ -125,13 +133,24 @@ def two_inputs(meta):
     return keras.Model({"a": a, "b": b}, keras.layers.Dense(3, activation="softmax")(h))
 
 
-def test_several_inputs_are_bit_identical_whatever_the_order_and_batch(spy):
+@pytest.fixture(scope="module")
+def two_input_fit():
     rng = np.random.default_rng(1)
     X = {"a": rng.normal(size=(150, 3)), "b": rng.normal(size=(150, 2))}
     y = rng.integers(0, 3, 150)
-    clf = KerasPipelineClassifier(two_inputs, epochs=1, random_state=0).fit(X, y)
+    return KerasPipelineClassifier(two_inputs, epochs=1, random_state=0).fit(X, y), X
+
+
+@pytest.mark.parametrize("budget", ["default", "small"])
+def test_several_inputs_are_bit_identical_whatever_the_order_and_batch(two_input_fit, spy, monkeypatch, budget):
+    clf, X = two_input_fit
+    rng = np.random.default_rng(2)
+    reference = clf.predict_proba(X)  # one padded copy of the batch
+    if budget == "small":  # 20 bytes a row: batches over 48 rows run as whole blocks + tail
+        monkeypatch.setattr(_padding, "PAD_BYTES", 2 * 48 * 20)
     full = clf.predict_proba(X)
-    assert spy[-1] == [144, 48]
+    assert spy[-1] == ([192] if budget == "default" else [144, 48])
+    np.testing.assert_array_equal(full, reference)  # whole blocks + tail: the same bits
     order = rng.permutation(150)
     np.testing.assert_array_equal(clf.predict_proba({k: v[order] for k, v in X.items()}), full[order])
     for n in (1, 7, 49):
