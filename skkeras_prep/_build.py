@@ -137,15 +137,19 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
     """Return a new ``keras.Model`` from the ``model`` parameter, its random parts seeded
     from ``seed`` (process-wide random state is neither read for them nor changed).
     ``extras`` are the further arguments a builder function may declare (``_call_builder``)."""
-    from .models import MLP
+    from .models import CNN, MLP, KerasApplication
 
     meta = Meta({**meta, "random_seed_": int(seed)})
-    if model is None and (isinstance(meta["input_shape_"], dict) or meta.get("output_names_")):
+    several = isinstance(meta["input_shape_"], dict) or meta.get("output_names_")
+    if several and (model is None or isinstance(model, (MLP, CNN, KerasApplication))):
+        which = ("The default model (skkeras_prep.models.MLP)" if model is None
+                 else f"The builder {type(model).__name__} (skkeras_prep.models)")
         raise ValueError(
-            "The default model (skkeras_prep.models.MLP) has one input and one output; for X "
-            "with several inputs or y with several targets, pass a model with named inputs "
-            "and outputs (a builder returning keras.Model({name: keras.Input(...)}, "
-            "{name: output})), e.g. model=my_builder."
+            f"{which} has one input and one output; for X with several inputs or y with "
+            "several targets, pass a model with named inputs and outputs (a builder "
+            "returning keras.Model({name: keras.Input(...)}, {name: output})), e.g. "
+            "model=my_builder. To keep this builder, pass one X (e.g. the inputs side by "
+            "side: np.hstack) and one target."
         )
     if model is None:
         built = MLP().set_params(**routed_model_params).build(meta)

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _augment, _build, _dataset, _multi_input, _pool, _training
+from . import _augment, _build, _dataset, _multi_input, _padding, _pool, _training
 from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
@@ -28,7 +28,7 @@ from . import distribution as _distribution
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
-from ._targets import MultiOutputEncoder
+from ._targets import MultiOutputEncoder, check_target_columns
 from ._validation import check_collection_X, check_sample_weight, check_transformed, check_weight_range
 from ._validation import check_X, first_input_tags, nd_input_hint, transform
 from .exceptions import TrainingDivergedError
@@ -37,8 +37,6 @@ from .sources import explaining_errors, input_shape, input_width, streaming_rows
 from .sources.dask import DaskRows, DaskSource, compute, is_dask_collection, map_rows
 
 _PREDICT_BATCH_SIZE = 8192
-# Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
-_ROW_BLOCK = 48
 
 
 def _accepts_nan(transformer):
@@ -497,6 +495,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
     def _routed_score(self, scorer, X, y, sample_weight):
         """``scorer(y, predict(X), sample_weight=..., **score__*)``."""
         kwargs = score_options(self, routed_params(self))
+        check_target_columns(y)
         if is_dask_collection(X):  # a float: the lazy predictions, y and weights computed
             predictions, y, sample_weight = compute(self.predict(X), y, sample_weight)
             return float(scorer(np.asarray(y), predictions, sample_weight=sample_weight, **kwargs))
@@ -565,32 +564,25 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         return map_rows(X, _BlockMethod(self, method), template)
 
     def _call_model(self, batch):
-        """The model's output for one batch, padded to a multiple of ``_ROW_BLOCK`` rows
-        (copies of the last row). CPU kernels run the rows of a last, partial block of a
-        matrix product or SIMD packet through another code path whose float32 result can
-        differ in the last bit; so without padding a row's prediction depended on its
-        position in the batch and on how many rows came with it (scikit-learn's
-        ``check_methods_sample_order_invariance`` failed by 2e-7 for some weights)."""
+        """The model's output for one batch, run in whole blocks of ``_padding.ROW_BLOCK``
+        rows (the tail padded with copies of its last row, within ``_padding.PAD_BYTES``), so
+        that a row's prediction does not depend on its position in the batch nor on how many
+        rows came with it (scikit-learn's ``check_methods_sample_order_invariance`` failed by
+        2e-7 for some weights without it). A list of arrays for several outputs."""
         forward = _build.forward_function(self.model_, self.input_shape_)
-        if isinstance(batch, dict):  # several inputs
-            n = len(next(iter(batch.values())))
-            batch = {name: _padded(part, -n % _ROW_BLOCK) for name, part in batch.items()}
-        else:
-            n = len(batch)
-            batch = _padded(batch, -n % _ROW_BLOCK)
-        out = forward(batch)
+        results = [self._outputs(forward(piece), keep) for piece, keep in _padding.pieces(batch)]
+        if len(results) == 1:
+            return results[0]
+        if isinstance(results[0], list):
+            return [np.concatenate(parts, axis=0) for parts in zip(*results)]
+        return np.concatenate(results, axis=0)
+
+    def _outputs(self, out, n):
+        """The first ``n`` rows of the forward function's output, as numpy arrays."""
         if isinstance(out, (dict, list, tuple)):  # several outputs, in the encoder's order
             parts = [out[name] for name in self.target_encoder_.names_] if isinstance(out, dict) else out
             return [part.numpy()[:n] for part in parts]
         return out.numpy()[:n]
-
-
-def _padded(batch, pad):
-    """``batch`` with ``pad`` copies of its last row appended (see ``_call_model``)."""
-    if not pad:
-        return batch
-    batch = np.asarray(batch)
-    return np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
 
 
 def _check_single_io(estimator, what):

@@ -35,7 +35,20 @@ def _as_target_array(y):
     y = np.asarray(y)
     if y.dtype.kind == "c":
         raise ValueError("Complex data not supported: y has a complex dtype; pass real values.")
+    check_target_columns(y)
     return y
+
+
+def check_target_columns(y):
+    """Refuse a y with rows but no target column (shape ``(n, 0)``), which scikit-learn's
+    checks report as a fault of the target transformer or as an unknown label type."""
+    shape = np.shape(y)
+    if len(shape) >= 2 and 0 in shape[1:]:
+        raise ValueError(
+            f"y has shape {shape}: it has no target column. Pass one target per row of X, "
+            "as an array of shape (n_samples,), or (n_samples, n_outputs) with at least one "
+            "column."
+        )
 
 
 # Losses that compare the output with a target of the same shape (element-wise or over the

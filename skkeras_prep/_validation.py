@@ -3,6 +3,7 @@
 Every error says what was wrong and how to fix it. Nothing here needs TensorFlow.
 """
 
+import collections.abc
 import contextlib
 import numbers
 import os
@@ -153,9 +154,14 @@ def nd_input_hint(preprocessor, X):
         name = type(preprocessor).__name__
         raise ValueError(
             f"The preprocessor {name} takes 2-D input only, but X has {ndim} dimensions "
-            f"(shape {tuple(X.shape)}). For images, pass preprocessor=None (the model gets the "
-            "N-D rows as they are; scale them yourself, e.g. X / 255), or a transformer that "
-            "accepts N-D arrays (e.g. FunctionTransformer(lambda X: X / 255)). To use "
+            f"(shape {tuple(X.shape)}). For images, pass preprocessor=None: the model gets the "
+            "N-D rows as they are. Scale them yourself (X / 255, at fit and at predict), or "
+            "in the model (model=a keras.Model whose first layer is "
+            "keras.layers.Rescaling(1 / 255)); with a builder from skkeras_prep.models or a "
+            "keras.Model, the estimator saves and loads without trusted=. A "
+            "FunctionTransformer of a module-level function "
+            "(def scale(X): return X / 255; not a lambda, which save refuses) accepts N-D "
+            "arrays too, and loading it needs trusted=. To use "
             f"{name} on the flattened values, pass X.reshape(len(X), -1) and add a Reshape "
             f"layer to the model. ({error})"
         ) from error
@@ -291,6 +297,17 @@ def _as_numeric(X):
     return X
 
 
+def _check_not_iterator(data, what):
+    """Refuse a generator or other one-pass iterator, which array checks take for a scalar."""
+    if isinstance(data, collections.abc.Iterator):
+        raise ValueError(
+            f"{what} is a {type(data).__name__} (an iterator), which has no length and can be "
+            f"read only once. Pass the rows as an array, a list or a DataFrame, e.g. "
+            f"{what} = np.asarray(list({what})). For rows that do not fit in memory, pass a "
+            "dask array or DataFrame, or call partial_fit once per chunk (docs/scaling.md)."
+        )
+
+
 def check_X(estimator, X, *, reset, preprocessor):
     """Validate X and set or check ``n_features_in_`` / ``feature_names_in_``.
 
@@ -307,6 +324,7 @@ def check_X(estimator, X, *, reset, preprocessor):
     """
     if X is None:
         raise ValueError("X is None; pass an array-like or DataFrame of shape (n_samples, n_features).")
+    _check_not_iterator(X, "X")
     X = stack_images(X)
     if not reset:
         X = align_frame_columns(estimator, X)

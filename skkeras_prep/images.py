@@ -51,7 +51,9 @@ def image_folder(directory, *, extensions=DEFAULT_EXTENSIONS, follow_links=False
     extensions : tuple of str, default=("png", "jpg", "jpeg", "bmp", "gif")
         The file name endings (without the dot, any case) that count as images.
     follow_links : bool, default=False
-        Whether to follow symbolic links to folders.
+        Whether to follow symbolic links to folders. A link to a folder that holds the link
+        (a loop: its own folder, an ancestor, ``/``) or to a folder listed already raises a
+        ValueError naming the link.
 
     Returns
     -------
@@ -73,10 +75,10 @@ def image_folder(directory, *, extensions=DEFAULT_EXTENSIONS, follow_links=False
     classes = sorted(p.name for p in root.iterdir()
                      if p.is_dir() and (follow_links or not p.is_symlink()))
     paths, labels = [], []
+    visited = {}  # real path of every folder listed -> the path it was listed under
     for name in classes:
         found = []
-        for folder, subfolders, files in os.walk(root / name, followlinks=follow_links):
-            subfolders.sort()
+        for folder, files in _walk(root, name, follow_links, visited):
             found.extend(os.path.join(folder, f) for f in files if f.lower().endswith(endings))
         found.sort()
         paths.extend(found)
@@ -98,6 +100,58 @@ def image_folder(directory, *, extensions=DEFAULT_EXTENSIONS, follow_links=False
             "each class's images in its own sub-folder (directory/<class>/<image>)."
         )
     return np.array(paths, dtype=object), np.array(labels, dtype=object)
+
+
+def _walk(root, name, follow_links, visited):
+    """``(folder, file names)`` of the class folder ``root/name`` and the folders below it,
+    following links to folders with ``follow_links``. Each folder is listed once: a link to
+    a folder that holds the link (its own folder, an ancestor, ``/``) or to a folder already
+    listed (``visited``: real path -> path) is refused, so no image counts twice and a link
+    loop ends at once instead of walking until the path is too long."""
+    start = os.path.join(root, name)
+    chain = (os.path.realpath(root),)
+    pending = [(start, chain + (_checked(start, chain, visited),))]
+    while pending:
+        folder, chain = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:  # unreadable, or gone since: skipped, as os.walk does
+            continue
+        files = []
+        for entry in entries:
+            try:
+                is_dir, is_link = entry.is_dir(), entry.is_symlink()
+            except OSError:
+                is_dir = is_link = False
+            if not is_dir:
+                files.append(entry.name)
+            elif follow_links or not is_link:
+                pending.append((entry.path, chain + (_checked(entry.path, chain, visited),)))
+        yield folder, files
+
+
+def _checked(path, chain, visited):
+    """The real path of the folder ``path``, found below the real folders ``chain``, after
+    refusing a link back into ``chain`` or to a folder already listed; recorded as listed."""
+    if os.path.islink(path):
+        real = os.path.realpath(path)
+        if any(c == real or c.startswith(real.rstrip(os.sep) + os.sep) for c in chain):
+            raise ValueError(
+                f"image_folder: the symbolic link {path!r} points to {real!r}, which contains "
+                "the link itself: a loop that would never end. "
+                "Remove the link or point it outside the image folder, or pass "
+                "follow_links=False to skip linked folders."
+            )
+    else:
+        real = os.path.join(chain[-1], os.path.basename(path))
+    if real in visited:
+        raise ValueError(
+            f"image_folder: {path!r} leads to {real!r}, which is already listed as "
+            f"{visited[real]!r} (through a symbolic link); its images would count twice. Remove "
+            "one of the two, or pass follow_links=False to skip linked folders."
+        )
+    visited[real] = path
+    return real
 
 
 def _is_size(value):

@@ -195,3 +195,50 @@ def test_one_hot_column_arriving_as_ints_names_the_column(iris):
     ints = frame.assign(colour=np.arange(150))
     with pytest.raises(TypeError, match=r"'colour' was .* at fit and is int64 now.*astype\(str\)"):
         est.predict(ints)
+
+
+# -- issue 20 section 4: obscure errors --------------------------------------------------------
+@pytest.fixture(scope="module")
+def fitted_pair(iris):
+    X, y = iris
+    return clf().fit(X, y), reg().fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("kind", ["generator", "map", "list_iterator"])
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict", "predict_proba", "score"])
+def test_X_as_an_iterator_is_refused_naming_the_fix(iris, fitted_pair, kind, method):
+    X, y = iris
+    make = {"generator": lambda: (row for row in X), "map": lambda: map(np.asarray, X),
+            "list_iterator": lambda: iter(list(X))}[kind]
+    est = clf() if method == "fit" else fitted_pair[0]
+    args = (make(), y) if method in ("fit", "partial_fit", "score") else (make(),)
+    with pytest.raises(ValueError, match=r"^X is a \w+ \(an iterator\).*np\.asarray\(list\(X\)\).*dask"):
+        getattr(est, method)(*args)
+
+
+def test_X_as_a_generator_with_a_preprocessor_or_as_one_input_is_refused(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match=r"X is a generator \(an iterator\)"):
+        clf(preprocessor=StandardScaler()).fit((row for row in X), y)
+    with pytest.raises(TypeError, match=r"Input 'b' is a generator; each part must be an array-like"):
+        KerasPipelineClassifier(epochs=1).fit({"a": X, "b": (row for row in X)}, y)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("make", [clf, reg], ids=["classifier", "regressor"])
+def test_dict_X_with_a_single_input_builder_names_the_builder_and_the_fix(iris, make, method):
+    X, y = iris
+    est = make()
+    with pytest.raises(ValueError, match=r"The builder MLP \(skkeras_prep\.models\) has one input and one output.*named inputs.*np\.hstack"):
+        getattr(est, method)({"a": X[:, :2], "b": X[:, 2:]}, y)
+    assert not hasattr(est, "model_")
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "score"])
+@pytest.mark.parametrize("which", [0, 1], ids=["classifier", "regressor"])
+def test_y_without_columns_is_refused_naming_y(iris, fitted_pair, method, which):
+    X, _ = iris
+    est = (clf, reg)[which]() if method == "fit" else fitted_pair[which]
+    with pytest.raises(ValueError, match=r"^y has shape \(150, 0\): it has no target column.*\(n_samples,\)") as info:
+        getattr(est, method)(X, np.empty((150, 0)))
+    assert "StandardScaler" not in str(info.value)

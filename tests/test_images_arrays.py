@@ -87,6 +87,21 @@ def test_two_dimensional_transformer_on_images_says_what_to_do(images):
         KerasPipelineClassifier(preprocessor=StandardScaler(), epochs=1).fit(X, y)
 
 
+def test_the_scaling_advice_for_images_is_one_that_saves(images, tmp_path):
+    # issue 25: the advice was FunctionTransformer(lambda X: X / 255), which save refuses
+    X, y = images
+    with pytest.raises(ValueError, match=r"Rescaling\(1 / 255\).*without trusted=.*module-level function.*not a lambda") as info:
+        KerasPipelineClassifier(preprocessor=StandardScaler(), epochs=1).fit(X, y)
+    assert "FunctionTransformer(lambda" not in str(info.value)
+    # the advice works: the model scales raw pixel values, and the file needs no trusted=
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Rescaling(1 / 16),
+                              keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    est = KerasPipelineClassifier(model, epochs=1, random_state=0).fit(X * 16, y)
+    est.save(tmp_path / "scaled.skkeras")
+    loaded = skkeras_prep.load(tmp_path / "scaled.skkeras")
+    np.testing.assert_array_equal(loaded.predict_proba(X * 16), est.predict_proba(X * 16))
+
+
 def test_nd_preprocessor_output_is_streamed(images):
     X, y = images
     est = KerasPipelineClassifier(CNN(filters=(4,), dense=(8,)), preprocessor=FunctionTransformer(np.sqrt),

@@ -410,3 +410,65 @@ def test_image_file_source_follows_the_row_source_protocol(data):
     decode = source.graph_decoder()
     batch = decode(tf.constant(source.gather(slice(0, 3)))).numpy()
     np.testing.assert_allclose(batch, loader.transform(X[:3]), atol=0)
+
+
+# -- symbolic links (issue 20 section 4) --------------------------------------------------------
+@pytest.fixture
+def two_classes(tmp_path):
+    """A folder of two classes with two PNG images each; ``a`` has a nested folder."""
+    root = tmp_path / "data"
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        (root / name / "nested").mkdir(parents=True)
+        for i in range(2):
+            _write_png(root / name / "nested" / f"{i}.png", _image(rng, 0.5))
+    return root
+
+
+def _refused_fast(root, match):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=match):
+        image_folder(root, follow_links=True)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_a_link_loop_is_refused_at_once_naming_the_link(two_classes):
+    loop = two_classes / "a" / "nested" / "again"
+    os.symlink(two_classes / "a", loop)  # a/nested/again -> a
+    _refused_fast(two_classes, rf"symbolic link '{loop}' points to '{os.path.realpath(two_classes / 'a')}', which contains the link.*follow_links=False")
+    X, y = image_folder(two_classes)  # not followed: the link is skipped
+    assert len(X) == 4 and not any("again" in p for p in X)
+
+
+@pytest.mark.parametrize("target", ["self", "root", "parent", "/"])
+def test_a_link_to_a_folder_holding_it_is_refused(two_classes, target):
+    where = {"self": two_classes / "a" / "nested", "root": two_classes,
+             "parent": two_classes.parent, "/": pathlib.Path("/")}[target]
+    link = two_classes / "a" / "nested" / "up"
+    os.symlink(where, link)
+    _refused_fast(two_classes, rf"symbolic link '{link}'.*loop that would never end")
+
+
+def test_a_class_folder_linked_to_the_filesystem_root_is_refused(two_classes):
+    os.symlink("/", two_classes / "c")
+    _refused_fast(two_classes, r"symbolic link '.*/c' points to '/'.*Remove the link")
+
+
+def test_a_folder_reached_twice_is_refused(two_classes):
+    os.symlink(two_classes / "a" / "nested", two_classes / "b" / "copy")
+    _refused_fast(two_classes, r"'.*b/copy' leads to '.*a/nested', which is already listed.*count twice")
+    os.symlink(two_classes / "a", two_classes / "z")  # a second class with the same images
+    os.unlink(two_classes / "b" / "copy")
+    _refused_fast(two_classes, r"'.*/z' leads to .*already listed as '.*/a'")
+
+
+def test_links_to_folders_elsewhere_are_followed(two_classes, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _write_png(outside / "x.png", _image(np.random.default_rng(1), 0.2))
+    os.symlink(outside, two_classes / "b" / "more")
+    X, y = image_folder(two_classes, follow_links=True)
+    assert len(X) == 5 and list(y).count("b") == 3
+    assert str(two_classes / "b" / "more" / "x.png") in list(X)
