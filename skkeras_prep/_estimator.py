@@ -515,7 +515,6 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         """
         from ._persistence import save_estimator
 
-        _check_single_io(self, "save")
         return save_estimator(self, path)
 
     def export_model(self, input=None):
@@ -525,7 +524,6 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         the trained size, and ``input="bytes"`` encoded image files (docs/images.md)."""
         from .export import export_model
 
-        _check_single_io(self, "export_model")
         return export_model(self, input=input)
 
     # -- prediction ------------------------------------------------------------------------
@@ -591,22 +589,6 @@ def _padded(batch, pad):
         return batch
     batch = np.asarray(batch)
     return np.concatenate([batch, np.repeat(batch[-1:], pad, axis=0)])
-
-
-def _check_single_io(estimator, what):
-    """Refuse ``save`` / ``export_model`` of an estimator fitted with several inputs or outputs."""
-    inputs = getattr(estimator, "input_names_", None)
-    encoder = getattr(estimator, "target_encoder_", None)
-    outputs = getattr(encoder, "names_", None) if isinstance(encoder, MultiOutputEncoder) else None
-    if inputs is None and outputs is None:
-        return
-    which = f"several inputs {inputs}" if inputs is not None else f"several outputs {outputs}"
-    raise ValueError(
-        f"{what} does not support estimators fitted with {which} yet (the saved format and "
-        "the exported model hold one input and one output). Keep the estimator with pickle or "
-        "joblib in a trusted setting, or save est.model_ with Keras and the per-input "
-        "preprocessors with skops."
-    )
 
 
 class _BlockMethod:

@@ -483,6 +483,9 @@ class MultiOutputEncoder:
                 raise type(error)(f"Target of output {self._label(i)!r}: {error}") from error
             self.heads_.append(head)
         self.n_outputs_ = len(self.heads_)
+        # the factory is needed by fit only; a fitted encoder keeps no reference to the
+        # estimator (whose bound method it is), so it saves and is freed with its estimator
+        self.make_head = None
         if self.kind == "classifier":
             self.target_type_ = "multiclass-multioutput"
             self.classes_ = [h.classes_ for h in self.heads_]
