@@ -13,7 +13,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.validation import _num_samples
 
-from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, MultiInput, MultiOutput
+from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, MultiInput, MultiOutput, load
 
 N = 60
 
@@ -203,13 +203,15 @@ def test_input_errors_name_both_lists(data, dict_fit):
         clf.predict({"a": Xa, "b": np.hstack([Xb, Xb[:, :1]])})
 
 
-def test_save_and_export_refuse_several_inputs(dict_fit, tmp_path):
+def test_save_and_export_take_several_inputs(data, dict_fit, tmp_path):
+    """(Fixtures, export and every kind: tests/test_multi_io_persistence.py.)"""
+    Xa, Xb, _, _ = data
     clf, _ = dict_fit
-    with pytest.raises(ValueError, match=r"save does not support estimators fitted with several inputs \['a', 'b'\]"):
-        clf.save(tmp_path / "est.skkp")
-    with pytest.raises(ValueError, match="export_model does not support"):
-        clf.export_model()
-    assert not list(tmp_path.iterdir())
+    clf.save(tmp_path / "est.skkp")
+    loaded = load(tmp_path / "est.skkp", trusted=[f"{__name__}.two_inputs"])
+    np.testing.assert_array_equal(loaded.predict_proba({"a": Xa, "b": Xb}),
+                                  clf.predict_proba({"a": Xa, "b": Xb}))
+    assert clf.export_model().input["a"].shape == (None, 3)
 
 
 # -- several outputs ---------------------------------------------------------------------------
@@ -294,8 +296,6 @@ def test_regressor_heads_multi_input_and_multi_output(data):
     truth = np.column_stack(y)
     assert reg.score(X, y) == pytest.approx(r2_score(truth, pred))
     assert reg.score(X, truth) == pytest.approx(r2_score(truth, pred))
-    with pytest.raises(ValueError, match="several inputs"):
-        reg.save("never.skkp")
 
 
 @pytest.mark.slow
