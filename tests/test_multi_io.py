@@ -261,8 +261,51 @@ def test_loss_per_output_and_validation_split(data):
     assert "val_loss" in clf.history_
     with pytest.raises(ValueError, match=r"loss is a dict keyed \['kind'\], but the model's outputs are"):
         KerasPipelineClassifier(two_heads, loss={"kind": "categorical_crossentropy"}, epochs=1).fit(Xa, y)
-    with pytest.raises(ValueError, match="class_weight is not supported with several outputs"):
-        KerasPipelineClassifier(two_heads, class_weight="balanced", epochs=1).fit(Xa, y)
+
+
+def test_class_weight_per_output_is_sklearns_product_of_weights(data):
+    """Per-output class weights (a dict by output name, a list in y's order, or "balanced")
+    weight each row by the product over its outputs, as scikit-learn's compute_sample_weight
+    does for multi-output y: training with them equals training with that sample_weight."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    Xa, _, y_bin, y_cls = data
+    y = {"kind": y_cls, "flag": y_bin}
+    weights = {"kind": {"hi": 5.0, "lo": 1.0, "mid": 0.5}, "flag": "balanced"}
+    expected = (compute_sample_weight(weights["kind"], y_cls)
+                * compute_sample_weight("balanced", y_bin))
+
+    def fit(**kw):
+        clf = KerasPipelineClassifier(two_heads, epochs=2, random_state=0, **kw)
+        return clf.fit(Xa, y, sample_weight=kw.pop("sw", None)) if "sw" in kw else clf.fit(Xa, y)
+
+    by_name = fit(class_weight=weights).predict_proba(Xa)
+    by_weight = KerasPipelineClassifier(two_heads, epochs=2, random_state=0).fit(
+        Xa, y, sample_weight=expected).predict_proba(Xa)
+    plain = KerasPipelineClassifier(two_heads, epochs=2, random_state=0).fit(Xa, y).predict_proba(Xa)
+    for a, b, c in zip(by_name, by_weight, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert any(np.abs(a - c).max() > 1e-4 for a, c in zip(by_name, plain))
+    # a list in y's order (the list form of y, as scikit-learn takes it), and fit(class_weight=)
+    as_list = KerasPipelineClassifier(two_heads, epochs=2, random_state=0).fit(
+        Xa, [y_cls, y_bin], class_weight=[weights["kind"], "balanced"])
+    names = as_list.target_encoder_.names_
+    kind = names.index("kind")
+    np.testing.assert_allclose(as_list.predict_proba(Xa)[kind], by_name[kind], rtol=1e-5, atol=1e-6)
+
+
+def test_class_weight_per_output_errors_name_the_fix(data):
+    Xa, _, y_bin, y_cls = data
+    y = {"kind": y_cls, "flag": y_bin}
+    clf = KerasPipelineClassifier(two_heads, epochs=1)
+    with pytest.raises(ValueError, match=r"keys \['hi', 'lo'\], which look like labels.*\{output name: \{label: weight\}\}"):
+        clf.set_params(class_weight={"hi": 2.0, "lo": 1.0}).fit(Xa, y)
+    with pytest.raises(ValueError, match=r"class_weight\['flag'\] has keys \[7\] that are not labels"):
+        clf.set_params(class_weight={"flag": {7: 2.0}}).fit(Xa, y)
+    with pytest.raises(ValueError, match="class_weight is a list of 1, but y has 2 outputs"):
+        clf.set_params(class_weight=[None]).fit(Xa, y)
+    with pytest.raises(ValueError, match="a list, which is for several outputs"):
+        clf.set_params(class_weight=[{0: 1.0}]).fit(Xa, y_bin)
 
 
 def test_output_errors_name_both_lists(data):
