@@ -256,23 +256,30 @@ MAX_IN_MEMORY_ORDER = 4 * 2**20
 
 
 def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, seed,
-                      y_dtype=None):
+                      y_dtype=None, y_heads=None):
     """The training batches of ``training_dataset`` as whole arrays, for small data: (x, y,
     w, order, batch_size), where row ``order[e, b * batch_size:(b + 1) * batch_size]`` of x,
     y and w make batch b of epoch e, exactly the rows, order and dtypes the pipeline gathers.
+    x is a dict ``{input name: array}`` for a ``MultiSource``, and y a dict ``{output name:
+    targets}`` for several outputs (``y_heads``, cut and cast as ``_model_targets`` does).
     None for rows that are not a dense array (sparse rows stay sparse and are densified one
     batch at a time; rows read in order or decoded in the graph), or too large
     (``MAX_IN_MEMORY_BYTES``, ``MAX_IN_MEMORY_ORDER``)."""
     from .sources.arrays import ArraySource
 
     n = source.n_rows
-    if (not isinstance(source, ArraySource) or source.graph_decoder() is not None
+    parts = source.parts if isinstance(source, MultiSource) else {None: source}
+    if (not all(isinstance(p, ArraySource) and p.graph_decoder() is None for p in parts.values())
             or n * max(source.row_bytes, 1) > MAX_IN_MEMORY_BYTES
             or n * epochs > MAX_IN_MEMORY_ORDER):
         return None
-    x = np.asarray(source.gather(slice(0, n)))
+    x = {name: np.asarray(part.gather(slice(0, n))) for name, part in parts.items()}
+    x = x[None] if None in x else x
     y = np.asarray(y)
     y = y.astype(np.dtype(y.dtype if y_dtype is None else y_dtype), copy=False)
+    if y_heads is not None:
+        y = {name: (y[:, start] if squeeze else y[:, start:stop]).astype(dtype)
+             for name, start, stop, dtype, squeeze in y_heads}
     w = np.asarray(sample_weight, dtype=np.float32)
     per_epoch = n_batches(n, batch_size)
     order = np.empty((epochs, n), dtype=np.int32)

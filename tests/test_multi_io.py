@@ -407,28 +407,44 @@ def test_a_list_with_one_entry_per_row_is_one_target():
 
 
 # -- with the pool, the compiled epoch loop, compile rules, logits, validation_data ------------
-def test_multi_io_fits_train_through_model_fit(data, monkeypatch):
-    """The compiled epoch loop (``_loop``) takes one x and one y array: several inputs or
-    outputs must train through model.fit's dict batches, and still learn."""
-    from skkeras_prep import _loop
+def test_multi_io_fits_take_the_compiled_loop_and_match_keras_fit(data, monkeypatch):
+    """The compiled epoch loop (``_loop``) runs dict batches (several inputs, several outputs)
+    from whole arrays in memory and from the tf.data pipeline; both give Keras ``fit``'s
+    weights and history to the bit (as tests/test_pool.py checks for one input and output)."""
+    import skkeras_prep
+    from skkeras_prep import _dataset, _loop
 
     Xa, Xb, y_bin, y_cls = data
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the compiled epoch loop was used for a multi-IO fit")
-
-    monkeypatch.setattr(_loop, "run", refuse)
-    monkeypatch.setattr(_loop, "run_arrays", refuse)
     X, y = {"a": Xa, "b": Xb}, [Xa[:, 0] * 2.0, Xb[:, 1] - 1.0]
-    reg = KerasPipelineRegressor(two_values, preprocessor={"a": StandardScaler()}, epochs=8,
-                                 optimizer__learning_rate=0.05, random_state=0).fit(X, y)
-    assert reg.history_["loss"][-1] < reg.history_["loss"][0]
-    assert {"r1_loss", "r2_loss"} <= set(reg.history_)
-    clf = KerasPipelineClassifier(two_heads, epochs=1, random_state=0)
-    clf.fit(Xa, {"flag": y_bin, "kind": y_cls})
-    # a single-IO fit with the same settings does take the loop (so the check above can fail)
-    with pytest.raises(AssertionError, match="compiled epoch loop"):
-        KerasPipelineRegressor(epochs=1, random_state=0).fit(Xa, Xb[:, 0])
+    used = []
+    for name in ("run", "run_arrays"):
+        original = getattr(_loop, name)
+        monkeypatch.setattr(_loop, name, lambda *a, _f=original, _n=name, **k: (used.append(_n), _f(*a, **k))[1])
+
+    def fits(**kw):
+        reg = KerasPipelineRegressor(two_values, preprocessor={"a": StandardScaler()}, epochs=3,
+                                     batch_size=16, optimizer__learning_rate=0.05, random_state=0,
+                                     **kw).fit(X, y)
+        clf = KerasPipelineClassifier(two_heads, epochs=3, batch_size=16, random_state=0,
+                                      **kw).fit(Xa, {"flag": y_bin, "kind": y_cls})
+        return [(reg.predict(X), reg.history_), (clf.predict_proba(Xa), clf.history_)]
+
+    keras_fit = fits(callbacks=[keras.callbacks.Callback()])  # an epoch callback needs model.fit
+    assert used == []
+    in_memory = fits()
+    assert used == ["run_arrays", "run_arrays"]
+    skkeras_prep.clear_cache()
+    monkeypatch.setattr(_dataset, "MAX_IN_MEMORY_BYTES", 0)
+    streamed = fits()
+    assert used[2:] == ["run", "run"]
+    for other in (in_memory, streamed):
+        for (want, want_history), (got, history) in zip(keras_fit, other):
+            for w, g in zip(want if isinstance(want, list) else [want],
+                            got if isinstance(got, list) else [got]):
+                np.testing.assert_array_equal(g, w)
+            assert history == want_history
+    assert keras_fit[0][1]["loss"][-1] < keras_fit[0][1]["loss"][0]
+    assert {"r1_loss", "r2_loss"} <= set(keras_fit[0][1])
 
 
 def test_pool_key_tells_models_apart_by_input_and_output_names():
