@@ -294,21 +294,29 @@ def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, 
 def _windows(source):
     """(first row, rows) of consecutive windows of chunks: the source's ``window_chunks``
     (a dask source: the estimator's ``shuffle_window_chunks``), else ``SEQUENTIAL_WINDOW_CHUNKS``.
-    The chunks are let go as soon as they are joined, so a window is held once."""
+    A window is filled in place, chunk by chunk, each chunk let go once copied: filling one
+    holds the window and one chunk, where joining the chunks at the end held them twice. The
+    caller lets go of a window before asking for the next (``_sequential_batches``), so one
+    window is held at a time, not the one being served and the one filling beside it."""
     window = getattr(source, "window_chunks", None) or SEQUENTIAL_WINDOW_CHUNKS
-    pieces, first = [], None
+    buffer, filled, count, first = None, 0, 0, None
     for start, chunk in source.chunks(SEQUENTIAL_CHUNK_ROWS):
-        first = start if first is None else first
-        pieces.append(np.asarray(chunk))
-        if len(pieces) == window:
-            joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-            pieces = []
-            yield first, joined
-            first = None
-    if pieces:
-        joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-        pieces = []
-        yield first, joined
+        chunk = np.asarray(chunk)
+        if buffer is None:
+            buffer, first = np.empty((window * len(chunk),) + chunk.shape[1:], chunk.dtype), start
+        if filled + len(chunk) > len(buffer):  # chunks of unequal sizes: grow the window
+            grown = np.empty((filled + len(chunk) * (window - count),) + buffer.shape[1:],
+                             buffer.dtype)
+            grown[:filled] = buffer[:filled]
+            buffer = grown
+        buffer[filled:filled + len(chunk)] = chunk
+        filled, count, chunk = filled + len(chunk), count + 1, None
+        if count == window:
+            rows, buffer, filled, count = buffer[:filled], None, 0, 0
+            yield first, rows
+            rows = None
+    if buffer is not None:
+        yield first, buffer[:filled]
 
 
 def _joined(parts):
@@ -347,6 +355,7 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
                 batch, part = served(start, start + batch_size)
                 yield batch, rows.y[part].astype(rows.y_dtype), rows.w[part]
             carry_x, carry_i = served(usable, total)
+            del x  # before the next window is filled (``_windows``)
         if carry_x is not None and len(carry_x):
             yield carry_x, rows.y[carry_i].astype(rows.y_dtype), rows.w[carry_i]
 
