@@ -4,7 +4,7 @@ package at two commits side by side in one run.
     .venv/bin/python bench/dask_fit_memory.py --rows 3000000 --before /tmp/old_checkout
 
 Cases (one epoch, ``MLP(hidden_layer_sizes=(64,))``, ``batch_size=512``, default
-``shuffle_window_chunks=4``, dask's threaded scheduler):
+``shuffle_window_chunks=4`` (``--window``), dask's threaded scheduler):
 
 * ``derived``: ``X = da.random.RandomState(0).standard_normal((rows, 100),
   chunks=(250_000, 100)).astype("float32")`` and ``y = X[:, 0] > 0``: y is derived from X,
@@ -43,7 +43,7 @@ def _data(case, rows, seed=0):
     return lazy_data(rows, 100, 50_000, seed)
 
 
-def child(case, phase, rows):
+def child(case, phase, rows, window):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.append(ROOT)  # bench.*; skkeras_prep comes from PYTHONPATH when given
     import dask
@@ -55,7 +55,7 @@ def child(case, phase, rows):
 
     X, y = _data(case, rows)
     est = KerasPipelineClassifier(MLP(hidden_layer_sizes=(64,)), epochs=1, batch_size=512,
-                                  random_state=0)
+                                  random_state=0, shuffle_window_chunks=window)
     before = current_rss()
     with dask.config.set(scheduler="threads"):
         t0 = time.perf_counter()
@@ -70,12 +70,13 @@ def child(case, phase, rows):
                       "package": os.path.dirname(skkeras_prep.__file__)}))
 
 
-def run(case, phase, rows, pythonpath):
+def run(case, phase, rows, window, pythonpath):
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     out = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--child", case, phase, "--rows", str(rows)],
+        [sys.executable, os.path.abspath(__file__), "--child", case, phase, "--rows", str(rows),
+         "--window", str(window)],
         check=True, capture_output=True, text=True, env=env, cwd="/").stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -83,20 +84,22 @@ def run(case, phase, rows, pythonpath):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=3_000_000)
+    parser.add_argument("--window", type=int, default=4, help="shuffle_window_chunks")
+    parser.add_argument("--cases", default="derived,generator")
     parser.add_argument("--before", default=None, help="a checkout whose skkeras_prep to compare")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(*args.child, args.rows)
+        return child(*args.child, args.rows, args.window)
     versions = [("after", ROOT)] + ([("before", args.before)] if args.before else [])
     print("| case | code | phase | s | RSS before MB | peak MB | peak - before MB |")
     print("|---|---|---|---:|---:|---:|---:|")
-    for case in ("derived", "generator"):
+    for case in args.cases.split(","):
         for phase in ("y", "fit"):
             for label, path in versions:
                 if phase == "y" and label == "before":
                     continue  # computing y alone does not touch the package
-                r = run(case, phase, args.rows, path)
+                r = run(case, phase, args.rows, args.window, path)
                 print(f"| {case} | {label} | {phase} | {r['seconds']:.1f} | {r['before_mb']:,.0f} "
                       f"| **{r['peak_mb']:,.0f}** | {r['peak_mb'] - r['before_mb']:,.0f} |",
                       flush=True)

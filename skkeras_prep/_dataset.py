@@ -305,10 +305,7 @@ def _windows(source):
         if buffer is None:
             buffer, first = np.empty((window * len(chunk),) + chunk.shape[1:], chunk.dtype), start
         if filled + len(chunk) > len(buffer):  # chunks of unequal sizes: grow the window
-            grown = np.empty((filled + len(chunk) * (window - count),) + buffer.shape[1:],
-                             buffer.dtype)
-            grown[:filled] = buffer[:filled]
-            buffer = grown
+            buffer = _grown(buffer, filled, filled + len(chunk) * (window - count))
         buffer[filled:filled + len(chunk)] = chunk
         filled, count, chunk = filled + len(chunk), count + 1, None
         if count == window:
@@ -317,6 +314,13 @@ def _windows(source):
             rows = None
     if buffer is not None:
         yield first, buffer[:filled]
+
+
+def _grown(buffer, filled, size):
+    """A window buffer of ``size`` rows holding the first ``filled`` rows of ``buffer``."""
+    grown = np.empty((size,) + buffer.shape[1:], buffer.dtype)
+    grown[:filled] = buffer[:filled]
+    return grown
 
 
 def _joined(parts):

@@ -2,8 +2,10 @@
 array; docs/scaling.md's parquet example runs as written, on a small parquet folder with the
 same columns (only the data source changes)."""
 
+import gc
 import pathlib
 import re
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -57,3 +59,40 @@ def test_scaling_doc_parquet_example_runs(events):
         np.testing.assert_allclose(first, clf.predict_proba(X.head(1000, npartitions=-1)),
                                    atol=1e-6)
         assert clf.score(X, y) == pytest.approx(clf.score(X.compute(), y.compute()))
+
+
+class _Chunks:
+    """A source read in order: the given chunks (unequal sizes), windows of 3; ``seen``
+    records, as each chunk is read, whether the window ``held`` (a weakref) is still alive."""
+
+    window_chunks = 3
+
+    def __init__(self, sizes):
+        self.parts = [np.full((n, 2), i, dtype=np.float32) for i, n in enumerate(sizes)]
+        self.held, self.seen = None, []
+
+    def chunks(self, chunk_rows=None):
+        start = 0
+        for part in self.parts:
+            gc.collect()
+            self.seen.append(self.held is not None and self.held() is not None)
+            yield start, part
+            start += len(part)
+
+
+def test_shuffle_windows_hold_one_window_at_a_time():
+    """A window is the chunks joined in order (growing when a later chunk is larger than the
+    first), and the last window is freed before the next one is filled, once the caller has
+    let it go (docs/scaling.md, memory)."""
+    from skkeras_prep._dataset import _windows
+
+    source = _Chunks([2, 5, 5, 5, 1])
+    windows = _windows(source)
+    first, rows = next(windows)
+    assert first == 0 and rows[:, 0].tolist() == [0] * 2 + [1] * 5 + [2] * 5
+    source.held = weakref.ref(rows.base if rows.base is not None else rows)
+    del rows
+    first, rows = next(windows)
+    assert first == 12 and rows[:, 0].tolist() == [3] * 5 + [4]
+    assert source.seen == [False, False, False, False, False]  # window 1 gone before chunk 3
+    assert next(windows, None) is None

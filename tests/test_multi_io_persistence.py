@@ -3,7 +3,6 @@ match ``predict_proba`` / ``predict``, files of format version 2 (tests/fixtures
 make_multi_io_fixtures.py) keep loading, and a release that reads only older versions
 refuses them by name."""
 
-import importlib.util
 import json
 import os
 import zipfile
@@ -19,17 +18,11 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 NAMES = ("multi_inputs", "multi_outputs", "multi_io_regressor")
 
 
-def _fixture_module():
-    spec = importlib.util.spec_from_file_location(
-        "make_multi_io_fixtures", os.path.join(FIXTURES, "make_multi_io_fixtures.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def made():
-    return _fixture_module()
+    from fixtures import make_multi_io_fixtures  # tests/fixtures (tests/ is on sys.path)
+
+    return make_multi_io_fixtures
 
 
 @pytest.fixture(scope="module")
@@ -76,12 +69,12 @@ def test_export_matches_the_estimator(made, fresh, name):
     _assert_same(got, _outputs(estimator, X), rtol=1e-5, atol=1e-6)
 
 
-def test_exported_inputs_are_named_by_input_and_column(fresh):
+def test_exported_inputs_are_named_by_input_and_column(made, fresh):
     exported = fresh["multi_inputs"].export_model()
     assert sorted(exported.input) == ["a.colour", "a.x", "a.z", "b"]
     assert exported.input["a.colour"].dtype == "string"
     with pytest.raises(ValueError, match=r"lacks the exported model's input\(s\) \['b'\]"):
-        frame_to_inputs(exported, {"a": _fixture_module().fixture_inputs()["multi_inputs"]["a"]})
+        frame_to_inputs(exported, {"a": made.fixture_inputs()["multi_inputs"]["a"]})
 
 
 @pytest.mark.parametrize("name", NAMES)
