@@ -549,3 +549,42 @@ def test_dask_x_with_several_outputs_trains_and_refuses_lazy_predict(data):
     assert clf.predict(Xa).shape == (N, 2)  # in memory: as for any X
     with pytest.raises(ValueError, match="several outputs .*compute X first"):
         clf.predict_proba(da.from_array(Xa, chunks=20))
+
+
+def _one_output(meta, wrap):
+    """A functional model whose one output is given bare, as a list of one or a dict of one."""
+    x = keras.Input(meta["input_shape_"])
+    out = keras.layers.Dense(1, activation="sigmoid", name="p")(
+        keras.layers.Dense(4, activation="relu")(x))
+    return keras.Model(x, wrap(out))
+
+
+def one_bare(meta):
+    return _one_output(meta, lambda out: out)
+
+
+def one_list(meta):
+    return _one_output(meta, lambda out: [out])
+
+
+def one_dict(meta):
+    return _one_output(meta, lambda out: {"p": out})
+
+
+@pytest.mark.parametrize("builder", [one_list, one_dict])
+def test_a_list_or_dict_of_one_output_is_one_output(data, builder, tmp_path):
+    """``keras.Model(inputs, [output])`` is one output, as Keras's fit takes it: y is one
+    array, and fit, predict, save and export are those of the bare output."""
+    from skkeras_prep.export import frame_to_inputs
+
+    Xa, _, y_bin, _ = data
+    bare = KerasPipelineClassifier(one_bare, epochs=2, random_state=0).fit(Xa, y_bin)
+    clf = KerasPipelineClassifier(builder, epochs=2, random_state=0).fit(Xa, y_bin)
+    assert clf.n_outputs_ == 1 and clf.classes_.tolist() == [0, 1]
+    proba = clf.predict_proba(Xa)
+    np.testing.assert_array_equal(proba, bare.predict_proba(Xa))
+    exported = clf.export_model()
+    np.testing.assert_allclose(np.asarray(exported(frame_to_inputs(exported, Xa))), proba, atol=1e-6)
+    clf.save(tmp_path / "one.skkeras")
+    loaded = load(tmp_path / "one.skkeras", trusted=[f"{__name__}.{builder.__name__}"])
+    np.testing.assert_array_equal(loaded.predict_proba(Xa), proba)

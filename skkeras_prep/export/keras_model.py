@@ -121,6 +121,8 @@ def export_model(estimator, input=None):
     encoder = estimator.target_encoder_
     if getattr(encoder, "several_outputs", False):
         return keras.Model(inputs, several_output_heads(encoder, output, output_head), name=name)
+    if isinstance(output, (dict, list, tuple)) and len(output) == 1:  # a list or dict of
+        output = keras.tree.flatten(output)[0]  # one output is one output
     return keras.Model(inputs, output_head(encoder, output), name=name)
 
 
