@@ -539,16 +539,30 @@ def test_validation_data_batch_size_and_augmentation_with_several_inputs(data):
         KerasPipelineRegressor(two_values, augmentation={"flip": "horizontal"}, epochs=1).fit(X, y)
 
 
-def test_dask_x_with_several_outputs_trains_and_refuses_lazy_predict(data):
+def test_dask_x_with_several_outputs_trains_and_predicts_lazily(data):
+    dask = pytest.importorskip("dask")
     da = pytest.importorskip("dask.array")
-    Xa, _, y_bin, y_cls = data
+    Xa, Xb, y_bin, y_cls = data
     clf = KerasPipelineClassifier(two_heads, preprocessor=StandardScaler(), epochs=2,
                                   validation_split=0.2, random_state=0)
     clf.fit(da.from_array(Xa, chunks=20), {"flag": y_bin, "kind": y_cls})
     assert {"flag_loss", "kind_loss", "val_loss"} <= set(clf.history_)
-    assert clf.predict(Xa).shape == (N, 2)  # in memory: as for any X
-    with pytest.raises(ValueError, match="several outputs .*compute X first"):
-        clf.predict_proba(da.from_array(Xa, chunks=20))
+    lazy_X = da.from_array(Xa, chunks=20)
+    proba = clf.predict_proba(lazy_X)  # a list of lazy arrays, one per output
+    assert isinstance(proba, list) and all(p.chunks[0] == (20, 20, 20) for p in proba)
+    for got, want in zip(dask.compute(*proba), clf.predict_proba(Xa)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(lazy_X).compute(), clf.predict(Xa))
+    reg = KerasPipelineRegressor(two_heads_values, epochs=1, random_state=0)
+    reg.fit(da.from_array(Xa, chunks=20), {"v1": Xb[:, 0], "v2": Xb[:, 1]})
+    np.testing.assert_allclose(reg.predict(lazy_X).compute(), reg.predict(Xa), atol=1e-6)
+
+
+def two_heads_values(meta):
+    """One input, two linear outputs."""
+    x = keras.Input(meta["input_shape_"])
+    h = keras.layers.Dense(4, activation="relu")(x)
+    return keras.Model(x, [keras.layers.Dense(1, name="v1")(h), keras.layers.Dense(1, name="v2")(h)])
 
 
 def _one_output(meta, wrap):
