@@ -680,6 +680,6 @@ class MultiOutputEncoder:
 
     def export_head(self):
         raise ValueError(
-            "export_model does not support estimators with several outputs yet; call "
-            "predict or predict_proba on the estimator."
+            "Several outputs have one export head each (heads_[i].export_head()); "
+            "skkeras_prep.export.structure builds them. Please report this as a bug."
         )
