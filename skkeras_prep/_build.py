@@ -285,12 +285,28 @@ def output_width(model, input_shape):
     except Exception:  # some subclassed models cannot infer shapes: run one zero row
         out = model(_zero_row(input_shape))
         shape = keras.tree.map_structure(lambda t: tuple(keras.ops.shape(t)), out)
+    if isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list)):
+        shape = list(shape)  # a tuple of output shapes
+    if isinstance(shape, (dict, list)) and len(shape) == 1 and isinstance(
+        _sole(shape), (tuple, list)
+    ):  # a list or dict of one output is one output, as Keras's fit takes it
+        shape = _sole(shape)
     if isinstance(shape, dict):
         return {name: _width(s, input_shape, name) for name, s in shape.items()}
-    if isinstance(shape, list) or (shape and isinstance(shape[0], (tuple, list))):
+    if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
         names = output_names(model, len(shape))
         return {name: _width(s, input_shape, name) for name, s in zip(names, shape)}
     return _width(shape, input_shape)
+
+
+def _sole(structure):
+    """The only entry of a dict, list or tuple of one output (a list or dict of one output
+    is one output: ``keras.Model(inputs, [output])``); anything else as it is."""
+    if isinstance(structure, dict) and len(structure) == 1:
+        return next(iter(structure.values()))
+    if isinstance(structure, list) and len(structure) == 1:
+        return structure[0]
+    return structure
 
 
 _FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> its traced forward function
@@ -316,7 +332,8 @@ def forward_function(model, input_shape):
             )
             model_ref = weakref.ref(model)
             forward = tf.function(
-                lambda x: model_ref()(x, training=False), input_signature=[spec], autograph=False
+                lambda x: _sole(model_ref()(x, training=False)), input_signature=[spec],
+                autograph=False
             )
             _FORWARD_FUNCTIONS[model] = forward
     return forward

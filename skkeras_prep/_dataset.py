@@ -256,23 +256,30 @@ MAX_IN_MEMORY_ORDER = 4 * 2**20
 
 
 def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, seed,
-                      y_dtype=None):
+                      y_dtype=None, y_heads=None):
     """The training batches of ``training_dataset`` as whole arrays, for small data: (x, y,
     w, order, batch_size), where row ``order[e, b * batch_size:(b + 1) * batch_size]`` of x,
     y and w make batch b of epoch e, exactly the rows, order and dtypes the pipeline gathers.
+    x is a dict ``{input name: array}`` for a ``MultiSource``, and y a dict ``{output name:
+    targets}`` for several outputs (``y_heads``, cut and cast as ``_model_targets`` does).
     None for rows that are not a dense array (sparse rows stay sparse and are densified one
     batch at a time; rows read in order or decoded in the graph), or too large
     (``MAX_IN_MEMORY_BYTES``, ``MAX_IN_MEMORY_ORDER``)."""
     from .sources.arrays import ArraySource
 
     n = source.n_rows
-    if (not isinstance(source, ArraySource) or source.graph_decoder() is not None
+    parts = source.parts if isinstance(source, MultiSource) else {None: source}
+    if (not all(isinstance(p, ArraySource) and p.graph_decoder() is None for p in parts.values())
             or n * max(source.row_bytes, 1) > MAX_IN_MEMORY_BYTES
             or n * epochs > MAX_IN_MEMORY_ORDER):
         return None
-    x = np.asarray(source.gather(slice(0, n)))
+    x = {name: np.asarray(part.gather(slice(0, n))) for name, part in parts.items()}
+    x = x[None] if None in x else x
     y = np.asarray(y)
     y = y.astype(np.dtype(y.dtype if y_dtype is None else y_dtype), copy=False)
+    if y_heads is not None:
+        y = {name: (y[:, start] if squeeze else y[:, start:stop]).astype(dtype)
+             for name, start, stop, dtype, squeeze in y_heads}
     w = np.asarray(sample_weight, dtype=np.float32)
     per_epoch = n_batches(n, batch_size)
     order = np.empty((epochs, n), dtype=np.int32)
@@ -287,21 +294,33 @@ def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, 
 def _windows(source):
     """(first row, rows) of consecutive windows of chunks: the source's ``window_chunks``
     (a dask source: the estimator's ``shuffle_window_chunks``), else ``SEQUENTIAL_WINDOW_CHUNKS``.
-    The chunks are let go as soon as they are joined, so a window is held once."""
+    A window is filled in place, chunk by chunk, each chunk let go once copied: filling one
+    holds the window and one chunk, where joining the chunks at the end held them twice. The
+    caller lets go of a window before asking for the next (``_sequential_batches``), so one
+    window is held at a time, not the one being served and the one filling beside it."""
     window = getattr(source, "window_chunks", None) or SEQUENTIAL_WINDOW_CHUNKS
-    pieces, first = [], None
+    buffer, filled, count, first = None, 0, 0, None
     for start, chunk in source.chunks(SEQUENTIAL_CHUNK_ROWS):
-        first = start if first is None else first
-        pieces.append(np.asarray(chunk))
-        if len(pieces) == window:
-            joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-            pieces = []
-            yield first, joined
-            first = None
-    if pieces:
-        joined = np.concatenate(pieces) if len(pieces) > 1 else pieces[0]
-        pieces = []
-        yield first, joined
+        chunk = np.asarray(chunk)
+        if buffer is None:
+            buffer, first = np.empty((window * len(chunk),) + chunk.shape[1:], chunk.dtype), start
+        if filled + len(chunk) > len(buffer):  # chunks of unequal sizes: grow the window
+            buffer = _grown(buffer, filled, filled + len(chunk) * (window - count))
+        buffer[filled:filled + len(chunk)] = chunk
+        filled, count, chunk = filled + len(chunk), count + 1, None
+        if count == window:
+            rows, buffer, filled, count = buffer[:filled], None, 0, 0
+            yield first, rows
+            rows = None
+    if buffer is not None:
+        yield first, buffer[:filled]
+
+
+def _grown(buffer, filled, size):
+    """A window buffer of ``size`` rows holding the first ``filled`` rows of ``buffer``."""
+    grown = np.empty((size,) + buffer.shape[1:], buffer.dtype)
+    grown[:filled] = buffer[:filled]
+    return grown
 
 
 def _joined(parts):
@@ -340,6 +359,7 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
                 batch, part = served(start, start + batch_size)
                 yield batch, rows.y[part].astype(rows.y_dtype), rows.w[part]
             carry_x, carry_i = served(usable, total)
+            del x  # before the next window is filled (``_windows``)
         if carry_x is not None and len(carry_x):
             yield carry_x, rows.y[carry_i].astype(rows.y_dtype), rows.w[carry_i]
 

@@ -514,7 +514,6 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         """
         from ._persistence import save_estimator
 
-        _check_single_io(self, "save")
         return save_estimator(self, path)
 
     def export_model(self, input=None):
@@ -524,7 +523,6 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         the trained size, and ``input="bytes"`` encoded image files (docs/images.md)."""
         from .export import export_model
 
-        _check_single_io(self, "export_model")
         return export_model(self, input=input)
 
     # -- prediction ------------------------------------------------------------------------
@@ -552,16 +550,16 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         a time; nothing is computed until asked. ``finish`` turns raw model outputs into the
         method's result; it is applied to one zero row, for the result's shape and dtype."""
         check_is_fitted(self, "model_")
-        if isinstance(self.target_encoder_, MultiOutputEncoder):
-            raise ValueError(
-                f"{method} of a dask X is not supported for an estimator with several outputs "
-                f"{self.target_encoder_.names_}; compute X first (X.compute()), or predict block "
-                "by block."
-            )
         X = check_collection_X(self, X, reset=False, preprocessor=self.preprocessor_)
         template = finish(self._call_model(np.zeros((1,) + tuple(self.input_shape_), np.float32)))
-        template = np.asarray(template)
-        return map_rows(X, _BlockMethod(self, method), template)
+        if isinstance(template, list):  # several outputs' probabilities: one array each,
+            # sliced from one mapped array (compute them together: dask.compute(*result))
+            widths = [np.asarray(t).shape[1] for t in template]
+            joined = map_rows(X, _BlockMethod(self, method, joined=True),
+                              np.concatenate([np.asarray(t) for t in template], axis=1))
+            bounds = np.cumsum([0] + widths)
+            return [joined[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        return map_rows(X, _BlockMethod(self, method), np.asarray(template))
 
     def _call_model(self, batch):
         """The model's output for one batch, run in whole blocks of ``_padding.ROW_BLOCK``
@@ -585,32 +583,22 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         return out.numpy()[:n]
 
 
-def _check_single_io(estimator, what):
-    """Refuse ``save`` / ``export_model`` of an estimator fitted with several inputs or outputs."""
-    inputs = getattr(estimator, "input_names_", None)
-    encoder = getattr(estimator, "target_encoder_", None)
-    outputs = getattr(encoder, "names_", None) if isinstance(encoder, MultiOutputEncoder) else None
-    if inputs is None and outputs is None:
-        return
-    which = f"several inputs {inputs}" if inputs is not None else f"several outputs {outputs}"
-    raise ValueError(
-        f"{what} does not support estimators fitted with {which} yet (the saved format and "
-        "the exported model hold one input and one output). Keep the estimator with pickle or "
-        "joblib in a trusted setting, or save est.model_ with Keras and the per-input "
-        "preprocessors with skops."
-    )
 
 
 class _BlockMethod:
     """``estimator.<method>(block)`` as a numpy array: the function a lazy prediction maps over
     the blocks (a class, so a distributed scheduler can pickle it with the estimator)."""
 
-    def __init__(self, estimator, method):
+    def __init__(self, estimator, method, joined=False):
         self.estimator = estimator
         self.method = method
+        self.joined = joined  # several outputs' arrays side by side
 
     def __call__(self, block):
-        return np.asarray(getattr(self.estimator, self.method)(block))
+        out = getattr(self.estimator, self.method)(block)
+        if self.joined:
+            return np.concatenate([np.asarray(part) for part in out], axis=1)
+        return np.asarray(out)
 
 
 def _fit_on_blocks(preprocessor, rows, y, sample_size, seed):

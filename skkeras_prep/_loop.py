@@ -51,15 +51,18 @@ def usable(model, *, callbacks, validation, verbose):
 
 
 def _epoch_loop(model, kind, signature=None):
-    """The model's loop of this kind (one per input signature), made on first use."""
+    """The model's loop of this kind (one per input signature, which may hold dicts for
+    several inputs or outputs), made on first use."""
+    key = (kind, None if signature is None else
+           tuple(keras.tree.flatten_with_path(signature)))
     with _LOCK:
         loops = _LOOPS.setdefault(model, {})
-        loop = loops.get((kind, signature))
+        loop = loops.get(key)
         if loop is None:
             make = _iterator_loop if kind == "iterator" else _array_loop
             loop = tf.function(make(weakref.ref(model)), autograph=False,
                                input_signature=signature)
-            loops[(kind, signature)] = loop
+            loops[key] = loop
     return loop
 
 
@@ -105,7 +108,7 @@ def _array_loop(model_ref):
         def next_batch(epoch, step):
             start = step * batch_size
             index = order[epoch, start:tf.minimum(n, start + batch_size)]
-            return tf.gather(x, index), tf.gather(y, index), tf.gather(w, index)
+            return tf.nest.map_structure(lambda a: tf.gather(a, index), (x, y, w))
 
         return _epochs(model_ref(), epochs, steps, next_batch)
 
@@ -135,13 +138,15 @@ def run_arrays(model, batches, *, epochs, steps_per_epoch):
     """``run`` for rows held in memory (``_dataset.in_memory_batches``): each step gathers its
     batch from the whole arrays inside the graph, by the same indices the ``tf.data``
     pipeline would use, so no per-fit pipeline is traced and no Python runs per batch."""
-    x, y, w, order, batch_size = batches
-    spec = tuple(tf.TensorSpec((None,) + a.shape[1:], tf.as_dtype(a.dtype)) for a in (x, y, w))
+    x, y, w, order, batch_size = batches  # x and y: an array, or a dict of them
+    spec = tf.nest.map_structure(
+        lambda a: tf.TensorSpec((None,) + a.shape[1:], tf.as_dtype(a.dtype)), (x, y, w))
     keras_symbolic_build(model, spec)
     model.stop_training = False
     scalar = tf.TensorSpec((), tf.int32)
     signature = spec + (tf.TensorSpec((None, None), tf.as_dtype(order.dtype)),) + (scalar,) * 3
     loop = _epoch_loop(model, "arrays", signature)
-    history = loop(tf.constant(x), tf.constant(y), tf.constant(w), tf.constant(order),
-                   _int(epochs), _int(steps_per_epoch), _int(batch_size))
+    x, y, w = tf.nest.map_structure(tf.constant, (x, y, w))
+    history = loop(x, y, w, tf.constant(order), _int(epochs), _int(steps_per_epoch),
+                   _int(batch_size))
     return _finish(model, history)

@@ -43,13 +43,13 @@ import zlib
 import keras
 import numpy as np
 
-from . import _compat, _path_values, _row_size, _schema, _weights_check
+from . import _compat, _path_values, _row_size, _saved_io, _schema, _weights_check
 from . import distribution as _distribution
 from ._release import releasing_kernel_cache
 from .exceptions import SkKerasPrepWarning
 
 FORMAT_NAME = "skkeras_prep.estimator"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest version this release reads (_saved_io: which file has which)
 METADATA = "skkeras_prep.json"
 STATE = "state.skops"
 MODEL = "model.keras"
@@ -68,6 +68,7 @@ ESTIMATOR_CLASSES = frozenset({
 _TARGET_ENCODERS = frozenset({
     "skkeras_prep._targets.ClassifierTargetEncoder",
     "skkeras_prep._targets.RegressorTargetEncoder",
+    "skkeras_prep._targets.MultiOutputEncoder",  # several outputs (_saved_io)
 })
 
 # -- limits on what a file may cost (see load and docs/persistence.md) -------------------------
@@ -470,12 +471,15 @@ def _members(estimator):
             if k.endswith("_") and not k.startswith("_") and k not in _NOT_SAVED
         },
     }
+    records = _saved_io.input_records(estimator)
+    if records is not None:  # several inputs: their private check records (_saved_io)
+        state["input_records"] = records
     parts = [(STATE, _state_bytes(state))]
     parts += [(f"params/{i}.keras", _keras_bytes(m)) for i, m in enumerate(models)]
     if fitted:
         parts.append((MODEL, _keras_bytes(estimator.model_)))
     metadata = {
-        "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+        "format": FORMAT_NAME, "format_version": _saved_io.format_version(estimator),
         "estimator": _type_name(type(estimator)), "fitted": fitted,
         "param_models": len(models), "versions": _versions(),
     }
@@ -956,6 +960,8 @@ def _rebuild(state, metadata, models, model, custom_objects, trusted, limits, pa
             raise _refused(f"attributes[{name!r}]", "only fitted attribute names (letters, "
                            "digits and '_', ending in one '_') are restored")
         setattr(estimator, name, value)
+    _saved_io.restore_input_records(estimator, state.get("input_records"),
+                                    functools.partial(_not_ours, path))
     if model is not None:
         estimator.model_ = model
         _check_consistency(estimator, path)
@@ -981,8 +987,15 @@ def _check_consistency(estimator, path):
     from ._build import output_width
 
     encoder = getattr(estimator, "target_encoder_", None)
+    if _saved_io.several_outputs(estimator) or _saved_io.several_inputs(estimator):
+        width = _saved_io.check_consistency(estimator, functools.partial(_not_ours, path))
+        if width is None:  # several outputs: every head checked
+            return
     if encoder is None or _type_name(type(encoder)) not in _TARGET_ENCODERS:
         raise _not_ours(path, "its target encoder is missing or of the wrong type")
+    if _saved_io.several_inputs(estimator):
+        _check_outputs(estimator, encoder, width, path)
+        return
     shape = getattr(estimator, "input_shape_", None)
     if not (isinstance(shape, tuple) and shape and all(
         type(d) is int and d > 0 for d in shape)):
@@ -999,6 +1012,10 @@ def _check_consistency(estimator, path):
         width = output_width(model, shape)
     except Exception as exc:
         raise _not_ours(path, f"its model's output cannot be checked ({exc})") from None
+    _check_outputs(estimator, encoder, width, path)
+
+
+def _check_outputs(estimator, encoder, width, path):
     if width != getattr(encoder, "output_width_", None):
         raise _not_ours(path, f"its model's output has width {width}, but its target "
                         f"encoding expects {getattr(encoder, 'output_width_', None)!r}")

@@ -496,6 +496,9 @@ class MultiOutputEncoder:
                 raise type(error)(f"Target of output {self._label(i)!r}: {error}") from error
             self.heads_.append(head)
         self.n_outputs_ = len(self.heads_)
+        # the factory is needed by fit only; a fitted encoder keeps no reference to the
+        # estimator (whose bound method it is), so it saves and is freed with its estimator
+        self.make_head = None
         if self.kind == "classifier":
             self.target_type_ = "multiclass-multioutput"
             self.classes_ = [h.classes_ for h in self.heads_]
@@ -690,6 +693,6 @@ class MultiOutputEncoder:
 
     def export_head(self):
         raise ValueError(
-            "export_model does not support estimators with several outputs yet; call "
-            "predict or predict_proba on the estimator."
+            "Several outputs have one export head each (heads_[i].export_head()); "
+            "skkeras_prep.export.structure builds them. Please report this as a bug."
         )

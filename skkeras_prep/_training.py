@@ -21,7 +21,6 @@ from sklearn.model_selection import train_test_split
 from . import _dataset, _loop, _pool
 from ._compat import keras_distribute_strategy, keras_set_steps_per_execution
 from ._release import releasing_gradient_registrations, releasing_kernel_cache
-from .sources.multi import MultiSource
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 
@@ -175,15 +174,14 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
         callbacks = list(settings.callbacks)
         build_optimizer(model)
         stack.enter_context(releasing_gradient_registrations(model))
-        # The compiled epoch loop takes one input and one target array: several inputs or
-        # outputs (dicts per batch) train through model.fit.
-        fast = (y_heads is None and not isinstance(source, MultiSource)
-                and _loop.usable(model, callbacks=callbacks, validation=validation,
-                                 verbose=settings.verbose))
+        # The compiled epoch loop takes batches of arrays or of dicts of them (several
+        # inputs or outputs), from whole arrays in memory or from the tf.data pipeline.
+        fast = _loop.usable(model, callbacks=callbacks, validation=validation,
+                            verbose=settings.verbose)
         if fast and augment is None:  # augmentation is a map of the tf.data pipeline
             batches = _dataset.in_memory_batches(
                 source, y, weights, batch_size=settings.batch_size, epochs=epochs,
-                shuffle=settings.shuffle, seed=shuffle_seed, y_dtype=y_dtype,
+                shuffle=settings.shuffle, seed=shuffle_seed, y_dtype=y_dtype, y_heads=y_heads,
             )
             if batches is not None:
                 per_epoch = _dataset.n_batches(source.n_rows, settings.batch_size)

@@ -3,10 +3,10 @@
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
-from sklearn.utils.class_weight import compute_sample_weight
 
 from ._estimator import _KerasPipelineBase
 from ._call_options import score_options
+from ._class_weight import row_weights
 from ._params import NONE, InstanceOf, Options
 from ._routing import routed_params
 from ._targets import ClassifierTargetEncoder, MultiOutputEncoder
@@ -74,8 +74,11 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         improvement (Keras ``EarlyStopping(min_delta=...)``).
     callbacks : list or dict of keras callbacks (instances or classes), default=None
         Each fit works on deep copies; classes are built with ``callbacks__*`` arguments.
-    class_weight : dict, "balanced" or None, default=None
-        Weights keyed by the user's labels, multiplied into the sample weights.
+    class_weight : dict, "balanced", list or None, default=None
+        Weights keyed by the user's labels, multiplied into the sample weights. With several
+        outputs, as scikit-learn's multi-output classifiers: "balanced", a list with one
+        entry per output, or a dict keyed by output name, each entry a dict keyed by that
+        output's labels, "balanced" or None; a row's weight is the product over its outputs.
     warm_start : bool, default=False
         A second ``fit`` continues training the same ``model_`` instead of rebuilding it.
     random_state : int >= 0, RandomState, Generator or None, default=None
@@ -187,7 +190,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     _parameter_constraints = {
         **_KerasPipelineBase._parameter_constraints,
         "class_weight": [NONE, Options(str, "balanced"),
-                         InstanceOf(dict, "a dict of weights keyed by label")],
+                         InstanceOf(dict, "a dict of weights keyed by label"),
+                         InstanceOf(list, "a list of per-output class weights")],
     }
 
     def __init__(
@@ -274,22 +278,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
 
     def _extra_row_weights(self, y, encoder, class_weight=None):
         """Row weights from ``class_weight`` (this fit's value: the parameter, fit__class_weight
-        or fit(class_weight=...); its kind was checked at fit)."""
-        if class_weight is None:
-            return None
-        if isinstance(encoder, MultiOutputEncoder):
-            raise ValueError(
-                "class_weight is not supported with several outputs (a row has one label per "
-                "output); pass per-row weights as sample_weight instead."
-            )
-        if isinstance(class_weight, dict):
-            unknown = [k for k in class_weight if k not in set(encoder.classes_.tolist())]
-            if unknown:
-                raise ValueError(
-                    f"class_weight has keys {unknown} that are not labels of y; the labels are "
-                    f"{encoder.classes_.tolist()}."
-                )
-        return compute_sample_weight(class_weight, y).astype(np.float32)
+        or fit(class_weight=...); its kind was checked at fit); ``_class_weight``."""
+        return row_weights(class_weight, y, encoder)
 
     def _stratify_labels(self, y_encoded):
         """Class of each row for a stratified validation split; None for multilabel."""

@@ -13,7 +13,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils.validation import _num_samples
 
-from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, MultiInput, MultiOutput
+from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, MultiInput, MultiOutput, load
 
 N = 60
 
@@ -203,13 +203,15 @@ def test_input_errors_name_both_lists(data, dict_fit):
         clf.predict({"a": Xa, "b": np.hstack([Xb, Xb[:, :1]])})
 
 
-def test_save_and_export_refuse_several_inputs(dict_fit, tmp_path):
+def test_save_and_export_take_several_inputs(data, dict_fit, tmp_path):
+    """(Fixtures, export and every kind: tests/test_multi_io_persistence.py.)"""
+    Xa, Xb, _, _ = data
     clf, _ = dict_fit
-    with pytest.raises(ValueError, match=r"save does not support estimators fitted with several inputs \['a', 'b'\]"):
-        clf.save(tmp_path / "est.skkp")
-    with pytest.raises(ValueError, match="export_model does not support"):
-        clf.export_model()
-    assert not list(tmp_path.iterdir())
+    clf.save(tmp_path / "est.skkp")
+    loaded = load(tmp_path / "est.skkp", trusted=[f"{__name__}.two_inputs"])
+    np.testing.assert_array_equal(loaded.predict_proba({"a": Xa, "b": Xb}),
+                                  clf.predict_proba({"a": Xa, "b": Xb}))
+    assert clf.export_model().input["a"].shape == (None, 3)
 
 
 # -- several outputs ---------------------------------------------------------------------------
@@ -259,8 +261,51 @@ def test_loss_per_output_and_validation_split(data):
     assert "val_loss" in clf.history_
     with pytest.raises(ValueError, match=r"loss is a dict keyed \['kind'\], but the model's outputs are"):
         KerasPipelineClassifier(two_heads, loss={"kind": "categorical_crossentropy"}, epochs=1).fit(Xa, y)
-    with pytest.raises(ValueError, match="class_weight is not supported with several outputs"):
-        KerasPipelineClassifier(two_heads, class_weight="balanced", epochs=1).fit(Xa, y)
+
+
+def test_class_weight_per_output_is_sklearns_product_of_weights(data):
+    """Per-output class weights (a dict by output name, a list in y's order, or "balanced")
+    weight each row by the product over its outputs, as scikit-learn's compute_sample_weight
+    does for multi-output y: training with them equals training with that sample_weight."""
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    Xa, _, y_bin, y_cls = data
+    y = {"kind": y_cls, "flag": y_bin}
+    weights = {"kind": {"hi": 5.0, "lo": 1.0, "mid": 0.5}, "flag": "balanced"}
+    expected = (compute_sample_weight(weights["kind"], y_cls)
+                * compute_sample_weight("balanced", y_bin))
+
+    def fit(**kw):
+        clf = KerasPipelineClassifier(two_heads, epochs=2, random_state=0, **kw)
+        return clf.fit(Xa, y, sample_weight=kw.pop("sw", None)) if "sw" in kw else clf.fit(Xa, y)
+
+    by_name = fit(class_weight=weights).predict_proba(Xa)
+    by_weight = KerasPipelineClassifier(two_heads, epochs=2, random_state=0).fit(
+        Xa, y, sample_weight=expected).predict_proba(Xa)
+    plain = KerasPipelineClassifier(two_heads, epochs=2, random_state=0).fit(Xa, y).predict_proba(Xa)
+    for a, b, c in zip(by_name, by_weight, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert any(np.abs(a - c).max() > 1e-4 for a, c in zip(by_name, plain))
+    # a list in y's order (the list form of y, as scikit-learn takes it), and fit(class_weight=)
+    as_list = KerasPipelineClassifier(two_heads, epochs=2, random_state=0).fit(
+        Xa, [y_cls, y_bin], class_weight=[weights["kind"], "balanced"])
+    names = as_list.target_encoder_.names_
+    kind = names.index("kind")
+    np.testing.assert_allclose(as_list.predict_proba(Xa)[kind], by_name[kind], rtol=1e-5, atol=1e-6)
+
+
+def test_class_weight_per_output_errors_name_the_fix(data):
+    Xa, _, y_bin, y_cls = data
+    y = {"kind": y_cls, "flag": y_bin}
+    clf = KerasPipelineClassifier(two_heads, epochs=1)
+    with pytest.raises(ValueError, match=r"keys \['hi', 'lo'\], which look like labels.*\{output name: \{label: weight\}\}"):
+        clf.set_params(class_weight={"hi": 2.0, "lo": 1.0}).fit(Xa, y)
+    with pytest.raises(ValueError, match=r"class_weight\['flag'\] has keys \[7\] that are not labels"):
+        clf.set_params(class_weight={"flag": {7: 2.0}}).fit(Xa, y)
+    with pytest.raises(ValueError, match="class_weight is a list of 1, but y has 2 outputs"):
+        clf.set_params(class_weight=[None]).fit(Xa, y)
+    with pytest.raises(ValueError, match="a list, which is for several outputs"):
+        clf.set_params(class_weight=[{0: 1.0}]).fit(Xa, y_bin)
 
 
 def test_output_errors_name_both_lists(data):
@@ -294,8 +339,6 @@ def test_regressor_heads_multi_input_and_multi_output(data):
     truth = np.column_stack(y)
     assert reg.score(X, y) == pytest.approx(r2_score(truth, pred))
     assert reg.score(X, truth) == pytest.approx(r2_score(truth, pred))
-    with pytest.raises(ValueError, match="several inputs"):
-        reg.save("never.skkp")
 
 
 @pytest.mark.slow
@@ -364,28 +407,44 @@ def test_a_list_with_one_entry_per_row_is_one_target():
 
 
 # -- with the pool, the compiled epoch loop, compile rules, logits, validation_data ------------
-def test_multi_io_fits_train_through_model_fit(data, monkeypatch):
-    """The compiled epoch loop (``_loop``) takes one x and one y array: several inputs or
-    outputs must train through model.fit's dict batches, and still learn."""
-    from skkeras_prep import _loop
+def test_multi_io_fits_take_the_compiled_loop_and_match_keras_fit(data, monkeypatch):
+    """The compiled epoch loop (``_loop``) runs dict batches (several inputs, several outputs)
+    from whole arrays in memory and from the tf.data pipeline; both give Keras ``fit``'s
+    weights and history to the bit (as tests/test_pool.py checks for one input and output)."""
+    import skkeras_prep
+    from skkeras_prep import _dataset, _loop
 
     Xa, Xb, y_bin, y_cls = data
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("the compiled epoch loop was used for a multi-IO fit")
-
-    monkeypatch.setattr(_loop, "run", refuse)
-    monkeypatch.setattr(_loop, "run_arrays", refuse)
     X, y = {"a": Xa, "b": Xb}, [Xa[:, 0] * 2.0, Xb[:, 1] - 1.0]
-    reg = KerasPipelineRegressor(two_values, preprocessor={"a": StandardScaler()}, epochs=8,
-                                 optimizer__learning_rate=0.05, random_state=0).fit(X, y)
-    assert reg.history_["loss"][-1] < reg.history_["loss"][0]
-    assert {"r1_loss", "r2_loss"} <= set(reg.history_)
-    clf = KerasPipelineClassifier(two_heads, epochs=1, random_state=0)
-    clf.fit(Xa, {"flag": y_bin, "kind": y_cls})
-    # a single-IO fit with the same settings does take the loop (so the check above can fail)
-    with pytest.raises(AssertionError, match="compiled epoch loop"):
-        KerasPipelineRegressor(epochs=1, random_state=0).fit(Xa, Xb[:, 0])
+    used = []
+    for name in ("run", "run_arrays"):
+        original = getattr(_loop, name)
+        monkeypatch.setattr(_loop, name, lambda *a, _f=original, _n=name, **k: (used.append(_n), _f(*a, **k))[1])
+
+    def fits(**kw):
+        reg = KerasPipelineRegressor(two_values, preprocessor={"a": StandardScaler()}, epochs=3,
+                                     batch_size=16, optimizer__learning_rate=0.05, random_state=0,
+                                     **kw).fit(X, y)
+        clf = KerasPipelineClassifier(two_heads, epochs=3, batch_size=16, random_state=0,
+                                      **kw).fit(Xa, {"flag": y_bin, "kind": y_cls})
+        return [(reg.predict(X), reg.history_), (clf.predict_proba(Xa), clf.history_)]
+
+    keras_fit = fits(callbacks=[keras.callbacks.Callback()])  # an epoch callback needs model.fit
+    assert used == []
+    in_memory = fits()
+    assert used == ["run_arrays", "run_arrays"]
+    skkeras_prep.clear_cache()
+    monkeypatch.setattr(_dataset, "MAX_IN_MEMORY_BYTES", 0)
+    streamed = fits()
+    assert used[2:] == ["run", "run"]
+    for other in (in_memory, streamed):
+        for (want, want_history), (got, history) in zip(keras_fit, other):
+            for w, g in zip(want if isinstance(want, list) else [want],
+                            got if isinstance(got, list) else [got]):
+                np.testing.assert_array_equal(g, w)
+            assert history == want_history
+    assert keras_fit[0][1]["loss"][-1] < keras_fit[0][1]["loss"][0]
+    assert {"r1_loss", "r2_loss"} <= set(keras_fit[0][1])
 
 
 def test_pool_key_tells_models_apart_by_input_and_output_names():
@@ -480,13 +539,66 @@ def test_validation_data_batch_size_and_augmentation_with_several_inputs(data):
         KerasPipelineRegressor(two_values, augmentation={"flip": "horizontal"}, epochs=1).fit(X, y)
 
 
-def test_dask_x_with_several_outputs_trains_and_refuses_lazy_predict(data):
+def test_dask_x_with_several_outputs_trains_and_predicts_lazily(data):
+    dask = pytest.importorskip("dask")
     da = pytest.importorskip("dask.array")
-    Xa, _, y_bin, y_cls = data
+    Xa, Xb, y_bin, y_cls = data
     clf = KerasPipelineClassifier(two_heads, preprocessor=StandardScaler(), epochs=2,
                                   validation_split=0.2, random_state=0)
     clf.fit(da.from_array(Xa, chunks=20), {"flag": y_bin, "kind": y_cls})
     assert {"flag_loss", "kind_loss", "val_loss"} <= set(clf.history_)
-    assert clf.predict(Xa).shape == (N, 2)  # in memory: as for any X
-    with pytest.raises(ValueError, match="several outputs .*compute X first"):
-        clf.predict_proba(da.from_array(Xa, chunks=20))
+    lazy_X = da.from_array(Xa, chunks=20)
+    proba = clf.predict_proba(lazy_X)  # a list of lazy arrays, one per output
+    assert isinstance(proba, list) and all(p.chunks[0] == (20, 20, 20) for p in proba)
+    for got, want in zip(dask.compute(*proba), clf.predict_proba(Xa)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_array_equal(clf.predict(lazy_X).compute(), clf.predict(Xa))
+    reg = KerasPipelineRegressor(two_heads_values, epochs=1, random_state=0)
+    reg.fit(da.from_array(Xa, chunks=20), {"v1": Xb[:, 0], "v2": Xb[:, 1]})
+    np.testing.assert_allclose(reg.predict(lazy_X).compute(), reg.predict(Xa), atol=1e-6)
+
+
+def two_heads_values(meta):
+    """One input, two linear outputs."""
+    x = keras.Input(meta["input_shape_"])
+    h = keras.layers.Dense(4, activation="relu")(x)
+    return keras.Model(x, [keras.layers.Dense(1, name="v1")(h), keras.layers.Dense(1, name="v2")(h)])
+
+
+def _one_output(meta, wrap):
+    """A functional model whose one output is given bare, as a list of one or a dict of one."""
+    x = keras.Input(meta["input_shape_"])
+    out = keras.layers.Dense(1, activation="sigmoid", name="p")(
+        keras.layers.Dense(4, activation="relu")(x))
+    return keras.Model(x, wrap(out))
+
+
+def one_bare(meta):
+    return _one_output(meta, lambda out: out)
+
+
+def one_list(meta):
+    return _one_output(meta, lambda out: [out])
+
+
+def one_dict(meta):
+    return _one_output(meta, lambda out: {"p": out})
+
+
+@pytest.mark.parametrize("builder", [one_list, one_dict])
+def test_a_list_or_dict_of_one_output_is_one_output(data, builder, tmp_path):
+    """``keras.Model(inputs, [output])`` is one output, as Keras's fit takes it: y is one
+    array, and fit, predict, save and export are those of the bare output."""
+    from skkeras_prep.export import frame_to_inputs
+
+    Xa, _, y_bin, _ = data
+    bare = KerasPipelineClassifier(one_bare, epochs=2, random_state=0).fit(Xa, y_bin)
+    clf = KerasPipelineClassifier(builder, epochs=2, random_state=0).fit(Xa, y_bin)
+    assert clf.n_outputs_ == 1 and clf.classes_.tolist() == [0, 1]
+    proba = clf.predict_proba(Xa)
+    np.testing.assert_array_equal(proba, bare.predict_proba(Xa))
+    exported = clf.export_model()
+    np.testing.assert_allclose(np.asarray(exported(frame_to_inputs(exported, Xa))), proba, atol=1e-6)
+    clf.save(tmp_path / "one.skkeras")
+    loaded = load(tmp_path / "one.skkeras", trusted=[f"{__name__}.{builder.__name__}"])
+    np.testing.assert_array_equal(loaded.predict_proba(Xa), proba)

@@ -162,7 +162,7 @@ def test_file_holds_model_state_and_metadata(saved_clf):
     assert set(members) == {"skkeras_prep.json", "state.skops", "model.keras"}
     metadata = json.loads(members["skkeras_prep.json"])
     assert metadata["format"] == "skkeras_prep.estimator"
-    assert metadata["format_version"] == _persistence.FORMAT_VERSION
+    assert metadata["format_version"] == 1  # one input and one output: still readable by older releases (_saved_io)
     assert metadata["estimator"].endswith("KerasPipelineClassifier")
     assert metadata["fitted"] is True
     assert {"skkeras_prep", "keras", "tensorflow", "sklearn"} <= set(metadata["versions"])

@@ -655,7 +655,7 @@ def test_bad_class_weight_is_rejected(weight_data):
     X, y, _ = weight_data
     with pytest.raises(ValueError, match=r"class_weight has keys \['bird'\].*\['cat', 'dog'\]"):
         clf(class_weight={"cat": 1.0, "bird": 2.0}).fit(X, y)
-    with pytest.raises(ValueError, match=r"parameter 'class_weight' must be None, one of \{'balanced'\} or a dict"):
+    with pytest.raises(ValueError, match=r"parameter 'class_weight' must be None, one of \{'balanced'\}, a dict"):
         clf(class_weight="auto").fit(X, y)
 
 

@@ -29,6 +29,9 @@ Modules (each imports only those above it):
   ``SUPPORTED_TRANSFORMERS`` is generated (a new transformer is one entry there);
 - ``heads``: model outputs -> estimator outputs, from the target encoder's ``export_head()``;
 - ``images``: the image inputs (``"images"``, ``"bytes"``) of an ``ImageLoader`` estimator;
+- ``structure``: the inputs and output heads of estimators fitted with several inputs or
+  outputs (flat dict of inputs named ``<input>`` / ``<input>.<column>``; a list of
+  probabilities, or one array of values);
 - ``keras_model``: the export target ``export_model`` and ``frame_to_inputs`` (another target,
   say a different serving format, is one new module next to it).
 """

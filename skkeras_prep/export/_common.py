@@ -1,6 +1,8 @@
 """What every export module shares, without TensorFlow: the error, the column kinds and the
 missing-value conventions of the exported model's inputs."""
 
+import re
+
 STRING, NUMBER = "string", "number"  # the kinds of raw and intermediate columns
 MISSING_STRING = ""  # a missing text value in the exported model's inputs
 
@@ -22,3 +24,11 @@ def is_missing(value):
 def floats(values):
     """A JSON-safe list of floats: NaN is written as None."""
     return None if values is None else [None if is_missing(v) else float(v) for v in values]
+
+
+def input_name(column):
+    """The exported model's input name for a DataFrame column: characters other than letters,
+    digits, '_', '.' and '-' become '_' (SavedModel signatures allow no others), and a name
+    that does not start with a letter, digit or '.' gets the prefix 'c'."""
+    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(column))
+    return name if re.match(r"[A-Za-z0-9.]", name) else "c" + name

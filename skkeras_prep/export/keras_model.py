@@ -6,26 +6,17 @@ The model takes raw features, runs the translated preprocessor (``translators``)
 (classifier) or ``predict`` (regressor) returns.
 """
 
-import re
-
 import keras
 import numpy as np
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
-from ._common import MISSING_STRING, NUMBER, STRING, ExportError, is_missing
+from ._common import MISSING_STRING, NUMBER, STRING, ExportError, input_name, is_missing
 from .heads import output_head
 from .images import exports_images, image_inputs
 from .layers import JoinFeatures
+from .structure import several_inputs_layers, several_inputs_to_inputs, several_output_heads
 from .translators import Block, input_kinds, merge, translate, width
-
-
-def input_name(column):
-    """The exported model's input name for a DataFrame column: characters other than letters,
-    digits, '_', '.' and '-' become '_' (SavedModel signatures allow no others), and a name
-    that does not start with a letter, digit or '.' gets the prefix 'c'."""
-    name = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(column))
-    return name if re.match(r"[A-Za-z0-9.]", name) else "c" + name
 
 
 def _input_names(columns):
@@ -40,21 +31,23 @@ def _input_names(columns):
     return names
 
 
-def _make_inputs(estimator):
-    """Keras inputs for raw features, and the blocks they start as."""
-    n = int(estimator.n_features_in_)
-    kinds = input_kinds(estimator.preprocessor_, n)
-    names = getattr(estimator, "feature_names_in_", None)
+def _make_inputs(fitted, preprocessor, name="features"):
+    """Keras inputs for the raw features of one input (``fitted``: the estimator, or the
+    record of one of several inputs), and the blocks they start as. Columns of a DataFrame
+    input of several are named ``<input>.<column>``."""
+    n = int(fitted.n_features_in_)
+    kinds = input_kinds(preprocessor, n)
+    names = getattr(fitted, "feature_names_in_", None)
     if names is None:
         if STRING in kinds:
             raise ExportError(
                 "The estimator was fitted on an array with text columns. Fit it on a pandas "
                 "DataFrame to export a model that takes text columns by name."
             )
-        features = keras.Input(shape=(n,), dtype="float64", name="features")
+        features = keras.Input(shape=(n,), dtype="float64", name=name)
         return features, [Block(features, NUMBER)]
     dtypes = {STRING: "string", NUMBER: "float64"}
-    names = _input_names(names)
+    names = _input_names(names if name == "features" else [f"{name}.{c}" for c in names])
     inputs = {name: keras.Input(shape=(1,), dtype=dtypes[kind], name=name)
               for name, kind in zip(names, kinds)}
     return inputs, [Block(inputs[name], kind) for name, kind in zip(names, kinds)]
@@ -63,8 +56,12 @@ def _make_inputs(estimator):
 def preprocessing_layers(estimator, input=None):
     """(inputs, features): the Keras inputs for raw features, and the float32 tensor the
     translated ``preprocessor_`` makes of them (what ``estimator.model_`` receives).
-    ``input`` picks the kind of input where there is a choice (``images.IMAGE_INPUTS``)."""
+    ``input`` picks the kind of input where there is a choice (``images.IMAGE_INPUTS``).
+    For several inputs, ``inputs`` is one flat dict and ``features`` a dict by input name
+    (``structure.several_inputs_layers``)."""
     check_is_fitted(estimator, "model_")
+    if getattr(estimator, "input_names_", None) is not None:
+        return several_inputs_layers(estimator, input, one_input_layers)
     if exports_images(estimator):
         return image_inputs(estimator, input)
     if input not in (None, "features"):
@@ -72,22 +69,28 @@ def preprocessing_layers(estimator, input=None):
             f"export_model(input={input!r}): this estimator exports its raw features only "
             "(input=None); 'images' and 'bytes' need an ImageLoader preprocessor."
         )
-    if estimator.preprocessor_ is None and len(estimator.input_shape_) > 1:
+    return one_input_layers(estimator, estimator.preprocessor_, tuple(estimator.input_shape_))
+
+
+def one_input_layers(fitted, preprocessor, row_shape, name="features"):
+    """(inputs, features) of one input: its raw features through its translated
+    ``preprocessor``; ``fitted`` is the estimator, or the record of one of several inputs."""
+    if preprocessor is None and len(row_shape) > 1:
         # N-D rows (images) without a preprocessor: the model's input as it is, float64 like
         # the other exported inputs (cast to float32 as the model receives it).
-        images = keras.Input(shape=tuple(estimator.input_shape_), dtype="float64", name="features")
+        images = keras.Input(shape=row_shape, dtype="float64", name=name)
         return images, keras.layers.Identity(dtype="float32")(images)
-    inputs, blocks = _make_inputs(estimator)
-    if estimator.preprocessor_ is not None:
-        blocks = translate(estimator.preprocessor_, blocks)
+    inputs, blocks = _make_inputs(fitted, preprocessor, name)
+    if preprocessor is not None:
+        blocks = translate(preprocessor, blocks)
     blocks = merge(blocks)
     if any(b.kind == STRING for b in blocks):
         raise ExportError("The preprocessor passes text columns through to the model; encode them.")
     total = sum(width(b) for b in blocks)
-    if (total,) != tuple(estimator.input_shape_):
+    if (total,) != row_shape:
         raise ExportError(
             f"The translated preprocessor gives {total} features but the model takes "
-            f"{tuple(estimator.input_shape_)}; please report this as a bug."
+            f"{row_shape}; please report this as a bug."
         )
     return inputs, JoinFeatures()([b.tensor for b in blocks])
 
@@ -115,7 +118,12 @@ def export_model(estimator, input=None):
     inputs, features = preprocessing_layers(estimator, input)
     output = _copy_model(estimator.model_)(features)
     name = f"{type(estimator).__name__}_export"
-    return keras.Model(inputs, output_head(estimator.target_encoder_, output), name=name)
+    encoder = estimator.target_encoder_
+    if getattr(encoder, "several_outputs", False):
+        return keras.Model(inputs, several_output_heads(encoder, output, output_head), name=name)
+    if isinstance(output, (dict, list, tuple)) and len(output) == 1:  # a list or dict of
+        output = keras.tree.flatten(output)[0]  # one output is one output
+    return keras.Model(inputs, output_head(encoder, output), name=name)
 
 
 def _as_text(values):
@@ -127,7 +135,11 @@ def frame_to_inputs(model, frame):
     """The inputs of an exported ``model`` for a pandas DataFrame: a dict of (n, 1) tensors,
     float64 for numeric inputs and strings (missing -> ``""``) for text inputs. An array is
     returned as one float64 tensor. Works for ``model(...)``, ``model.predict`` and the
-    ``serve`` signature of a SavedModel written by ``model.export``."""
+    ``serve`` signature of a SavedModel written by ``model.export``. For a model exported
+    from several inputs, ``frame`` is a dict by input name, as X was at fit
+    (``structure.several_inputs_to_inputs``)."""
+    if isinstance(frame, dict):
+        return several_inputs_to_inputs(model, frame, frame_to_inputs)
     if not isinstance(model.input, dict):
         return tf.constant(np.asarray(frame, dtype=np.float64))
     columns = {input_name(c): c for c in frame.columns}

@@ -1,0 +1,93 @@
+"""Exported models of estimators fitted with several inputs or outputs.
+
+- **Several inputs.** Each input gets the inputs one input would get, named after it: an
+  array input is one float64 input named as the input (``"a"``), a DataFrame input one
+  input per column named ``<input>.<column>`` (``"b.colour"``). The exported model takes
+  them as one flat dict (a SavedModel signature takes no nesting), and feeds the trained
+  model the dict ``{input name: features}`` it was trained on. ``frame_to_inputs(model, X)``
+  turns X given as at fit (a dict of arrays / DataFrames) into that dict.
+- **Several outputs.** Each output goes through its own target head. A classifier returns
+  the list of per-output probabilities, in the estimator's output order, as
+  ``predict_proba``; a regressor returns one (n, total columns) array, as ``predict``.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ._common import ExportError, input_name
+
+
+def _input_transformer(preprocessor, name):
+    from .._multi_input import _transformer
+
+    return _transformer(preprocessor, name)
+
+
+def several_inputs_layers(estimator, input, one_input_layers):
+    """(flat dict of Keras inputs, {input name: features}) for an estimator fitted on
+    several inputs; ``one_input_layers`` makes one input's (``keras_model``)."""
+    if input not in (None, "features"):
+        raise ExportError(
+            f"export_model(input={input!r}): an estimator fitted on several inputs exports "
+            "their raw features only (input=None)."
+        )
+    inputs, features = {}, {}
+    for name in estimator.input_names_:
+        record = estimator._input_records[name]
+        transformer = _input_transformer(estimator.preprocessor_, name)
+        try:
+            made, features[name] = one_input_layers(
+                record, transformer, tuple(estimator.input_shape_[name]), name=name)
+        except ExportError as error:
+            raise ExportError(f"Input {name!r}: {error}") from error
+        made = made if isinstance(made, dict) else {name: made}
+        clashes = sorted(set(made) & set(inputs))
+        if clashes:
+            raise ExportError(
+                f"Input {name!r} gives exported input names {clashes} that another input "
+                "gives too; rename the inputs or columns so that they differ, and refit."
+            )
+        inputs.update(made)
+    return inputs, features
+
+
+def several_output_heads(encoder, output, output_head):
+    """The per-output heads of a ``MultiOutputEncoder``: a list of probabilities for a
+    classifier, one (n, total columns) tensor for a regressor."""
+    parts = [output[name] for name in encoder.names_] if isinstance(output, dict) else list(output)
+    heads = [output_head(head, part) for head, part in zip(encoder.heads_, parts)]
+    if encoder.kind == "classifier":
+        return heads
+    columns = [keras.layers.Reshape((-1,))(h) if len(h.shape) == 2
+               else keras.layers.Reshape((1,))(h) for h in heads]
+    return keras.layers.Concatenate(axis=-1)(columns)
+
+
+class _Inputs:
+    """A stand-in model holding only the exported inputs of one input of several."""
+
+    def __init__(self, specs):
+        self.input = specs
+
+
+def several_inputs_to_inputs(model, X, frame_to_inputs):
+    """The flat dict of inputs of a model exported from several inputs, for X given as at
+    fit (a dict by input name of arrays and DataFrames)."""
+    specs = model.input if isinstance(model.input, dict) else {}
+    out = {}
+    for name, part in X.items():
+        if hasattr(part, "columns") and hasattr(part, "iloc"):
+            prefix = input_name(f"{name}.x")[:-1]
+            mine = {k: v for k, v in specs.items() if k.startswith(prefix)}
+            renamed = part.rename(columns=lambda c, name=name: f"{name}.{c}")
+            out.update(frame_to_inputs(_Inputs(mine), renamed))
+        else:
+            out[input_name(name)] = tf.constant(np.asarray(part, dtype=np.float64))
+    missing = sorted(set(specs) - set(out))
+    if missing:
+        raise ValueError(
+            f"X lacks the exported model's input(s) {missing}; pass X as a dict by input name "
+            "as at fit."
+        )
+    return {k: out[k] for k in specs}
