@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _augment, _build, _dataset, _multi_input, _pool, _training
+from . import _augment, _build, _compiling, _dataset, _multi_input, _pool, _training
 from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
@@ -391,9 +391,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         source = self._rows(Xt, preprocessor)
 
         model, history = stage.model(source, encoder, routed, seeds[0])
-        callbacks = _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
+        callbacks = _compiling.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
         for more in options["callbacks"]:
-            callbacks += _build.resolve_callbacks(more, {})
+            callbacks += _compiling.resolve_callbacks(more, {})
         epochs_before = len(history.get("loss", []))
         restored = None
         if not trained:
@@ -714,7 +714,7 @@ class _NewFit:
         est = self.est
         meta = est._meta(source, encoder, self.data)
         with _training.model_scope(self.strategy):
-            model = _build.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
+            model = _compiling.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
         return _pool.reuse_or_keep(model), {}
 
     def keep(self, preprocessor, encoder, source):
