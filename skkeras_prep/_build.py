@@ -19,6 +19,7 @@ import numpy as np
 
 from ._compat import keras_compiled_metrics
 from ._seeding import reseed_model
+from .exceptions import RoutedArgumentError
 
 
 # -- builders ------------------------------------------------------------------------------
@@ -51,7 +52,7 @@ def _call_builder(builder, routed_model_params, meta, extras=None):
         return builder(**available)
     unknown = sorted(set(routed_model_params) - set(params))
     if unknown:
-        raise ValueError(
+        raise RoutedArgumentError(
             f"model__ parameter(s) {unknown} are not arguments of the model builder "
             f"{getattr(builder, '__name__', builder)!r}{signature}. Add them to its signature "
             "or remove them."
@@ -66,7 +67,7 @@ def _call_builder(builder, routed_model_params, meta, extras=None):
         and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
     if missing:
-        raise ValueError(
+        raise RoutedArgumentError(
             f"The model builder needs argument(s) {missing} that were not given. Pass them "
             f"as model__<name>=..., or use one of {sorted(available)}."
         )
@@ -124,6 +125,11 @@ def check_input_names(model, input_shape):
         )
 
 
+def is_model_instance(model):
+    """Whether the ``model`` parameter is a ``keras.Model`` instance (not a builder)."""
+    return isinstance(model, keras.Model)
+
+
 def copy_trained_model(model):
     """A copy of a trained ``keras.Model`` with the same weights (and compile settings), for
     ``initialize``: the user's model is never mutated."""
@@ -150,7 +156,7 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         built = MLP().set_params(**routed_model_params).build(meta)
     elif isinstance(model, keras.Model):
         if routed_model_params:
-            raise ValueError(
+            raise RoutedArgumentError(
                 "model__ parameters were given but `model` is a keras.Model instance, "
                 "which takes no arguments. Use a builder function to make them searchable."
             )
@@ -254,15 +260,29 @@ def _width(shape, input_shape, name=None):
     return int(shape[1])
 
 
+def one_output(structure):
+    """The one entry of a list, tuple or dict of one (``keras.Model(inp, [out])`` or
+    ``{name: out}``): a structure of one output is one output, for its width, its target and
+    its predictions; anything else as it is. (A tuple of two ints is a shape, not outputs.)"""
+    if isinstance(structure, dict) and len(structure) == 1:
+        return next(iter(structure.values()))
+    if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(
+        structure[0], (int, type(None))
+    ):
+        return structure[0]
+    return structure
+
+
 def output_width(model, input_shape):
-    """The width of the model's output: an int for one output tensor, or for several
-    outputs a dict ``{output name: width}`` (keyed as the model's outputs are: the keys of
-    a dict of outputs, else ``model.output_names``)."""
+    """The width of the model's output: an int for one output tensor (or a list or dict of
+    one), or for several outputs a dict ``{output name: width}`` (keyed as the model's
+    outputs are: the keys of a dict of outputs, else ``model.output_names``)."""
     try:
         shape = model.compute_output_shape(_batch_shape(input_shape))
     except Exception:  # some subclassed models cannot infer shapes: run one zero row
         out = model(_zero_row(input_shape))
         shape = keras.tree.map_structure(lambda t: tuple(keras.ops.shape(t)), out)
+    shape = one_output(shape)
     if isinstance(shape, dict):
         return {name: _width(s, input_shape, name) for name, s in shape.items()}
     if isinstance(shape, list) or (shape and isinstance(shape[0], (tuple, list))):
@@ -294,7 +314,8 @@ def forward_function(model, input_shape):
             )
             model_ref = weakref.ref(model)
             forward = tf.function(
-                lambda x: model_ref()(x, training=False), input_signature=[spec], autograph=False
+                lambda x: one_output(model_ref()(x, training=False)), input_signature=[spec],
+                autograph=False,
             )
             _FORWARD_FUNCTIONS[model] = forward
     return forward

@@ -8,12 +8,14 @@ entry point of a new fit: build (``_build``), then compile (here).
 """
 
 import copy
+import inspect
 
 import keras
 
 from ._build import build_model, copy_trained_model, estimator_builder, output_width
 from ._compat import keras_compiled_metrics
 from ._routing import params_for
+from .exceptions import RoutedArgumentError
 
 
 # -- the compiled model of a new fit ---------------------------------------------------------
@@ -63,7 +65,7 @@ def loss_name(loss):
     if isinstance(loss, (list, tuple)):  # one loss per output, in output order
         return [loss_name(value) for value in loss]
     if isinstance(loss, str):
-        name = loss.lower()
+        name = _snake(loss)  # "BinaryCrossentropy" and "binary_crossentropy" alike
     elif isinstance(loss, type):
         name = _snake(loss.__name__)
     elif isinstance(loss, keras.losses.Loss):
@@ -82,43 +84,147 @@ def _classes_by_name(module, base):
     }
 
 
+def _routed_kwargs(what, params):
+    """The keyword arguments of one object from its routed parameters (``what`` names them,
+    e.g. "loss"): ``<what>__<arg>`` as they are, and ``<what>__<arg>__<sub>`` (scikeras's
+    nested routing) as the arguments of ``<arg>``, which must then be given as a class and is
+    made with them (``optimizer__learning_rate=ExponentialDecay,
+    optimizer__learning_rate__decay_steps=10``)."""
+    flat = {key: value for key, value in params.items() if "__" not in key}
+    nested = {}
+    for key, value in params.items():
+        if "__" in key:
+            head, _, sub = key.partition("__")
+            nested.setdefault(head, {})[sub] = value
+    for head, sub in nested.items():
+        example = f"{what}__{head}__{next(iter(sub))}"
+        if head not in flat:
+            raise RoutedArgumentError(
+                f"{example} routes an argument below {what}__{head}, which is not given. Give "
+                f"{what}__{head} as a class (it is made with the {what}__{head}__* arguments), "
+                f"or pass {what}__{head} directly."
+            )
+        target = flat[head]
+        if not isinstance(target, type):
+            raise RoutedArgumentError(
+                f"{example} routes an argument below {what}__{head}={target!r}, which takes no "
+                f"arguments (only a class given as {what}__{head} is made with them). Pass "
+                f"{what}__{head} as a class, or set the argument on the object yourself."
+            )
+        flat[head] = construct(target, _routed_kwargs(f"{what}__{head}", sub), f"{what}__{head}")
+    return flat
+
+
+def construct(cls, kwargs, what, hint=""):
+    """``cls(**kwargs)``; an argument ``cls`` does not take raises ``RoutedArgumentError``
+    naming it, the arguments ``cls`` takes and the routed prefix ``what``."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # no signature to read: let the call decide
+        params = None
+    if params is not None and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            raise RoutedArgumentError(
+                f"{what}__ argument(s) {unknown} are not arguments of {cls.__name__}, which "
+                f"takes {sorted(n for n in params if n not in ('self', 'args'))}.{hint} Remove "
+                "them or use the argument names above."
+            )
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # e.g. Keras's "Argument(s) not recognized"
+        raise RoutedArgumentError(
+            f"Could not make {cls.__name__} from the {what}__ arguments {sorted(kwargs)}: "
+            f"{exc}.{hint}"
+        ) from None
+
+
+def _loss_class(name):
+    """The Keras loss class a string names (``"BinaryCrossentropy"``, ``"huber"``), or None."""
+    return _classes_by_name(keras.losses, keras.losses.Loss).get(loss_name(name))
+
+
 def resolve_loss(loss, params):
-    """The loss to compile with, applying ``loss__*`` parameters. A loss class is always
-    instantiated (with or without parameters), so the compiled model can be saved. A dict
-    (one loss per output) is resolved entry by entry; ``loss__*`` apply to each of them."""
-    if isinstance(loss, dict):
-        return {key: resolve_loss(value, params) for key, value in loss.items()}
+    """The loss to compile with, applying ``loss__*`` parameters. A loss class (also given by
+    its class name as a string, ``"BinaryCrossentropy"``) is always instantiated, so the
+    compiled model can be saved; ``loss__<arg>__<sub>`` builds a nested argument. A dict or
+    list (one loss per output) is resolved entry by entry: ``loss__<arg>`` goes to each
+    entry, ``loss__<key>__<arg>`` (the output name, or its position in a list) to one."""
+    if isinstance(loss, (dict, list, tuple)):
+        items = _keyed_items(loss)
+        shared, per_key = _split_routed("loss", params, [k for k, _ in items])
+        made = [resolve_loss(value, {**shared, **per_key.get(k, {})}) for k, value in items]
+        return dict(zip(loss, made)) if isinstance(loss, dict) else made
     if isinstance(loss, type):
         if not issubclass(loss, keras.losses.Loss):
             raise TypeError(
                 f"`loss` is the class {loss.__name__}, which is not a keras.losses.Loss; pass a "
                 "Keras loss class, instance, name or function."
             )
-        return loss(**params)
-    if not params:
-        return loss
-    if isinstance(loss, str):
-        cls = _classes_by_name(keras.losses, keras.losses.Loss).get(loss_name(loss))
+        return construct(loss, _routed_kwargs("loss", params), "loss")
+    if isinstance(loss, str) and (params or loss[:1].isupper()):
+        cls = _loss_class(loss)
         if cls is None:
             raise ValueError(
                 f"loss__ parameters need a Keras loss class; {loss!r} does not name one. "
-                "Pass loss as a class (e.g. keras.losses.Huber) or drop the loss__ parameters."
+                "Pass loss as a class (e.g. keras.losses.Huber), a class name (\"Huber\") or "
+                "drop the loss__ parameters."
             )
-        return cls(**params)
-    raise ValueError(
+        return construct(cls, _routed_kwargs("loss", params), "loss")
+    if not params:
+        return loss
+    raise RoutedArgumentError(
         "loss__ parameters can only be applied to a loss given by name or class, not to a "
         f"{type(loss).__name__} instance; set the arguments on the instance instead."
     )
 
 
+def per_output(value, width, defaults=None, what="loss"):
+    """A loss (or metrics) setting laid out on the model's outputs. One output (``width`` an
+    int): a list or dict of one is its entry. Several outputs (``width`` a dict by output
+    name): a list is matched to the outputs in order, and a dict naming only some outputs
+    gets ``defaults[name]`` (each target's default loss) for the others."""
+    if value is None:
+        return value
+    n = len(value) if isinstance(value, (list, tuple, dict)) else None
+    if not isinstance(width, dict):
+        if n == 1:
+            return next(iter(value.values())) if isinstance(value, dict) else value[0]
+        if n is not None and what == "loss":
+            raise ValueError(
+                f"`loss` has {n} entries, but the model has one output; pass one loss."
+            )
+        return value
+    if isinstance(value, (list, tuple)):
+        if n != len(width):
+            raise ValueError(
+                f"`{what}` is a list of {n}, but the model has {len(width)} outputs "
+                f"{list(width)}; pass one entry per output, in that order, or a dict by name."
+            )
+        return dict(zip(width, value))
+    if isinstance(value, dict) and defaults is not None:
+        unknown = sorted(set(value) - set(width))
+        if unknown:
+            raise ValueError(
+                f"`{what}` names {unknown}, but the model's outputs are {list(width)}."
+            )
+        return {name: value[name] if name in value else defaults[name] for name in width}
+    return value
+
+
 def metrics_per_output(metrics, width):
-    """The metrics to compile with. For several outputs (``width`` a dict by output name), a
-    list applies to every output, each getting its own copies; a dict (by output name) is
-    passed as it is."""
+    """The metrics to compile with. One output: a list (a list of one list is that list).
+    Several outputs (``width`` a dict by output name): a list of lists is one list per
+    output, in order; any other list applies to every output, each getting its own copies;
+    a dict (by output name) is passed as it is."""
     if metrics is None or isinstance(metrics, dict):
         return metrics
+    metrics = list(metrics)
+    per_output_lists = bool(metrics) and all(isinstance(m, (list, tuple)) for m in metrics)
     if not isinstance(width, dict):
-        return list(metrics)
+        return list(metrics[0]) if per_output_lists and len(metrics) == 1 else metrics
+    if per_output_lists:
+        return {name: list(m) for name, m in per_output(metrics, width, what="metrics").items()}
     return {name: [copy.deepcopy(m) for m in metrics] for name in width}
 
 
@@ -140,23 +246,24 @@ def _metric_instance(metric):
 
 
 def resolve_optimizer(optimizer, params):
-    """A new optimizer instance; a user's instance is copied, never reused or mutated."""
+    """A new optimizer instance; a user's instance is copied, never reused or mutated. A name
+    or class is made with the ``optimizer__*`` arguments (``optimizer__<arg>__<sub>`` builds
+    a nested argument, e.g. a learning-rate schedule class)."""
+    kwargs = _routed_kwargs("optimizer", params)
+    hint = (" Keras 3 calls `lr` `learning_rate`: use optimizer__learning_rate."
+            if "lr" in kwargs else "")
     if isinstance(optimizer, keras.optimizers.Optimizer):
         config = optimizer.get_config()
-        config.update(params)
-        return type(optimizer).from_config(config)
+        config.update(kwargs)
+        return construct(type(optimizer).from_config, {"config": config}, "optimizer", hint)
     if isinstance(optimizer, type) and issubclass(optimizer, keras.optimizers.Optimizer):
-        return optimizer(**params)
+        return construct(optimizer, kwargs, "optimizer", hint)
     if isinstance(optimizer, str):
         try:
-            return keras.optimizers.get({"class_name": optimizer, "config": dict(params)})
-        except (ValueError, TypeError) as exc:
-            hint = (" Keras 3 calls `lr` `learning_rate`: use optimizer__learning_rate."
-                    if "lr" in params else "")
-            raise ValueError(
-                f"Could not make optimizer {optimizer!r} with optimizer__ parameters "
-                f"{params}: {exc}.{hint}"
-            ) from None
+            cls = type(keras.optimizers.get(optimizer))
+        except ValueError as exc:
+            raise ValueError(f"Could not make optimizer {optimizer!r}: {exc}") from None
+        return construct(cls, kwargs, "optimizer", hint)
     raise TypeError(
         f"`optimizer` must be a name like 'adam', a keras optimizer class or instance; got "
         f"{type(optimizer).__name__}."
@@ -183,7 +290,7 @@ def _split_routed(prefix, params, keys):
             per_key.setdefault(head, {})[arg] = value
     unknown = set(per_key) - set(keys)
     if unknown:
-        raise ValueError(
+        raise RoutedArgumentError(
             f"{prefix}__ parameters address {sorted(unknown)}, but the {prefix} are keyed "
             f"{list(keys)}."
         )
@@ -228,19 +335,45 @@ def resolve_callbacks(callbacks, params):
     return made
 
 
+def _metric_aliases(items):
+    """Names by which ``metrics__<name>__<arg>`` may address a metric besides its key: its
+    string, or its class's snake_case name (``keras.metrics.AUC`` -> "auc")."""
+    aliases = {}
+    for key, metric in items:
+        if isinstance(metric, str):
+            aliases.setdefault(metric, key)
+            aliases.setdefault(_snake(metric), key)
+        elif isinstance(metric, type):
+            aliases.setdefault(_snake(metric.__name__), key)
+            aliases.setdefault(metric.__name__, key)
+    return aliases
+
+
 def resolve_metrics(metrics, params):
     """The metrics to compile with, applying ``metrics__*`` parameters (as scikeras does):
     ``metrics__<arg>`` goes to every metric given as a class or a name, and
-    ``metrics__<i>__<arg>`` (list) or ``metrics__<key>__<arg>`` (dict) to one. A metric that
-    gets arguments is made from its class (a name must name a Keras metric class)."""
+    ``metrics__<i>__<arg>`` (list), ``metrics__<key>__<arg>`` (dict) or
+    ``metrics__<name>__<arg>`` (the metric's name or class name, e.g. ``metrics__auc__num_thresholds``)
+    to one. A metric that gets arguments is made from its class (a name must name a Keras
+    metric class). A single metric (a name, class or object) is a list of one."""
     if metrics is None:
         if params:
             raise ValueError(
                 "metrics__ parameters were given but there are no metrics; pass metrics=[...]."
             )
         return None
+    if not isinstance(metrics, (list, tuple, dict)):
+        metrics = [metrics]  # metrics="acc", metrics=keras.metrics.AUC()
     items = _keyed_items(metrics)
-    shared, per_key = _split_routed("metrics", params, [k for k, _ in items])
+    keys = [k for k, _ in items]
+    aliases = _metric_aliases(items)
+    renamed = {}
+    for name, value in params.items():
+        head, sep, arg = name.partition("__")
+        if sep and head not in keys and head in aliases:
+            name = f"{aliases[head]}__{arg}"
+        renamed[name] = value
+    shared, per_key = _split_routed("metrics", renamed, keys)
     made = []
     for key, metric in items:
         kwargs = {**shared, **per_key.get(key, {})}
@@ -256,12 +389,12 @@ def resolve_metrics(metrics, params):
                     "one. Pass the metric as a class (e.g. keras.metrics.AUC)."
                 )
         if not (isinstance(cls, type) and issubclass(cls, keras.metrics.Metric)):
-            raise ValueError(
+            raise RoutedArgumentError(
                 f"metrics__ parameters can only be applied to a metric given by name or "
                 f"class; metric {key!r} is a {type(metric).__name__}. Set the arguments on it "
                 "instead."
             )
-        made.append(cls(**kwargs))
+        made.append(construct(cls, _routed_kwargs("metrics", kwargs), f"metrics__{key}"))
     if isinstance(metrics, dict):
         return dict(zip(metrics, made))
     return made
@@ -317,9 +450,13 @@ class CompileSettings:
         return resolve_optimizer(est_optimizer if est_optimizer is not None else base,
                                  self.params["optimizer"])
 
-    def loss(self, base):
+    def loss(self, base, width=None, defaults=None):
+        """The loss the user set (laid out on the outputs when ``width`` is known: a list
+        per output, a dict naming some outputs filled from ``defaults``), else ``base`` with
+        the ``loss__*`` arguments."""
         if self.est.loss is not None:
-            return resolve_loss(self.est.loss, self.params["loss"])
+            loss = resolve_loss(self.est.loss, self.params["loss"])
+            return loss if width is None else per_output(loss, width, defaults)
         if isinstance(base, keras.losses.Loss) and self.params["loss"]:
             config = base.get_config()
             config.update(self.params["loss"])
@@ -347,11 +484,14 @@ def compile_model(model, settings, encoder, *, run_eagerly=None, jit_compile=Non
     """
     width = output_width(model, settings.meta["input_shape_"])
     compiled = getattr(model, "compiled", False)
+    several = isinstance(width, dict) and getattr(encoder, "several_outputs", False)
+    defaults = encoder.default_loss(width) if several else None  # by output name
     if compiled:
-        loss = settings.loss(model.loss) if settings.user_set["loss"] else model.loss
+        loss = settings.loss(model.loss, width, defaults) if settings.user_set["loss"] else model.loss
     else:
-        loss = settings.loss(encoder.default_loss(width))
-    encoder.set_output_width(width, loss_name(loss), from_logits=loss_from_logits(loss))
+        loss = settings.loss(encoder.default_loss(width), width, defaults)
+    told = per_output(loss, width, defaults)  # a list or dict of one: that one loss
+    encoder.set_output_width(width, loss_name(told), from_logits=loss_from_logits(told))
     flags = {}
     if run_eagerly is not None:
         flags["run_eagerly"] = bool(run_eagerly)

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
+from .._build import one_output
 from ._common import MISSING_STRING, NUMBER, STRING, ExportError, is_missing
 from .heads import output_head
 from .images import exports_images, image_inputs
@@ -113,7 +114,7 @@ def export_model(estimator, input=None):
     (``export/images.py``).
     """
     inputs, features = preprocessing_layers(estimator, input)
-    output = _copy_model(estimator.model_)(features)
+    output = one_output(_copy_model(estimator.model_)(features))  # a list or dict of one
     name = f"{type(estimator).__name__}_export"
     return keras.Model(inputs, output_head(estimator.target_encoder_, output), name=name)
 
