@@ -25,7 +25,7 @@ from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
 from . import distribution as _distribution
-from ._pickling import picklable_state
+from ._pickling import classes_scope, picklable_state
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -198,7 +198,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         """scikit-learn's clone, sharing a ``tf.distribute`` strategy instance instead of
         deep-copying it: a copy would restart the strategy's collective keys, so fits of two
         clones could collide; a strategy holds no training state."""
-        new = super().__sklearn_clone__()
+        params = [value for name, value in vars(self).items() if not name.endswith("_")]
+        with classes_scope(params):  # clone deep-copies the user's Keras objects
+            new = super().__sklearn_clone__()
         if _distribution.is_strategy(self.distribution):
             new.distribution = self.distribution
         return new

@@ -11,7 +11,8 @@ outside Keras in a ``_WithClasses``, which pickles those classes by reference (p
 them by module and name, running any registration) next to Keras's bytes, and unpickles the
 bytes with the classes in a ``keras.saving.custom_object_scope``. A class pickle cannot
 import by name (one defined inside a function) is refused at pickling time with its name and
-the fix. Objects made only of Keras's own classes are left as they are.
+the fix. Objects made only of Keras's own classes are left as they are. ``classes_scope``
+does the same for ``clone``, which deep-copies through the same round trip.
 """
 
 import pickle
@@ -91,6 +92,18 @@ def _wrapped(value):
     if isinstance(value, (list, tuple)):
         return type(value)(_wrapped(item) for item in value)
     return value
+
+
+def classes_scope(values):
+    """A ``keras.saving.custom_object_scope`` of the user's classes the Keras objects among
+    ``values`` name. scikit-learn's ``clone`` deep-copies parameters, and Keras deep-copies a
+    loss or metric through the same file round trip as pickle, so a clone needs them too."""
+    classes = {}
+    for value in values:
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, _KERAS_OBJECTS):
+                classes.update(_classes_of(item))
+    return keras.saving.custom_object_scope(classes)
 
 
 def picklable_state(state):
