@@ -80,6 +80,19 @@ def _default(name):
     return inspect.signature(KerasPipelineClassifier).parameters[name].default
 
 
+def builder_receives(data, **params):
+    """Everything a builder declaring ``**kwargs`` is given, after ``initialize``."""
+    X, y, _ = data
+    seen = {}
+
+    def build(meta, **given):
+        seen.update(given)
+        return tiny(meta)
+
+    KerasPipelineClassifier(build, **params).initialize(X, y)
+    return seen
+
+
 # -- Defaults that differ --------------------------------------------------------------------------
 def defaults_epochs():
     assert SCIKERAS["defaults"]["epochs"] == 1 and _default("epochs") == 100
@@ -333,17 +346,10 @@ def methods_classes(clf):
 
 
 def methods_meta_attributes(data):
-    X, y, _ = data
-    seen = {}
-
-    def build(meta):
-        seen.update(meta)
-        return tiny(meta)
-
-    KerasPipelineClassifier(build).initialize(X, y)
+    X, _, _ = data
+    seen = builder_receives(data)
     assert seen["X_shape_"] == X.shape and seen["X_dtype_"] == X.dtype
     assert seen["n_outputs_expected_"] == 1 and "y_dtype_" in seen and seen["input_shape_"] == (4,)
-
 
 def methods_encoders(data):
     X, y, _ = data
@@ -403,29 +409,14 @@ def builder_meta_keys_by_name(data):
 
 
 def builder_compile_kwargs(data):
-    X, y, _ = data
-    seen = {}
-
-    def build(meta, compile_kwargs):
-        seen.update(compile_kwargs)
-        return tiny(meta)
-
-    KerasPipelineClassifier(build, optimizer="sgd", metrics=["acc"]).initialize(X, y)
-    assert isinstance(seen["optimizer"], keras.optimizers.SGD)
-    assert seen["loss"] == "binary_crossentropy" and seen["metrics"] == ["acc"]
-
+    seen = builder_receives(data, optimizer="sgd", metrics=["acc"])
+    assert isinstance(seen["compile_kwargs"]["optimizer"], keras.optimizers.SGD)
+    assert seen["compile_kwargs"]["loss"] == "binary_crossentropy"
+    assert seen["compile_kwargs"]["metrics"] == ["acc"]
 
 def builder_params(data):
-    X, y, _ = data
-    seen = {}
-
-    def build(meta, params):
-        seen.update(params)
-        return tiny(meta)
-
-    KerasPipelineClassifier(build, epochs=1, optimizer__learning_rate=0.01).initialize(X, y)
-    assert seen["epochs"] == 1 and seen["optimizer__learning_rate"] == 0.01
-
+    seen = builder_receives(data, epochs=1, optimizer__learning_rate=0.01)
+    assert seen["params"]["epochs"] == 1 and seen["params"]["optimizer__learning_rate"] == 0.01
 
 def builder_model_values(data):
     X, y, _ = data
