@@ -8,13 +8,12 @@ entry point of a new fit: build (``_build``), then compile (here).
 """
 
 import copy
-import inspect
 
 import keras
 
 from ._build import build_model, copy_trained_model, estimator_builder, output_width
 from ._compat import keras_compiled_metrics
-from ._routing import params_for
+from ._routing import construct, keyed_items, params_for, routed_kwargs, split_routed
 from .exceptions import RoutedArgumentError
 
 
@@ -84,61 +83,6 @@ def _classes_by_name(module, base):
     }
 
 
-def _routed_kwargs(what, params):
-    """The keyword arguments of one object from its routed parameters (``what`` names them,
-    e.g. "loss"): ``<what>__<arg>`` as they are, and ``<what>__<arg>__<sub>`` (scikeras's
-    nested routing) as the arguments of ``<arg>``, which must then be given as a class and is
-    made with them (``optimizer__learning_rate=ExponentialDecay,
-    optimizer__learning_rate__decay_steps=10``)."""
-    flat = {key: value for key, value in params.items() if "__" not in key}
-    nested = {}
-    for key, value in params.items():
-        if "__" in key:
-            head, _, sub = key.partition("__")
-            nested.setdefault(head, {})[sub] = value
-    for head, sub in nested.items():
-        example = f"{what}__{head}__{next(iter(sub))}"
-        if head not in flat:
-            raise RoutedArgumentError(
-                f"{example} routes an argument below {what}__{head}, which is not given. Give "
-                f"{what}__{head} as a class (it is made with the {what}__{head}__* arguments), "
-                f"or pass {what}__{head} directly."
-            )
-        target = flat[head]
-        if not isinstance(target, type):
-            raise RoutedArgumentError(
-                f"{example} routes an argument below {what}__{head}={target!r}, which takes no "
-                f"arguments (only a class given as {what}__{head} is made with them). Pass "
-                f"{what}__{head} as a class, or set the argument on the object yourself."
-            )
-        flat[head] = construct(target, _routed_kwargs(f"{what}__{head}", sub), f"{what}__{head}")
-    return flat
-
-
-def construct(cls, kwargs, what, hint=""):
-    """``cls(**kwargs)``; an argument ``cls`` does not take raises ``RoutedArgumentError``
-    naming it, the arguments ``cls`` takes and the routed prefix ``what``."""
-    try:
-        params = inspect.signature(cls).parameters
-    except (TypeError, ValueError):  # no signature to read: let the call decide
-        params = None
-    if params is not None and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        unknown = sorted(set(kwargs) - set(params))
-        if unknown:
-            raise RoutedArgumentError(
-                f"{what}__ argument(s) {unknown} are not arguments of {cls.__name__}, which "
-                f"takes {sorted(n for n in params if n not in ('self', 'args'))}.{hint} Remove "
-                "them or use the argument names above."
-            )
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:  # e.g. Keras's "Argument(s) not recognized"
-        raise RoutedArgumentError(
-            f"Could not make {cls.__name__} from the {what}__ arguments {sorted(kwargs)}: "
-            f"{exc}.{hint}"
-        ) from None
-
-
 def _loss_class(name):
     """The Keras loss class a string names (``"BinaryCrossentropy"``, ``"huber"``), or None."""
     return _classes_by_name(keras.losses, keras.losses.Loss).get(loss_name(name))
@@ -151,8 +95,8 @@ def resolve_loss(loss, params):
     list (one loss per output) is resolved entry by entry: ``loss__<arg>`` goes to each
     entry, ``loss__<key>__<arg>`` (the output name, or its position in a list) to one."""
     if isinstance(loss, (dict, list, tuple)):
-        items = _keyed_items(loss)
-        shared, per_key = _split_routed("loss", params, [k for k, _ in items])
+        items = keyed_items(loss)
+        shared, per_key = split_routed("loss", params, [k for k, _ in items])
         made = [resolve_loss(value, {**shared, **per_key.get(k, {})}) for k, value in items]
         return dict(zip(loss, made)) if isinstance(loss, dict) else made
     if isinstance(loss, type):
@@ -161,7 +105,7 @@ def resolve_loss(loss, params):
                 f"`loss` is the class {loss.__name__}, which is not a keras.losses.Loss; pass a "
                 "Keras loss class, instance, name or function."
             )
-        return construct(loss, _routed_kwargs("loss", params), "loss")
+        return construct(loss, routed_kwargs("loss", params), "loss")
     if isinstance(loss, str) and (params or loss[:1].isupper()):
         cls = _loss_class(loss)
         if cls is None:
@@ -170,7 +114,7 @@ def resolve_loss(loss, params):
                 "Pass loss as a class (e.g. keras.losses.Huber), a class name (\"Huber\") or "
                 "drop the loss__ parameters."
             )
-        return construct(cls, _routed_kwargs("loss", params), "loss")
+        return construct(cls, routed_kwargs("loss", params), "loss")
     if not params:
         return loss
     raise RoutedArgumentError(
@@ -249,13 +193,19 @@ def resolve_optimizer(optimizer, params):
     """A new optimizer instance; a user's instance is copied, never reused or mutated. A name
     or class is made with the ``optimizer__*`` arguments (``optimizer__<arg>__<sub>`` builds
     a nested argument, e.g. a learning-rate schedule class)."""
-    kwargs = _routed_kwargs("optimizer", params)
+    kwargs = routed_kwargs("optimizer", params)
     hint = (" Keras 3 calls `lr` `learning_rate`: use optimizer__learning_rate."
             if "lr" in kwargs else "")
     if isinstance(optimizer, keras.optimizers.Optimizer):
         config = optimizer.get_config()
         config.update(kwargs)
-        return construct(type(optimizer).from_config, {"config": config}, "optimizer", hint)
+        try:
+            return type(optimizer).from_config(config)
+        except (TypeError, ValueError) as exc:  # an argument its config does not take
+            raise RoutedArgumentError(
+                f"Could not make {type(optimizer).__name__} from the given instance's config "
+                f"and the optimizer__ arguments {sorted(kwargs)}: {exc}.{hint}"
+            ) from None
     if isinstance(optimizer, type) and issubclass(optimizer, keras.optimizers.Optimizer):
         return construct(optimizer, kwargs, "optimizer", hint)
     if isinstance(optimizer, str):
@@ -270,33 +220,6 @@ def resolve_optimizer(optimizer, params):
     )
 
 
-def _keyed_items(objects):
-    """(key, object) pairs of a list, tuple or dict of objects (a single object: key "0")."""
-    if isinstance(objects, dict):
-        return [(str(k), v) for k, v in objects.items()]
-    if isinstance(objects, (list, tuple)):
-        return [(str(i), v) for i, v in enumerate(objects)]
-    return [("0", objects)]
-
-
-def _split_routed(prefix, params, keys):
-    """``<prefix>__<arg>`` values shared by every object, and ``<prefix>__<key>__<arg>``
-    values per key; an unknown key is refused."""
-    shared = {k: v for k, v in params.items() if "__" not in k}
-    per_key = {}
-    for key, value in params.items():
-        if "__" in key:
-            head, _, arg = key.partition("__")
-            per_key.setdefault(head, {})[arg] = value
-    unknown = set(per_key) - set(keys)
-    if unknown:
-        raise RoutedArgumentError(
-            f"{prefix}__ parameters address {sorted(unknown)}, but the {prefix} are keyed "
-            f"{list(keys)}."
-        )
-    return shared, per_key
-
-
 def resolve_callbacks(callbacks, params):
     """New callback instances: classes are instantiated with ``callbacks__*`` parameters,
     instances are deep-copied, so fits never share callback state.
@@ -308,8 +231,8 @@ def resolve_callbacks(callbacks, params):
         if params:
             raise ValueError("callbacks__ parameters were given but `callbacks` is None.")
         return []
-    items = _keyed_items(callbacks)
-    shared, per_key = _split_routed("callbacks", params, [k for k, _ in items])
+    items = keyed_items(callbacks)
+    shared, per_key = split_routed("callbacks", params, [k for k, _ in items])
     made = []
     for key, cb in items:
         kwargs = {**shared, **per_key.get(key, {})}
@@ -364,7 +287,7 @@ def resolve_metrics(metrics, params):
         return None
     if not isinstance(metrics, (list, tuple, dict)):
         metrics = [metrics]  # metrics="acc", metrics=keras.metrics.AUC()
-    items = _keyed_items(metrics)
+    items = keyed_items(metrics)
     keys = [k for k, _ in items]
     aliases = _metric_aliases(items)
     renamed = {}
@@ -373,7 +296,7 @@ def resolve_metrics(metrics, params):
         if sep and head not in keys and head in aliases:
             name = f"{aliases[head]}__{arg}"
         renamed[name] = value
-    shared, per_key = _split_routed("metrics", renamed, keys)
+    shared, per_key = split_routed("metrics", renamed, keys)
     made = []
     for key, metric in items:
         kwargs = {**shared, **per_key.get(key, {})}
@@ -394,7 +317,7 @@ def resolve_metrics(metrics, params):
                 f"class; metric {key!r} is a {type(metric).__name__}. Set the arguments on it "
                 "instead."
             )
-        made.append(construct(cls, _routed_kwargs("metrics", kwargs), f"metrics__{key}"))
+        made.append(construct(cls, routed_kwargs("metrics", kwargs), f"metrics__{key}"))
     if isinstance(metrics, dict):
         return dict(zip(metrics, made))
     return made

@@ -437,7 +437,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.model_ = model
         _pool.adopt(self, model)  # hands a model this estimator owned before back to the pool
         self.history_ = history
-        self.n_iter_ = _n_iter_after(history, epochs_before, trained)  # this call's epochs
+        # the epochs of this call, as MLPClassifier counts (partial_fit: 1, initialize: 0);
+        # history_ keeps every epoch of a continued model (scikeras's current_epoch)
+        self.n_iter_ = 0 if trained else len(history.get("loss", [])) - epochs_before
         self.best_epoch_ = None if restored is None else epochs_before + restored
         self.callbacks_ = callbacks
         return self
@@ -658,14 +660,6 @@ def _check_distributable(strategy, batch_size):
             f"every batch. Pass batch_size >= {n} (batch_size is the global batch, split "
             "across the replicas)."
         )
-
-
-def _n_iter_after(history, epochs_before, trained):
-    """``n_iter_`` after a fit: the epochs this call ran, as scikit-learn's ``MLPClassifier``
-    reports them (checked on 1.9.1): ``fit``, also with ``warm_start=True``, the epochs it
-    ran; ``partial_fit`` 1; ``initialize`` 0. ``history_`` keeps every epoch of a continued
-    model, so ``len(history_["loss"])`` counts them all (scikeras's ``current_epoch``)."""
-    return 0 if trained else len(history.get("loss", [])) - epochs_before
 
 
 def _check_diverged(history, advice):

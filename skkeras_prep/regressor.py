@@ -70,8 +70,9 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
     epochs : int >= 1, default=100
         Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
     batch_size : int >= 1, -1 or None, default=64
-        Rows per gradient step; None means the class default, -1 all rows in one batch (the classifier's default is 32: standardised targets at
-        batch 64 matched MLPRegressor on diabetes, see docs/DESIGN.md).
+        Rows per gradient step; None means the class default (the classifier's default is
+        32: standardised targets at batch 64 matched MLPRegressor on diabetes, see
+        docs/DESIGN.md); -1 means all rows in one batch.
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
     validation_split : float in [0, 1), default=0.0

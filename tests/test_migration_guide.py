@@ -9,7 +9,6 @@ scikeras itself). Tiny models, 1-2 epochs, 60 rows."""
 import inspect
 import json
 import pathlib
-import pickle
 import random
 
 import keras
@@ -18,9 +17,7 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-import skkeras_prep
 from skkeras_prep import ClassifierTargetEncoder, KerasPipelineClassifier, KerasPipelineRegressor
-from skkeras_prep.exceptions import RoutedArgumentError
 from skkeras_prep.models import output_units
 
 HERE = pathlib.Path(__file__).resolve().parent
