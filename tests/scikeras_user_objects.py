@@ -49,3 +49,21 @@ class LinearModel(keras.Model):
 
 def subclassed_builder(meta):
     return LinearModel(1)
+
+
+class Scale:
+    """A plain object a loss takes as an argument (made by nested routing)."""
+
+    def __init__(self, factor=1.0):
+        self.factor = factor
+
+
+class ScaledLoss(keras.losses.Loss):
+    """Mean squared error times ``scale.factor``: a loss whose argument is an object."""
+
+    def __init__(self, scale=None, name="scaled_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.scale = scale or Scale()
+
+    def call(self, y_true, y_pred):
+        return self.scale.factor * ops.mean(ops.square(y_true - y_pred), axis=-1)

@@ -223,6 +223,18 @@ def test_loss_class_by_name_with_routed_arguments(data):
                                 epochs=1).fit(X, y_bin)
 
 
+def test_nested_loss_arguments_build_the_inner_object(data):
+    """loss__<arg>__<sub>, as scikeras routes it: the argument given as a class is made with
+    the <sub> arguments, then the loss with it."""
+    X, _, _, y_reg = data
+    reg = KerasPipelineRegressor(_tiny, loss=user.ScaledLoss, loss__scale=user.Scale,
+                                 loss__scale__factor=2.5, epochs=1, random_state=0).fit(X, y_reg)
+    assert isinstance(reg.model_.loss.scale, user.Scale) and reg.model_.loss.scale.factor == 2.5
+    with pytest.raises(RoutedArgumentError, match=r"\['bogus'\] are not arguments of Scale"):
+        KerasPipelineRegressor(_tiny, loss=user.ScaledLoss, loss__scale=user.Scale,
+                               loss__scale__bogus=1, epochs=1).fit(X, y_reg)
+
+
 def test_nested_routed_arguments_build_the_inner_object(data):
     X, y_bin, _, _ = data
     clf = KerasPipelineClassifier(
