@@ -1,4 +1,4 @@
-"""Building and compiling the Keras model; resolving optimizer, loss and callbacks.
+"""Building the Keras model (compiling it and resolving optimizer, loss and metrics: ``_compiling``).
 
 ``model`` may be None (the default MLP), a builder object with a ``build(meta)`` method (see
 ``skkeras_prep.models``), a callable returning a model, or a ``keras.Model`` instance (cloned,
@@ -18,8 +18,8 @@ import keras
 import numpy as np
 
 from ._compat import keras_compiled_metrics
-from ._routing import params_for
 from ._seeding import reseed_model
+from .exceptions import RoutedArgumentError
 
 
 # -- builders ------------------------------------------------------------------------------
@@ -52,7 +52,7 @@ def _call_builder(builder, routed_model_params, meta, extras=None):
         return builder(**available)
     unknown = sorted(set(routed_model_params) - set(params))
     if unknown:
-        raise ValueError(
+        raise RoutedArgumentError(
             f"model__ parameter(s) {unknown} are not arguments of the model builder "
             f"{getattr(builder, '__name__', builder)!r}{signature}. Add them to its signature "
             "or remove them."
@@ -67,7 +67,7 @@ def _call_builder(builder, routed_model_params, meta, extras=None):
         and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
     if missing:
-        raise ValueError(
+        raise RoutedArgumentError(
             f"The model builder needs argument(s) {missing} that were not given. Pass them "
             f"as model__<name>=..., or use one of {sorted(available)}."
         )
@@ -125,6 +125,11 @@ def check_input_names(model, input_shape):
         )
 
 
+def is_model_instance(model):
+    """Whether the ``model`` parameter is a ``keras.Model`` instance (not a builder)."""
+    return isinstance(model, keras.Model)
+
+
 def copy_trained_model(model):
     """A copy of a trained ``keras.Model`` with the same weights (and compile settings), for
     ``initialize``: the user's model is never mutated."""
@@ -155,7 +160,7 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         built = MLP().set_params(**routed_model_params).build(meta)
     elif isinstance(model, keras.Model):
         if routed_model_params:
-            raise ValueError(
+            raise RoutedArgumentError(
                 "model__ parameters were given but `model` is a keras.Model instance, "
                 "which takes no arguments. Use a builder function to make them searchable."
             )
@@ -237,23 +242,6 @@ def estimator_builder(estimator, meta):
     return view._keras_build_fn
 
 
-def make_compiled_model(estimator, routed, meta, encoder, seed, *, trained=False):
-    """The compiled model of a new fit: built from the ``model`` parameter (or the subclass's
-    ``_keras_build_fn``) and seeded from ``seed``; with ``trained`` (``initialize``), a copy
-    of the given trained ``keras.Model``, weights kept. Compiled by ``compile_model``'s rule.
-    A builder function may declare ``compile_kwargs`` (the resolved optimizer, loss and
-    metrics) and ``params`` (the estimator's ``get_params()``)."""
-    settings = CompileSettings(estimator, routed, encoder, meta)
-    if trained:
-        model = copy_trained_model(estimator.model)
-    else:
-        extras = {"compile_kwargs": settings.kwargs, "params": estimator.get_params}
-        model = build_model(estimator_builder(estimator, meta), params_for("model", routed),
-                            meta, seed, extras)
-    return compile_model(model, settings, encoder, run_eagerly=estimator.run_eagerly,
-                         jit_compile=estimator.jit_compile)
-
-
 def output_names(model, count):
     """The names of a model's ``count`` outputs given as a list (``model.output_names``)."""
     names = list(getattr(model, "output_names", None) or [])
@@ -276,10 +264,23 @@ def _width(shape, input_shape, name=None):
     return int(shape[1])
 
 
+def one_output(structure):
+    """The one entry of a list, tuple or dict of one (``keras.Model(inp, [out])`` or
+    ``{name: out}``): a structure of one output is one output, for its width, its target and
+    its predictions; anything else as it is. (A tuple of two ints is a shape, not outputs.)"""
+    if isinstance(structure, dict) and len(structure) == 1:
+        return next(iter(structure.values()))
+    if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(
+        structure[0], (int, type(None))
+    ):
+        return structure[0]
+    return structure
+
+
 def output_width(model, input_shape):
-    """The width of the model's output: an int for one output tensor, or for several
-    outputs a dict ``{output name: width}`` (keyed as the model's outputs are: the keys of
-    a dict of outputs, else ``model.output_names``)."""
+    """The width of the model's output: an int for one output tensor (or a list or dict of
+    one), or for several outputs a dict ``{output name: width}`` (keyed as the model's
+    outputs are: the keys of a dict of outputs, else ``model.output_names``)."""
     try:
         shape = model.compute_output_shape(_batch_shape(input_shape))
     except Exception:  # some subclassed models cannot infer shapes: run one zero row
@@ -287,26 +288,13 @@ def output_width(model, input_shape):
         shape = keras.tree.map_structure(lambda t: tuple(keras.ops.shape(t)), out)
     if isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list)):
         shape = list(shape)  # a tuple of output shapes
-    if isinstance(shape, (dict, list)) and len(shape) == 1 and isinstance(
-        _sole(shape), (tuple, list)
-    ):  # a list or dict of one output is one output, as Keras's fit takes it
-        shape = _sole(shape)
+    shape = one_output(shape)
     if isinstance(shape, dict):
         return {name: _width(s, input_shape, name) for name, s in shape.items()}
     if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
         names = output_names(model, len(shape))
         return {name: _width(s, input_shape, name) for name, s in zip(names, shape)}
     return _width(shape, input_shape)
-
-
-def _sole(structure):
-    """The only entry of a dict, list or tuple of one output (a list or dict of one output
-    is one output: ``keras.Model(inputs, [output])``); anything else as it is."""
-    if isinstance(structure, dict) and len(structure) == 1:
-        return next(iter(structure.values()))
-    if isinstance(structure, list) and len(structure) == 1:
-        return structure[0]
-    return structure
 
 
 _FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> its traced forward function
@@ -332,351 +320,8 @@ def forward_function(model, input_shape):
             )
             model_ref = weakref.ref(model)
             forward = tf.function(
-                lambda x: _sole(model_ref()(x, training=False)), input_signature=[spec],
-                autograph=False
+                lambda x: one_output(model_ref()(x, training=False)), input_signature=[spec],
+                autograph=False,
             )
             _FORWARD_FUNCTIONS[model] = forward
     return forward
-
-
-# -- optimizer, loss, callbacks ------------------------------------------------------------
-_LOSS_ALIASES = {
-    "mse": "mean_squared_error",
-    "mae": "mean_absolute_error",
-    "mape": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error",
-    "bce": "binary_crossentropy",
-}
-
-
-def _snake(name):
-    out = []
-    for i, ch in enumerate(name):
-        if ch.isupper() and i and not name[i - 1].isupper():
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
-
-
-def loss_name(loss):
-    """A normalised snake_case name for a loss string, class, instance or function (a dict
-    of them, for a loss per output)."""
-    if loss is None:
-        return None
-    if isinstance(loss, dict):
-        return {key: loss_name(value) for key, value in loss.items()}
-    if isinstance(loss, (list, tuple)):  # one loss per output, in output order
-        return [loss_name(value) for value in loss]
-    if isinstance(loss, str):
-        name = loss.lower()
-    elif isinstance(loss, type):
-        name = _snake(loss.__name__)
-    elif isinstance(loss, keras.losses.Loss):
-        name = _snake(type(loss).__name__)
-    else:
-        name = getattr(loss, "__name__", "")
-    return _LOSS_ALIASES.get(name, name)
-
-
-def _classes_by_name(module, base):
-    """The public subclasses of ``base`` in a Keras module, by snake_case name."""
-    return {
-        _snake(obj.__name__): obj
-        for obj in vars(module).values()
-        if isinstance(obj, type) and issubclass(obj, base)
-    }
-
-
-def resolve_loss(loss, params):
-    """The loss to compile with, applying ``loss__*`` parameters. A loss class is always
-    instantiated (with or without parameters), so the compiled model can be saved. A dict
-    (one loss per output) is resolved entry by entry; ``loss__*`` apply to each of them."""
-    if isinstance(loss, dict):
-        return {key: resolve_loss(value, params) for key, value in loss.items()}
-    if isinstance(loss, type):
-        if not issubclass(loss, keras.losses.Loss):
-            raise TypeError(
-                f"`loss` is the class {loss.__name__}, which is not a keras.losses.Loss; pass a "
-                "Keras loss class, instance, name or function."
-            )
-        return loss(**params)
-    if not params:
-        return loss
-    if isinstance(loss, str):
-        cls = _classes_by_name(keras.losses, keras.losses.Loss).get(loss_name(loss))
-        if cls is None:
-            raise ValueError(
-                f"loss__ parameters need a Keras loss class; {loss!r} does not name one. "
-                "Pass loss as a class (e.g. keras.losses.Huber) or drop the loss__ parameters."
-            )
-        return cls(**params)
-    raise ValueError(
-        "loss__ parameters can only be applied to a loss given by name or class, not to a "
-        f"{type(loss).__name__} instance; set the arguments on the instance instead."
-    )
-
-
-def metrics_per_output(metrics, width):
-    """The metrics to compile with. For several outputs (``width`` a dict by output name), a
-    list applies to every output, each getting its own copies; a dict (by output name) is
-    passed as it is."""
-    if metrics is None or isinstance(metrics, dict):
-        return metrics
-    if not isinstance(width, dict):
-        return list(metrics)
-    return {name: [copy.deepcopy(m) for m in metrics] for name in width}
-
-
-def _metric_instance(metric):
-    """A metric class instantiated, as a loss class is, so that the compiled model can be
-    saved and pickled (Keras keeps a class in its compile config and cannot serialize it);
-    lists (one per output) element-wise; anything else as it is."""
-    if isinstance(metric, type):
-        if not issubclass(metric, keras.metrics.Metric):
-            raise TypeError(
-                f"metrics holds the class {metric.__name__}, which is not a "
-                "keras.metrics.Metric; pass Keras metric classes, instances, names or "
-                "functions."
-            )
-        return metric()
-    if isinstance(metric, (list, tuple)):
-        return [_metric_instance(m) for m in metric]
-    return metric
-
-
-def resolve_optimizer(optimizer, params):
-    """A new optimizer instance; a user's instance is copied, never reused or mutated."""
-    if isinstance(optimizer, keras.optimizers.Optimizer):
-        config = optimizer.get_config()
-        config.update(params)
-        return type(optimizer).from_config(config)
-    if isinstance(optimizer, type) and issubclass(optimizer, keras.optimizers.Optimizer):
-        return optimizer(**params)
-    if isinstance(optimizer, str):
-        try:
-            return keras.optimizers.get({"class_name": optimizer, "config": dict(params)})
-        except (ValueError, TypeError) as exc:
-            hint = (" Keras 3 calls `lr` `learning_rate`: use optimizer__learning_rate."
-                    if "lr" in params else "")
-            raise ValueError(
-                f"Could not make optimizer {optimizer!r} with optimizer__ parameters "
-                f"{params}: {exc}.{hint}"
-            ) from None
-    raise TypeError(
-        f"`optimizer` must be a name like 'adam', a keras optimizer class or instance; got "
-        f"{type(optimizer).__name__}."
-    )
-
-
-def _keyed_items(objects):
-    """(key, object) pairs of a list, tuple or dict of objects (a single object: key "0")."""
-    if isinstance(objects, dict):
-        return [(str(k), v) for k, v in objects.items()]
-    if isinstance(objects, (list, tuple)):
-        return [(str(i), v) for i, v in enumerate(objects)]
-    return [("0", objects)]
-
-
-def _split_routed(prefix, params, keys):
-    """``<prefix>__<arg>`` values shared by every object, and ``<prefix>__<key>__<arg>``
-    values per key; an unknown key is refused."""
-    shared = {k: v for k, v in params.items() if "__" not in k}
-    per_key = {}
-    for key, value in params.items():
-        if "__" in key:
-            head, _, arg = key.partition("__")
-            per_key.setdefault(head, {})[arg] = value
-    unknown = set(per_key) - set(keys)
-    if unknown:
-        raise ValueError(
-            f"{prefix}__ parameters address {sorted(unknown)}, but the {prefix} are keyed "
-            f"{list(keys)}."
-        )
-    return shared, per_key
-
-
-def resolve_callbacks(callbacks, params):
-    """New callback instances: classes are instantiated with ``callbacks__*`` parameters,
-    instances are deep-copied, so fits never share callback state.
-
-    ``callbacks__<i>__<arg>`` (list) or ``callbacks__<key>__<arg>`` (dict) address one
-    callback; ``callbacks__<arg>`` applies to every callback given as a class.
-    """
-    if callbacks is None:
-        if params:
-            raise ValueError("callbacks__ parameters were given but `callbacks` is None.")
-        return []
-    items = _keyed_items(callbacks)
-    shared, per_key = _split_routed("callbacks", params, [k for k, _ in items])
-    made = []
-    for key, cb in items:
-        kwargs = {**shared, **per_key.get(key, {})}
-        if isinstance(cb, type):
-            if not issubclass(cb, keras.callbacks.Callback):
-                raise TypeError(
-                    f"Callback {key!r} is the class {cb.__name__}, which is not a "
-                    "keras.callbacks.Callback; pass Keras callback classes or instances."
-                )
-            made.append(cb(**kwargs))
-        elif isinstance(cb, keras.callbacks.Callback):
-            if per_key.get(key):
-                raise ValueError(
-                    f"callbacks__{key}__ parameters need callback {key} to be a class; it is "
-                    "an instance. Pass the class, or set the arguments on the instance."
-                )
-            made.append(copy.deepcopy(cb))
-        else:
-            raise TypeError(
-                f"Callback {key!r} is a {type(cb).__name__}; pass keras.callbacks.Callback "
-                "instances or classes."
-            )
-    return made
-
-
-def resolve_metrics(metrics, params):
-    """The metrics to compile with, applying ``metrics__*`` parameters (as scikeras does):
-    ``metrics__<arg>`` goes to every metric given as a class or a name, and
-    ``metrics__<i>__<arg>`` (list) or ``metrics__<key>__<arg>`` (dict) to one. A metric that
-    gets arguments is made from its class (a name must name a Keras metric class)."""
-    if metrics is None:
-        if params:
-            raise ValueError(
-                "metrics__ parameters were given but there are no metrics; pass metrics=[...]."
-            )
-        return None
-    items = _keyed_items(metrics)
-    shared, per_key = _split_routed("metrics", params, [k for k, _ in items])
-    made = []
-    for key, metric in items:
-        kwargs = {**shared, **per_key.get(key, {})}
-        if not kwargs:
-            made.append(_metric_instance(metric))
-            continue
-        cls = metric
-        if isinstance(metric, str):
-            cls = _classes_by_name(keras.metrics, keras.metrics.Metric).get(_snake(metric).lower())
-            if cls is None:
-                raise ValueError(
-                    f"metrics__ parameters need a Keras metric class; {metric!r} does not name "
-                    "one. Pass the metric as a class (e.g. keras.metrics.AUC)."
-                )
-        if not (isinstance(cls, type) and issubclass(cls, keras.metrics.Metric)):
-            raise ValueError(
-                f"metrics__ parameters can only be applied to a metric given by name or "
-                f"class; metric {key!r} is a {type(metric).__name__}. Set the arguments on it "
-                "instead."
-            )
-        made.append(cls(**kwargs))
-    if isinstance(metrics, dict):
-        return dict(zip(metrics, made))
-    return made
-
-
-def loss_from_logits(loss):
-    """Whether a loss reads logits (``from_logits=True`` in a Keras loss object's config); a
-    dict of them by output name for a dict of losses (one per output)."""
-    if isinstance(loss, dict):
-        return {key: loss_from_logits(value) for key, value in loss.items()}
-    if isinstance(loss, keras.losses.Loss):
-        try:
-            return bool(loss.get_config().get("from_logits", False))
-        except (NotImplementedError, TypeError):
-            return bool(getattr(loss, "from_logits", False))
-    return False
-
-
-# -- compiling -------------------------------------------------------------------------------
-class CompileSettings:
-    """The estimator's optimizer, loss and metrics for one fit, and which of them the user set.
-
-    ``optimizer=None`` means adam and ``loss=None`` the target's default loss; a setting counts
-    as set when its parameter is not None or any of its routed ``<name>__*`` parameters is
-    given. ``kwargs()`` is what a builder declaring ``compile_kwargs`` receives: a dict with
-    the resolved ``optimizer``, ``loss`` and ``metrics``, made once per fit."""
-
-    def __init__(self, estimator, routed, encoder, meta):
-        self.est, self.encoder, self.meta = estimator, encoder, meta
-        self.params = {name: params_for(name, routed) for name in ("optimizer", "loss", "metrics")}
-        self.user_set = {
-            name: getattr(estimator, name) is not None or bool(self.params[name])
-            for name in ("optimizer", "loss", "metrics")
-        }
-        self._kwargs = None
-
-    def kwargs(self):
-        if self._kwargs is None:
-            from .models import output_units
-
-            # Several outputs: each head's default loss, as for a model of the default widths.
-            several = getattr(self.encoder, "several_outputs", False)
-            width = None if several else output_units(self.meta)[0]
-            self._kwargs = {
-                "optimizer": self.optimizer(),
-                "loss": self.loss(self.encoder.default_loss(width)),
-                "metrics": self.metrics(),
-            }
-        return self._kwargs
-
-    def optimizer(self, base="adam"):
-        est_optimizer = self.est.optimizer
-        return resolve_optimizer(est_optimizer if est_optimizer is not None else base,
-                                 self.params["optimizer"])
-
-    def loss(self, base):
-        if self.est.loss is not None:
-            return resolve_loss(self.est.loss, self.params["loss"])
-        if isinstance(base, keras.losses.Loss) and self.params["loss"]:
-            config = base.get_config()
-            config.update(self.params["loss"])
-            return type(base).from_config(config)
-        return resolve_loss(base, self.params["loss"])
-
-    def metrics(self, base=None):
-        est_metrics = self.est.metrics
-        metrics = est_metrics if est_metrics is not None else base
-        if isinstance(metrics, (list, tuple)):
-            metrics = list(metrics)
-        return resolve_metrics(metrics, self.params["metrics"])
-
-
-def compile_model(model, settings, encoder, *, run_eagerly=None, jit_compile=None):
-    """Compile ``model`` by the rule of docs/DESIGN.md ("A compiled model keeps what the user
-    did not set"), and tell ``encoder`` the output width, the loss and whether it reads logits.
-
-    An uncompiled model is compiled with the estimator's optimizer (None: adam), loss (None:
-    the target's default) and metrics. A model the builder compiled keeps its own optimizer,
-    loss and metrics, except each one the user set (the parameter, or any of its routed
-    ``optimizer__*``, ``loss__*``, ``metrics__*``): that one replaces the model's, and the
-    model is recompiled. ``optimizer__*`` / ``loss__*`` alone apply to the model's own
-    optimizer or loss. ``run_eagerly`` and ``jit_compile`` apply when not None.
-    """
-    width = output_width(model, settings.meta["input_shape_"])
-    compiled = getattr(model, "compiled", False)
-    if compiled:
-        loss = settings.loss(model.loss) if settings.user_set["loss"] else model.loss
-    else:
-        loss = settings.loss(encoder.default_loss(width))
-    encoder.set_output_width(width, loss_name(loss), from_logits=loss_from_logits(loss))
-    flags = {}
-    if run_eagerly is not None:
-        flags["run_eagerly"] = bool(run_eagerly)
-    if jit_compile is not None:
-        flags["jit_compile"] = jit_compile
-    if not compiled:
-        model.compile(optimizer=settings.optimizer(), loss=loss,
-                      metrics=metrics_per_output(settings.metrics(), width), **flags)
-    elif any(settings.user_set.values()):
-        optimizer = model.optimizer
-        if settings.user_set["optimizer"]:
-            optimizer = settings.optimizer(base=model.optimizer)
-        metrics = keras_compiled_metrics(model)
-        if settings.user_set["metrics"]:
-            metrics = metrics_per_output(settings.metrics(base=metrics), width)
-        current = {"run_eagerly": model.run_eagerly, "jit_compile": model.jit_compile}
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **{**current, **flags})
-    else:
-        for name, value in flags.items():
-            setattr(model, name, value)
-    return model
-
-

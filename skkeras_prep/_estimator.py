@@ -20,11 +20,12 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils import check_consistent_length, get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _augment, _build, _dataset, _multi_input, _padding, _pool, _training
+from . import _augment, _build, _compiling, _dataset, _multi_input, _padding, _pool, _training
 from ._call_options import fit_options, predict_batch_size, score_options
 from ._compat import sklearn_num_samples
 from ._html_repr import PartsReprMixin
 from . import distribution as _distribution
+from ._pickling import classes_scope, picklable_state
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
@@ -70,10 +71,13 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
                          InstanceOf(dict, "a dict of transformers keyed by input name")],
         "optimizer": [NONE, STRING, CLASS, HasMethods(["apply_gradients", "get_config"],
                                                       "a keras optimizer instance")],
-        "loss": [NONE, STRING, CALLABLE, InstanceOf(dict, "a dict of losses keyed by output name")],
-        "metrics": [NONE, InstanceOf((list, tuple, dict), "a list, tuple or dict of Keras metrics")],
+        "loss": [NONE, STRING, CALLABLE,
+                 InstanceOf((dict, list, tuple), "a dict of losses keyed by output name or a "
+                            "list of losses in output order")],
+        "metrics": [NONE, STRING, CALLABLE,
+                    InstanceOf((list, tuple, dict), "a list, tuple or dict of Keras metrics")],
         "epochs": [positive_int()],
-        "batch_size": [NONE, positive_int()],
+        "batch_size": [NONE, positive_int(), Options(numbers.Integral, -1)],
         "shuffle": [BOOLEAN],
         "validation_split": [Interval(numbers.Real, 0, 1, closed="left")],
         "early_stopping": [BOOLEAN],
@@ -192,18 +196,21 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         """scikit-learn's clone, sharing a ``tf.distribute`` strategy instance instead of
         deep-copying it: a copy would restart the strategy's collective keys, so fits of two
         clones could collide; a strategy holds no training state."""
-        new = super().__sklearn_clone__()
+        params = [value for name, value in vars(self).items() if not name.endswith("_")]
+        with classes_scope(params):  # clone deep-copies the user's Keras objects
+            new = super().__sklearn_clone__()
         if _distribution.is_strategy(self.distribution):
             new.distribution = self.distribution
         return new
 
     def __getstate__(self):
         """Pickled state: a ``tf.distribute`` strategy instance in ``distribution`` cannot be
-        pickled, so its ``StrategySpec`` (name and devices) goes in its place."""
+        pickled, so its ``StrategySpec`` (name and devices) goes in its place; Keras objects
+        naming the user's classes carry them (``_pickling``)."""
         state = super().__getstate__()
         if "distribution" in state:
             state = dict(state, distribution=_distribution.picklable(state["distribution"]))
-        return state
+        return picklable_state(state)  # the user's own Keras classes unpickle too
 
     def get_params(self, deep=True):
         """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
@@ -323,21 +330,21 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         return self._fit(X, y, sample_weight, fresh=not continue_training, call_kwargs=kwargs)
 
     def initialize(self, X, y):
-        """Wrap the trained ``keras.Model`` given as ``model=`` without training it.
+        """Fit the preprocessor and the target encoding on (X, y) and make ``model_`` without
+        training it. Returns self.
 
-        The preprocessor (if any) and the target encoding are fitted on (X, y); the model keeps
-        its weights (a copy is used; the given model is never changed) and is compiled by the
-        same rule as in ``fit``. ``predict``, ``score``, ``save`` and ``export_model`` then
-        work; ``history_`` is empty and ``n_iter_`` is 0. Returns self.
+        - ``model=`` a trained ``keras.Model``: a copy of it is wrapped with its weights (the
+          given model is never changed). For the regressor, ``target_transformer="auto"`` then
+          means no scaling: the model is taken as predicting y in its own units.
+        - a builder (a function, a builder object, ``_keras_build_fn``, or None for the
+          default ``MLP``): the model is built and compiled as ``fit`` would, untrained, with
+          ``model__*`` arguments and ``random_state`` applied.
+
+        Either way the model is compiled by the same rule as in ``fit``; ``predict``,
+        ``predict_proba``, ``score``, ``partial_fit``, ``save`` and ``export_model`` then work,
+        ``model_`` can be inspected or changed (``est.model_.set_weights(...)``),
+        ``history_`` is empty and ``n_iter_`` is 0.
         """
-        import keras
-
-        if not isinstance(self.model, keras.Model):
-            raise TypeError(
-                f"{type(self).__name__}.initialize(X, y) wraps a trained keras.Model given as "
-                f"model=...; model is {type(self.model).__name__}. Pass the trained model, or "
-                "call fit to build and train one."
-            )
         return self._fit(X, y, None, fresh=True, trained=True)
 
     def _partial_fit(self, X, y, classes, sample_weight):
@@ -387,11 +394,13 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             preprocessor = stage.preprocess_streamed(streamed, y, incremental, [seeds[2], 1])
             Xt = self._streamed_source(streamed, preprocessor)
         source = self._rows(Xt, preprocessor)
+        if options["batch_size"] == -1:  # scikeras's "all rows in one batch"
+            options["batch_size"] = max(1, source.n_rows)
 
         model, history = stage.model(source, encoder, routed, seeds[0])
-        callbacks = _build.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
+        callbacks = _compiling.resolve_callbacks(self.callbacks, params_for("callbacks", routed))
         for more in options["callbacks"]:
-            callbacks += _build.resolve_callbacks(more, {})
+            callbacks += _compiling.resolve_callbacks(more, {})
         epochs_before = len(history.get("loss", []))
         restored = None
         if not trained:
@@ -426,7 +435,9 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.model_ = model
         _pool.adopt(self, model)  # hands a model this estimator owned before back to the pool
         self.history_ = history
-        self.n_iter_ = len(history.get("loss", []))
+        # the epochs of this call, as MLPClassifier counts (partial_fit: 1, initialize: 0);
+        # history_ keeps every epoch of a continued model (scikeras's current_epoch)
+        self.n_iter_ = 0 if trained else len(history.get("loss", [])) - epochs_before
         self.best_epoch_ = None if restored is None else epochs_before + restored
         self.callbacks_ = callbacks
         return self
@@ -536,6 +547,8 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         X = _multi_input.check_inputs(self, X, reset=False, preprocessor=self.preprocessor_)
         Xt = _multi_input.transform_inputs(self, self.preprocessor_, X)
         source = self._rows(Xt, self.preprocessor_)
+        if batch_size == -1:  # all rows in one batch
+            batch_size = max(1, source.n_rows)
         with explaining_errors(source):
             outputs = [
                 self._call_model(batch)
@@ -620,7 +633,7 @@ def _partial_fit_on_blocks(preprocessor, rows, y):
 def _check_distributable(strategy, batch_size):
     """Refuse what a distribution strategy cannot serve, before anything is built."""
     n = _distribution.replicas(strategy)
-    if batch_size < n:
+    if batch_size != -1 and batch_size < n:
         raise ValueError(
             f"batch_size={batch_size} is smaller than the {n} replicas of the distribution "
             f"strategy ({type(strategy).__name__}): each replica needs at least one row of "
@@ -645,7 +658,8 @@ class _NewFit:
     def __init__(self, estimator, classes, trained=False, strategy=None):
         self.est = estimator
         self.classes = classes
-        self.trained = trained  # initialize: wrap the given trained model
+        # initialize: wrap the given trained keras.Model (a builder is built untrained)
+        self.trained = trained and _build.is_model_instance(estimator.model)
         self.strategy = strategy  # a tf.distribute strategy, or None
         self.data = {}  # scikeras's meta keys about the raw data
 
@@ -694,7 +708,7 @@ class _NewFit:
         est = self.est
         meta = est._meta(source, encoder, self.data)
         with _training.model_scope(self.strategy):
-            model = _build.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
+            model = _compiling.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
         return _pool.reuse_or_keep(model), {}
 
     def keep(self, preprocessor, encoder, source):

@@ -123,6 +123,8 @@ ROUTED_CONSTRAINTS = {
     "optimizer__learning_rate": [
         Interval(numbers.Real, 0, None, closed="neither"),
         HasMethods(["__call__", "get_config"], "a keras LearningRateSchedule"),
+        _Predicate(lambda v: isinstance(v, type) and hasattr(v, "from_config"),
+                   "a LearningRateSchedule class (made with optimizer__learning_rate__*)"),
     ],
 }
 

@@ -7,9 +7,15 @@ prefixes below and a double underscore. It is stored unchanged in the estimator'
 ``get_params``, is settable with ``set_params`` and survives ``clone``. At fit time the values
 are handed to the part the prefix names (the model builder, the optimizer, the loss, the
 callbacks, the metrics; ``fit__*``, ``predict__*`` and ``score__*`` to one call of ``fit``,
-``predict`` or ``score``; see ``_call_options``). This module holds only the name logic; it
-needs no TensorFlow.
+``predict`` or ``score``; see ``_call_options``). This module holds the name logic and how
+routed values become the arguments of one object (``routed_kwargs``: nested
+``<name>__<arg>__<sub>``; ``split_routed``: per key of a list or dict; ``construct``: a class
+called with them, a mismatch named); it needs no TensorFlow.
 """
+
+import inspect
+
+from .exceptions import RoutedArgumentError
 
 ROUTED_PREFIXES = ("model", "optimizer", "loss", "metrics", "callbacks", "fit", "predict", "score")
 
@@ -52,3 +58,85 @@ def params_for(prefix, params):
     """The routed values for one prefix, with the prefix stripped: {'learning_rate': 0.1}."""
     head = prefix + "__"
     return {k[len(head):]: v for k, v in params.items() if k.startswith(head)}
+
+
+def routed_kwargs(what, params):
+    """The keyword arguments of one object from its routed parameters (``what`` names them,
+    e.g. "loss"): ``<what>__<arg>`` as they are, and ``<what>__<arg>__<sub>`` (scikeras's
+    nested routing) as the arguments of ``<arg>``, which must then be given as a class and is
+    made with them (``optimizer__learning_rate=ExponentialDecay,
+    optimizer__learning_rate__decay_steps=10``)."""
+    flat = {key: value for key, value in params.items() if "__" not in key}
+    nested = {}
+    for key, value in params.items():
+        if "__" in key:
+            head, _, sub = key.partition("__")
+            nested.setdefault(head, {})[sub] = value
+    for head, sub in nested.items():
+        example = f"{what}__{head}__{next(iter(sub))}"
+        if head not in flat:
+            raise RoutedArgumentError(
+                f"{example} routes an argument below {what}__{head}, which is not given. Give "
+                f"{what}__{head} as a class (it is made with the {what}__{head}__* arguments), "
+                f"or pass {what}__{head} directly."
+            )
+        target = flat[head]
+        if not isinstance(target, type):
+            raise RoutedArgumentError(
+                f"{example} routes an argument below {what}__{head}={target!r}, which takes no "
+                f"arguments (only a class given as {what}__{head} is made with them). Pass "
+                f"{what}__{head} as a class, or set the argument on the object yourself."
+            )
+        flat[head] = construct(target, routed_kwargs(f"{what}__{head}", sub), f"{what}__{head}")
+    return flat
+
+
+def construct(cls, kwargs, what, hint=""):
+    """``cls(**kwargs)``; an argument ``cls`` does not take raises ``RoutedArgumentError``
+    naming it, the arguments ``cls`` takes and the routed prefix ``what``."""
+    try:
+        params = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # no signature to read: let the call decide
+        params = None
+    if params is not None and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            raise RoutedArgumentError(
+                f"{what}__ argument(s) {unknown} are not arguments of {cls.__name__}, which "
+                f"takes {sorted(n for n in params if n not in ('self', 'args'))}.{hint} Remove "
+                "them or use the argument names above."
+            )
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:  # e.g. Keras's "Argument(s) not recognized"
+        raise RoutedArgumentError(
+            f"Could not make {cls.__name__} from the {what}__ arguments {sorted(kwargs)}: "
+            f"{exc}.{hint}"
+        ) from None
+
+
+def keyed_items(objects):
+    """(key, object) pairs of a list, tuple or dict of objects (a single object: key "0")."""
+    if isinstance(objects, dict):
+        return [(str(k), v) for k, v in objects.items()]
+    if isinstance(objects, (list, tuple)):
+        return [(str(i), v) for i, v in enumerate(objects)]
+    return [("0", objects)]
+
+
+def split_routed(prefix, params, keys):
+    """``<prefix>__<arg>`` values shared by every object, and ``<prefix>__<key>__<arg>``
+    values per key; an unknown key is refused."""
+    shared = {k: v for k, v in params.items() if "__" not in k}
+    per_key = {}
+    for key, value in params.items():
+        if "__" in key:
+            head, _, arg = key.partition("__")
+            per_key.setdefault(head, {})[arg] = value
+    unknown = set(per_key) - set(keys)
+    if unknown:
+        raise RoutedArgumentError(
+            f"{prefix}__ parameters address {sorted(unknown)}, but the {prefix} are keyed "
+            f"{list(keys)}."
+        )
+    return shared, per_key

@@ -52,7 +52,7 @@ def check_target_columns(y):
 
 
 # Losses that compare the output with a target of the same shape (element-wise or over the
-# last axis), by their normalised names (_build.loss_name); and the one that takes class
+# last axis), by their normalised names (_compiling.loss_name); and the one that takes class
 # indices. Used to pick the target layout from the loss and to refuse impossible pairs.
 SAME_SHAPE_LOSSES = frozenset({
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",

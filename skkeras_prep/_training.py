@@ -36,7 +36,7 @@ class TrainingSettings:
     n_iter_no_change: int
     tol: float
     verbose: int
-    callbacks: list  # new instances made for this fit (``_build.resolve_callbacks``)
+    callbacks: list  # new instances made for this fit (``_compiling.resolve_callbacks``)
     # Set by ``train``: the epoch of this run (0-based) whose weights early stopping restored,
     # or None when no weights were restored.
     restored_epoch: int | None = None

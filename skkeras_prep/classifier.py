@@ -48,17 +48,25 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         ``{input name: transformer}``; inputs without one pass through (docs/multi-io.md).
     optimizer : None, str, keras optimizer class or instance, default=None
         None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
-        An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
+        An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments;
+        ``optimizer__<arg>__<sub>`` makes an argument given as a class (a learning-rate
+        schedule) with ``<sub>``.
     loss : str, keras loss or None, default=None
         None picks binary cross-entropy (one sigmoid unit, binary or multilabel targets) or
-        sparse categorical cross-entropy (softmax output). ``loss__<arg>`` sets arguments.
-        With several outputs, one loss for all or a dict ``{output name: loss}``.
-    metrics : list or None, default=None
-        Keras metrics reported in ``history_``.
+        sparse categorical cross-entropy (softmax output). A name (also a class name such
+        as ``"BinaryCrossentropy"``) or class is made with the ``loss__<arg>`` arguments
+        (``loss__<arg>__<sub>``: nested). With several outputs, one loss for all, a list in
+        output order, or a dict ``{output name: loss}`` (outputs it leaves out get their
+        default loss).
+    metrics : str, metric, list, dict or None, default=None
+        Keras metrics reported in ``history_`` under the names Keras gives them. One metric
+        (a name, class or object) or a list; with several outputs also a dict by output name
+        or one list per output. ``metrics__<arg>`` goes to each metric given by class or
+        name, ``metrics__<i>__<arg>`` or ``metrics__<name>__<arg>`` to one.
     epochs : int >= 1, default=100
         Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
-    batch_size : int >= 1 or None, default=32
-        Rows per gradient step; None means the class default.
+    batch_size : int >= 1, -1 or None, default=32
+        Rows per gradient step; None means the class default, -1 all rows in one batch.
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
     validation_split : float in [0, 1), default=0.0
@@ -167,7 +175,9 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
     history_ : dict of lists
         Per-epoch ``loss`` (and ``val_loss`` and metrics).
     n_iter_ : int
-        Epochs run.
+        Epochs run by the last ``fit`` (also with ``warm_start``) or ``partial_fit`` (1), as
+        scikit-learn's ``MLPClassifier`` counts them; 0 after ``initialize``. ``history_``
+        holds every epoch of a continued model.
     best_epoch_ : int or None
         With early stopping (``early_stopping=True``, or a Keras ``EarlyStopping`` callback with
         ``restore_best_weights=True``): the index in ``history_`` of the epoch whose weights

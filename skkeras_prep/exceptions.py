@@ -20,3 +20,14 @@ class InvalidParameterError(ValueError, TypeError):
     ``InvalidParameterError`` does), so code catching either catches it. The message names the
     class, the parameter, what it accepts and the value it got.
     """
+
+
+class RoutedArgumentError(InvalidParameterError):
+    """Raised when a routed parameter names an argument its target does not take: a
+    ``model__*`` name that is not an argument of the model builder (or an argument the builder
+    needs that was not given), or a ``loss__*``, ``optimizer__*`` or ``metrics__*`` key below
+    an object that takes no such argument.
+
+    Like ``InvalidParameterError`` it subclasses both ``ValueError`` (what this library raised
+    before) and ``TypeError`` (what scikeras raises), so code written for either keeps working.
+    """

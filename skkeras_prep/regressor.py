@@ -1,5 +1,8 @@
 """KerasPipelineRegressor: the shared core with real-valued targets."""
 
+import warnings
+
+import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
@@ -7,7 +10,10 @@ from sklearn.preprocessing import StandardScaler
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
 from ._targets import MultiOutputEncoder, RegressorTargetEncoder
+from .exceptions import SkKerasPrepWarning
 from .sources.dask import is_dask_collection
+
+_PROBE_ROWS = 1000  # rows initialize predicts to tell a model of standardized y
 
 
 class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
@@ -47,19 +53,26 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Without one, X must be numeric and finite.
     optimizer : None, str, keras optimizer class or instance, default=None
         None is "adam" (or, for a model compiled by its builder, the model's own optimizer).
-        An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments.
+        An instance is copied, never mutated. ``optimizer__<arg>`` sets its arguments;
+        ``optimizer__<arg>__<sub>`` makes an argument given as a class (a learning-rate
+        schedule) with ``<sub>``.
     loss : str, keras loss or None, default=None
         None is mean squared error. Any regression loss of Keras (``"mae"``,
         ``keras.losses.Huber``, ...); ``loss__<arg>`` sets its arguments. Classification
-        losses are refused. With several outputs, one loss for all or a dict
-        ``{output name: loss}``.
-    metrics : list or None, default=None
-        Keras metrics reported in ``history_``.
+        losses are refused. A class name (``"Huber"``) works like the class. With several
+        outputs, one loss for all, a list in output order, or a dict ``{output name: loss}``
+        (outputs it leaves out get mean squared error).
+    metrics : str, metric, list, dict or None, default=None
+        Keras metrics reported in ``history_`` under the names Keras gives them. One metric
+        (a name, class or object) or a list; with several outputs also a dict by output name
+        or one list per output. ``metrics__<arg>`` goes to each metric given by class or
+        name, ``metrics__<i>__<arg>`` or ``metrics__<name>__<arg>`` to one.
     epochs : int >= 1, default=100
         Passes over the training rows (``partial_fit`` always runs one). A bool is refused.
-    batch_size : int >= 1 or None, default=64
-        Rows per gradient step; None means the class default (the classifier's default is 32: standardised targets at
-        batch 64 matched MLPRegressor on diabetes, see docs/DESIGN.md).
+    batch_size : int >= 1, -1 or None, default=64
+        Rows per gradient step; None means the class default (the classifier's default is
+        32: standardised targets at batch 64 matched MLPRegressor on diabetes, see
+        docs/DESIGN.md); -1 means all rows in one batch.
     shuffle : bool, default=True
         Shuffle the rows each epoch (a seeded permutation).
     validation_split : float in [0, 1), default=0.0
@@ -162,11 +175,18 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         Holds the fitted clone of ``target_transformer`` (``target_transformer_``) and turns
         model outputs back into values shaped like y.
     model_ : keras.Model
-        The trained model.
+        The trained model. With ``target_transformer`` (the default "auto" standardises y),
+        it predicts the *transformed* target: ``model_.predict`` gives standardized values,
+        and wrapping it again with ``initialize`` under "auto" (which means no scaling there)
+        predicts them as if they were y (a warning says so). For a model in y's units, use
+        ``export_model()``; to wrap ``model_`` again, pass the fitted scaling, e.g.
+        ``target_transformer=StandardScaler()``.
     history_ : dict of lists
         Per-epoch ``loss`` (and ``val_loss`` and metrics), on the transformed target.
     n_iter_ : int
-        Epochs run.
+        Epochs run by the last ``fit`` (also with ``warm_start``) or ``partial_fit`` (1), as
+        scikit-learn's ``MLPClassifier`` counts them; 0 after ``initialize``. ``history_``
+        holds every epoch of a continued model.
     best_epoch_ : int or None
         With early stopping (``early_stopping=True``, or a Keras ``EarlyStopping`` callback with
         ``restore_best_weights=True``): the index in ``history_`` of the epoch whose weights
@@ -260,6 +280,14 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
             remedies = [*remedies, "standardise the targets (target_transformer='auto', the default)"]
         return super()._divergence_advice(remedies)
 
+    def initialize(self, X, y):
+        result = super().initialize(X, y)
+        if self.target_transformer == "auto" and self.target_encoder_.target_transformer_ is None:
+            _warn_if_standardized(self, X, y)
+        return result
+
+    initialize.__doc__ = _KerasPipelineBase.initialize.__doc__
+
     def _check_targets_again(self, y, encoder=None):
         return (encoder or self.target_encoder_).check_values(y)
 
@@ -297,3 +325,30 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         if isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
             y = self.target_encoder_.stack(y)
         return self._routed_score(r2_score, X, y, sample_weight)
+
+
+def _warn_if_standardized(reg, X, y):
+    """Warn when a wrapped model's predictions on the first rows fit standardized y far
+    better than y itself (a ``model_`` of a regressor fitted with "auto" re-wrapped)."""
+    if isinstance(reg.target_encoder_, MultiOutputEncoder) or is_dask_collection(X):
+        return
+    from sklearn.utils import _safe_indexing
+
+    rows = slice(0, _PROBE_ROWS)
+    pred = np.asarray(reg.predict(_safe_indexing(X, rows)), dtype=float)
+    truth = np.asarray(_safe_indexing(y, rows), dtype=float).reshape(pred.shape)
+    mean, std = truth.mean(axis=0), truth.std(axis=0)
+    if not np.all(std > 0):
+        return
+    raw = np.mean((pred - truth) ** 2)
+    unscaled = np.mean((pred * std + mean - truth) ** 2)
+    if unscaled < 0.25 * raw:
+        warnings.warn(
+            "The wrapped model's predictions look like standardized y (mean "
+            f"{pred.mean():.3g}, std {pred.std():.3g}; y has mean {truth.mean():.3g}, std "
+            f"{truth.std():.3g}): target_transformer='auto' means no scaling in initialize. "
+            "If it is the model_ of a regressor fitted with target_transformer='auto', use "
+            "that regressor's export_model() for a model in y's units, or wrap it with "
+            "target_transformer=StandardScaler() (the scaling it was trained with).",
+            SkKerasPrepWarning, stacklevel=3,
+        )

@@ -124,7 +124,7 @@ def test_predict_before_fit(iris, method):
         (dict(class_weight="heavy"), ValueError, "class_weight"),
         (dict(class_weight={"nope": 2.0}), ValueError, "not labels of y"),
         (dict(random_state="seed"), ValueError, "random_state"),
-        (dict(metrics="accuracy"), TypeError, "metrics"),
+        (dict(metrics=3), TypeError, "metrics"),
     ],
 )
 def test_invalid_parameters_are_reported_at_fit(iris, params, error, match):

@@ -169,7 +169,7 @@ def test_learning_rate_schedule_is_accepted(iris):
 @pytest.mark.parametrize("param", ["epochs", "batch_size", "n_iter_no_change"])
 def test_bool_is_not_an_int(iris, param):
     X, y = iris
-    with pytest.raises(InvalidParameterError, match=f"parameter '{param}' must be (None or )?an int in \\[1, inf\\); got True \\(bool\\)"):
+    with pytest.raises(InvalidParameterError, match=f"parameter '{param}' must be (None or |None, )?an int in \\[1, inf\\)( or one of \\{{-1\\}})?; got True \\(bool\\)"):
         clf(**{param: True}).fit(X, y)
 
 

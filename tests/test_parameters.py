@@ -118,7 +118,7 @@ BAD_VALUES = {
     "preprocessor": object(),
     "optimizer": 3,
     "loss": 3.5,
-    "metrics": "accuracy",
+    "metrics": 3,
     "epochs": True,
     "batch_size": 0,
     "shuffle": "yes",

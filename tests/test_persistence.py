@@ -199,7 +199,7 @@ def test_loaded_estimator_keeps_training(saved_clf, frame_data):
     loaded = skkeras_prep.load(saved_clf).set_params(warm_start=True, epochs=1)
     before = loaded.predict_proba(X)
     loaded.fit(X, y)
-    assert loaded.n_iter_ == 4
+    assert loaded.n_iter_ == 1 and len(loaded.history_["loss"]) == 4
     assert not np.allclose(loaded.predict_proba(X), before)
 
 

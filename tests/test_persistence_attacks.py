@@ -334,14 +334,14 @@ def test_inspect_file_checks_limits_too(tmp_path):
 
 # -- type checks at the moment of the call (_build) ---------------------------------------------
 def test_classes_are_checked_again_when_called():
-    from skkeras_prep import _build
+    from skkeras_prep import _build, _compiling
 
     with pytest.raises(TypeError, match="not a keras.losses.Loss"):
-        _build.resolve_loss(zipfile.ZipFile, {"file": "x"})
+        _compiling.resolve_loss(zipfile.ZipFile, {"file": "x"})
     with pytest.raises(TypeError, match="not a keras.callbacks.Callback"):
-        _build.resolve_callbacks([zipfile.ZipFile], {})
+        _compiling.resolve_callbacks([zipfile.ZipFile], {})
     with pytest.raises(TypeError, match="optimizer"):
-        _build.resolve_optimizer(zipfile.ZipFile, {})
+        _compiling.resolve_optimizer(zipfile.ZipFile, {})
     with pytest.raises(TypeError, match="class ZipFile"):
         _build.build_model(zipfile.ZipFile, {}, {"input_shape_": (2,)}, 0)
 

@@ -258,8 +258,8 @@ def test_initialize_wraps_a_trained_model(iris, tmp_path):
     np.testing.assert_allclose(skkeras_prep.load(path).predict_proba(X), est.predict_proba(X))
     exported = est.export_model()
     np.testing.assert_allclose(np.asarray(exported(X)), est.predict_proba(X), rtol=1e-5, atol=1e-6)
-    with pytest.raises(TypeError, match="initialize.*trained keras.Model"):
-        KerasPipelineClassifier(tiny).initialize(X, y)
+    built = KerasPipelineClassifier(tiny).initialize(X, y)  # a builder: built, untrained
+    assert built.n_iter_ == 0 and built.predict_proba(X).shape == (len(X), 3)
 
 
 # -- 6. accepted values ----------------------------------------------------------------------

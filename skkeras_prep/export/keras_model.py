@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
+from .._build import one_output
 from ._common import MISSING_STRING, NUMBER, STRING, ExportError, input_name, is_missing
 from .heads import output_head
 from .images import exports_images, image_inputs
@@ -116,13 +117,11 @@ def export_model(estimator, input=None):
     (``export/images.py``).
     """
     inputs, features = preprocessing_layers(estimator, input)
-    output = _copy_model(estimator.model_)(features)
+    output = one_output(_copy_model(estimator.model_)(features))  # a list or dict of one
     name = f"{type(estimator).__name__}_export"
     encoder = estimator.target_encoder_
     if getattr(encoder, "several_outputs", False):
         return keras.Model(inputs, several_output_heads(encoder, output, output_head), name=name)
-    if isinstance(output, (dict, list, tuple)) and len(output) == 1:  # a list or dict of
-        output = keras.tree.flatten(output)[0]  # one output is one output
     return keras.Model(inputs, output_head(encoder, output), name=name)
 
 

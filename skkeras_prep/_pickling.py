@@ -1,0 +1,113 @@
+"""Pickling an estimator that holds the user's own Keras classes.
+
+Keras pickles a model, loss, metric, layer or optimizer as a ``.keras`` file in memory and
+unpickles it by deserializing that file, which finds a class only when it is registered
+(``keras.saving.register_keras_serializable``) and its module already imported, and finds
+none of the user's unregistered classes ("Could not locate class 'CustomLoss'"). joblib and
+Dask pickle estimators, so a search over an estimator with a custom loss broke.
+
+``picklable_state`` wraps each Keras object of an estimator's state that names classes from
+outside Keras in a ``_WithClasses``, which pickles those classes by reference (pickle imports
+them by module and name, running any registration) next to Keras's bytes, and unpickles the
+bytes with the classes in a ``keras.saving.custom_object_scope``. A class pickle cannot
+import by name (one defined inside a function) is refused at pickling time with its name and
+the fix. Objects made only of Keras's own classes are left as they are. ``classes_scope``
+does the same for ``clone``, which deep-copies through the same round trip.
+"""
+
+import pickle
+import sys
+
+import keras
+
+# Keras objects pickled through a .keras file (keras.saving's KerasSaveable)
+_KERAS_OBJECTS = (keras.Model, keras.layers.Layer, keras.losses.Loss, keras.metrics.Metric,
+                  keras.optimizers.Optimizer)
+_OWN_MODULES = ("keras", "tensorflow", "tf_keras", "skkeras_prep", "builtins")
+
+
+def _entries(config):
+    """Every ``{"module", "class_name", ...}`` entry of a Keras config, at any depth."""
+    if isinstance(config, dict):
+        if "class_name" in config and "module" in config:
+            yield config
+        for value in config.values():
+            yield from _entries(value)
+    elif isinstance(config, (list, tuple)):
+        for value in config:
+            yield from _entries(value)
+
+
+def _user_class(entry):
+    """``(key, class)`` of a config entry naming a class from outside Keras (the key Keras
+    looks it up by), or None; refuses a class pickle could not import by name."""
+    module, name = entry.get("module") or "", entry["class_name"]
+    if module.split(".")[0] in _OWN_MODULES or name == "function":
+        return None
+    registered = entry.get("registered_name") or name
+    found = keras.saving.get_registered_object(registered) if registered != name else None
+    if found is None:
+        found = getattr(sys.modules.get(module), name, None)
+    qualname = getattr(found, "__qualname__", "")
+    if found is None or "<locals>" in qualname:
+        raise pickle.PicklingError(
+            f"Cannot pickle the estimator: it holds the Keras class {name!r} (module "
+            f"{module!r}), which pickle cannot import by name (a class defined inside a "
+            "function, or not a module-level name). Define the class at the top level of a "
+            "module (it then pickles whether registered with "
+            "keras.saving.register_keras_serializable or not), or use est.save(path) with "
+            "custom_objects at load."
+        )
+    return registered, found
+
+
+def _classes_of(obj):
+    """The user's classes ``obj``'s Keras config names, keyed as Keras looks them up."""
+    config = keras.saving.serialize_keras_object(obj)
+    found = (_user_class(entry) for entry in _entries(config))
+    return dict(pair for pair in found if pair is not None)
+
+
+class _WithClasses:
+    """A Keras object and the user's classes it needs to be unpickled (see the module)."""
+
+    def __init__(self, obj, classes):
+        self.obj, self.classes = obj, classes
+
+    def __reduce__(self):
+        return _restore, (self.classes, pickle.dumps(self.obj))
+
+
+def _restore(classes, payload):
+    with keras.saving.custom_object_scope(classes):
+        return pickle.loads(payload)
+
+
+def _wrapped(value):
+    if isinstance(value, _KERAS_OBJECTS):
+        classes = _classes_of(value)
+        return _WithClasses(value, classes) if classes else value
+    if isinstance(value, dict):
+        return {key: _wrapped(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_wrapped(item) for item in value)
+    return value
+
+
+def classes_scope(values):
+    """A ``keras.saving.custom_object_scope`` of the user's classes the Keras objects among
+    ``values`` name. scikit-learn's ``clone`` deep-copies parameters, and Keras deep-copies a
+    loss or metric through the same file round trip as pickle, so a clone needs them too."""
+    classes = {}
+    for value in values:
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, _KERAS_OBJECTS):
+                classes.update(_classes_of(item))
+    return keras.saving.custom_object_scope(classes)
+
+
+def picklable_state(state):
+    """``state`` (an estimator's ``__dict__``) with each Keras object that names the user's
+    classes wrapped so that it unpickles (``model_``, a ``loss`` or metric instance, the
+    ``model`` parameter, routed values)."""
+    return {key: _wrapped(value) for key, value in state.items()}
