@@ -24,6 +24,7 @@ import numpy as np
 
 from .._compat import tf2onnx_op_handlers
 from ._common import MISSING_STRING, ExportError, is_missing
+from .images import exports_images
 from .keras_model import export_model, input_name
 
 #: The ONNX opset written (the newest tf2onnx 1.17 knows) and that of ai.onnx.ml.
@@ -53,12 +54,14 @@ def _refuse_what_onnx_cannot_hold(estimator, input):
             "converts export_model(), which exports one input and one output. Serve such an "
             "estimator with its own predict."
         )
-    if input == "bytes":
+    if input == "bytes" and exports_images(estimator):
         raise ExportError(
-            "to_onnx(input='bytes') is not possible: ONNX has no operator that decodes PNG, "
-            "JPEG, GIF or BMP files (tf.io.decode_image has no ONNX counterpart). Export "
-            "input='images' and decode the files in the client (e.g. with Pillow) to arrays "
-            "of the trained size, or serve encoded bytes with export_model(input='bytes') "
+            "to_onnx(input='bytes') is not possible: the opsets tf2onnx writes (up to 18) "
+            "have no operator that decodes PNG, JPEG, GIF or BMP files, and onnxruntime "
+            "1.32 does not implement opset 20's ImageDecoder (one image per call, and its "
+            "decoding and resizing would differ from TensorFlow's). Export input='images' and "
+            "decode the files in the client to arrays of the trained size, or serve encoded "
+            "bytes with export_model(est, input='bytes') "
             "as a TensorFlow SavedModel."
         )
 
