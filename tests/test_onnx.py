@@ -40,6 +40,7 @@ def make_frame(n, seed):
         "plan": rng.choice(["basic", "pro", "team"], n),
         "tier": rng.integers(0, 3, n).astype(float),
         "score": rng.uniform(0, 5, n),
+        "size": rng.choice(["s", "m", "l"], n),  # no unseen values: a plain OrdinalEncoder
     })
     X.loc[::6, "age"] = np.nan
     X.loc[::5, "city"] = None
@@ -70,6 +71,9 @@ def frame_preprocessor():
                                 encoded_missing_value=-2), ["plan"]),
         ("tier", OneHotEncoder(handle_unknown="ignore"), ["tier"]),
         ("maxabs", MaxAbsScaler(), ["income"]),
+        # handle_unknown="error": the layer's unknown value is a NaN filled at run time, which
+        # tf2onnx's own tf.where would multiply into every row (_compat.tf2onnx_op_handlers)
+        ("size", OrdinalEncoder(), ["size"]),
     ])
 
 
@@ -249,10 +253,10 @@ def test_signature_declares_one_typed_input_per_column(frame_classifier, convert
     path, _ = converted(frame_classifier)
     signature = onnx_signature(path)
     # fed by name (the file lists them sorted, not in the DataFrame's order)
-    assert sorted(signature) == sorted(["age", "income", "city", "plan", "tier", "score"])
+    assert sorted(signature) == sorted(["age", "income", "city", "plan", "tier", "score", "size"])
     for name in ("age", "income", "tier", "score"):
         assert signature[name] == (np.dtype(np.float64), (None, 1))
-    for name in ("city", "plan"):
+    for name in ("city", "plan", "size"):
         assert signature[name] == (np.dtype(object), (None, 1))
 
 
