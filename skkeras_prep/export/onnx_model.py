@@ -23,7 +23,7 @@ Output: ``"probabilities"`` (classifier, float64, what ``predict_proba`` returns
 import numpy as np
 
 from .._compat import tf2onnx_op_handlers
-from ._common import MISSING_STRING, ExportError, is_missing
+from ._common import MISSING_STRING, ExportError
 from .images import exports_images
 from .keras_model import export_model, input_name
 
@@ -142,7 +142,12 @@ def onnx_signature(model):
 
 
 def _text(values):
-    return np.array([MISSING_STRING if is_missing(v) else str(v) for v in values], dtype=object)
+    """Strings for a string input (vectorised: a server converts every request)."""
+    import pandas as pd
+
+    text = np.asarray(values, dtype=object).astype(str).astype(object)
+    text[np.asarray(pd.isna(values), dtype=bool)] = MISSING_STRING
+    return text
 
 
 def onnx_inputs(session, X):
