@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import NotFittedError
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
@@ -111,7 +112,7 @@ def frame_regressor(frames):
     train, _ = frames
     y = train["score"].to_numpy() * 2.0 + 1.0
     est = KerasPipelineRegressor(functional_regressor, frame_preprocessor(), epochs=2,
-                                 random_state=0)
+                                 target_transformer=StandardScaler(), random_state=0)
     return est.fit(train, y)
 
 
@@ -291,6 +292,43 @@ def test_several_inputs_are_refused_with_the_reason():
     est.fit({"a": Xa, "b": Xb}, (Xa[:, 0] > 0).astype(int))
     with pytest.raises(ExportError, match="several inputs or outputs"):
         to_onnx(est)
+
+
+def test_several_outputs_are_refused_with_the_reason(arrays):
+    X, y, _ = arrays
+
+    def two_heads(meta):
+        x = keras.Input(meta["input_shape_"])
+        return keras.Model(x, {"p": keras.layers.Dense(1, activation="sigmoid")(x),
+                               "q": keras.layers.Dense(1, activation="sigmoid")(x)})
+
+    est = KerasPipelineClassifier(two_heads, epochs=1, random_state=0)
+    est.fit(np.nan_to_num(X), {"p": y, "q": 1 - y})
+    with pytest.raises(ExportError, match="several inputs or outputs"):
+        to_onnx(est)
+
+
+def test_unfitted_estimator_is_refused():
+    with pytest.raises(NotFittedError):
+        to_onnx(KerasPipelineClassifier(MLP((4,))))
+
+
+def test_a_graph_onnxruntime_would_reject_is_refused_at_export():
+    """The last check behind the handlers: a string Equal left in opset 18 is not written."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from skkeras_prep.export.onnx_model import _checked
+
+    text = helper.make_tensor_value_info("t", TensorProto.STRING, [None, 1])
+    graph = helper.make_graph(
+        [helper.make_node("Equal", ["t", "t"], ["e"])], "g", [text],
+        [helper.make_tensor_value_info("e", TensorProto.BOOL, [None, 1])])
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    with pytest.raises(ExportError, match="ONNX rejects"):
+        _checked(proto, onnx, [])
+    with pytest.raises(ExportError, match="two computed string tensors"):
+        _checked(proto, onnx, ["Equal: an Equal of two computed string tensors"])
 
 
 def test_an_untranslatable_preprocessor_is_refused_with_the_supported_list(arrays):

@@ -23,6 +23,7 @@ Output: ``"probabilities"`` (classifier, float64, what ``predict_proba`` returns
 import numpy as np
 
 from .._compat import tf2onnx_op_handlers
+from .._targets import MultiOutputEncoder
 from ._common import MISSING_STRING, ExportError
 from .images import exports_images
 from .keras_model import export_model, input_name
@@ -47,8 +48,8 @@ def _onnx_modules():
 
 
 def _refuse_what_onnx_cannot_hold(estimator, input):
-    if getattr(estimator, "input_names_", None) is not None or hasattr(
-            getattr(estimator, "target_encoder_", None), "names_"):
+    several_outputs = isinstance(getattr(estimator, "target_encoder_", None), MultiOutputEncoder)
+    if getattr(estimator, "input_names_", None) is not None or several_outputs:
         raise ExportError(
             "to_onnx does not support estimators fitted with several inputs or outputs yet: it "
             "converts export_model(), which exports one input and one output. Serve such an "
@@ -78,8 +79,8 @@ def _checked(proto, onnx, problems):
             "SavedModel (export_model(est).export(path))."
         )
     try:
-        onnx.checker.check_model(proto)
-    except onnx.checker.ValidationError as error:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as error:
         raise ExportError(f"to_onnx wrote a model that ONNX rejects: {error}") from None
     return proto
 
