@@ -86,9 +86,12 @@ def sequential_mlp(meta):
 
 
 def functional_regressor(meta):
+    """A builder returning a functional model it compiled itself."""
     x = keras.Input(meta["input_shape_"])
     h = keras.layers.Dense(8, activation="tanh")(x)
-    return keras.Model(x, keras.layers.Dense(1)(h))
+    model = keras.Model(x, keras.layers.Dense(1)(h))
+    model.compile(optimizer="adam", loss="mse")
+    return model
 
 
 def tiny_cnn(meta):
