@@ -374,3 +374,19 @@ def test_onnx_inputs_needs_a_frame_for_a_per_column_model(frame_classifier, fram
         onnx_inputs(session, train.to_numpy())
     with pytest.raises(ValueError, match=r"lacks the column\(s\).*'city'"):
         onnx_inputs(session, train.drop(columns="city"))
+
+
+@pytest.mark.slow
+def test_serving_bench_runs_on_tiny_sizes(tmp_path):
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench import onnx_serving
+
+    out = tmp_path / "onnx_serving.md"
+    assert onnx_serving.main(["--smoke", "--out", str(out)]) == 0
+    text = out.read_text()
+    for contender in onnx_serving.CONTENDERS:
+        assert text.count(f"| {contender} |") == 2  # one row per table (numbers, table)
