@@ -374,6 +374,18 @@ def test_onnx_inputs_needs_a_frame_for_a_per_column_model(frame_classifier, fram
         onnx_inputs(session, train.to_numpy())
     with pytest.raises(ValueError, match=r"lacks the column\(s\).*'city'"):
         onnx_inputs(session, train.drop(columns="city"))
+    with pytest.raises(ValueError, match="'age' is float64.*not numbers"):
+        onnx_inputs(session, train.assign(age="forty"))
+
+
+def test_onnx_inputs_turns_missing_text_into_empty_strings(frame_classifier, frames, converted):
+    _, test = frames
+    _, session = converted(frame_classifier)
+    feeds = onnx_inputs(session, test.assign(plan=test["plan"].astype(object)))
+    assert feeds["city"].dtype == object and feeds["city"].shape == (20, 1)
+    assert [feeds["city"][i, 0] for i in range(3)] == ["atlantis", "gotham", ""]
+    assert feeds["plan"][4, 0] == "" and all(isinstance(v, str) for v in feeds["plan"].ravel())
+    assert np.isnan(feeds["age"][6, 0])
 
 
 @pytest.mark.slow

@@ -142,13 +142,25 @@ def onnx_signature(model):
     return signature
 
 
-def _text(values):
-    """Strings for a string input (vectorised: a server converts every request)."""
+def _text(column):
+    """A text column (a pandas Series) as str objects, ``""`` where missing; no Python loop
+    per value when the column already holds strings (a server converts every request)."""
     import pandas as pd
 
-    text = np.asarray(values, dtype=object).astype(str).astype(object)
-    text[np.asarray(pd.isna(values), dtype=bool)] = MISSING_STRING
-    return text
+    values = column.to_numpy(dtype=object, na_value=MISSING_STRING)  # None, NaN, NA -> ""
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        values = np.array([str(v) for v in values], dtype=object)
+    return values
+
+
+def _numbers(column, name):
+    try:
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"ONNX input {name!r} is float64, but column {column.name!r} holds values that are "
+            f"not numbers ({error}). Pass the column as it was at fit."
+        ) from None
 
 
 def onnx_inputs(session, X):
@@ -169,9 +181,9 @@ def onnx_inputs(session, X):
         raise ValueError(f"The DataFrame lacks the column(s) for ONNX input(s) {missing}.")
     feeds = {}
     for i in inputs:
-        values = X[columns[i.name]].to_numpy()
+        column = X[columns[i.name]]
         if i.type == "tensor(string)":
-            feeds[i.name] = _text(values).reshape(-1, 1)
+            feeds[i.name] = _text(column).reshape(-1, 1)
         else:
-            feeds[i.name] = np.asarray(values, dtype=np.float64).reshape(-1, 1)
+            feeds[i.name] = _numbers(column, i.name).reshape(-1, 1)
     return feeds
