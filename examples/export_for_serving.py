@@ -7,7 +7,9 @@ Runs offline in well under a minute:
 Steps: generate a table with numbers, text categories and missing values; fit a
 KerasPipelineClassifier with a ColumnTransformer; save it to one file and load it back; export
 a keras.Model that takes the raw columns; write it as a TensorFlow SavedModel, reload that
-with tf.saved_model.load and check that every route gives the same probabilities.
+with tf.saved_model.load; write the same model as an ONNX file (skkeras_prep.export.to_onnx)
+and run it with onnxruntime, which needs no TensorFlow; check that every route gives the same
+probabilities.
 """
 
 import os
@@ -16,6 +18,7 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quieter TensorFlow start-up (example only)
 
 import numpy as np  # noqa: E402
+import onnxruntime  # noqa: E402
 import pandas as pd  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.compose import ColumnTransformer  # noqa: E402
@@ -25,7 +28,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler 
 
 import skkeras_prep  # noqa: E402
 from skkeras_prep import KerasPipelineClassifier  # noqa: E402
-from skkeras_prep.export import frame_to_inputs  # noqa: E402
+from skkeras_prep.export import frame_to_inputs, onnx_inputs, to_onnx  # noqa: E402
 from skkeras_prep.models import MLP  # noqa: E402
 
 
@@ -88,6 +91,14 @@ def main():
         exported.export(os.path.join(tmp, "saved_model"), verbose=False)
         served = tf.saved_model.load(os.path.join(tmp, "saved_model"))
         ok &= report("SavedModel 'serve' signature", served.serve(inputs).numpy(), reference)
+
+        # The same model as ONNX: onnxruntime serves it without TensorFlow. One input per
+        # column, (n, 1): float64 numbers (NaN = missing), str text ("" = missing).
+        to_onnx(loaded, os.path.join(tmp, "churn.onnx"))
+        session = onnxruntime.InferenceSession(os.path.join(tmp, "churn.onnx"),
+                                               providers=["CPUExecutionProvider"])
+        feeds = onnx_inputs(session, new_rows)  # plain numpy arrays, by input name
+        ok &= report("ONNX file in onnxruntime", session.run(None, feeds)[0], reference)
 
     print("all predictions agree" if ok else "predictions DIFFER")
     return 0 if ok else 1

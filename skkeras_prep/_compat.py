@@ -142,7 +142,8 @@ def sklearn_state_for_this_version(data, saved_versions):
 # the versions it was checked on; tests/test_compat.py fails with a clear message when one
 # moves. TensorFlow and Keras are imported inside the functions, so importing this module
 # stays cheap.
-_CHECKED = {"tensorflow": "2.16.1 and 2.21.0", "keras": "3.15.1", "sklearn": "1.6.0 and 1.9.1"}
+_CHECKED = {"tensorflow": "2.16.1 and 2.21.0", "keras": "3.15.1", "sklearn": "1.6.0 and 1.9.1",
+            "tf2onnx": "1.17.0"}
 
 
 class InternalMovedError(RuntimeError):
@@ -357,3 +358,66 @@ def sklearn_visual_block(kind, estimators, *, names, name_details):
             "the estimator as one box; update skkeras_prep._compat.sklearn_visual_block"
         )
     return block(kind, estimators, names=names, name_details=name_details)
+
+
+# -- tf2onnx (the optional onnx extra; export/onnx_model.py) ------------------------------------
+# tf2onnx 1.17.0 (checked; it knows opsets up to 18) converts two ops of the exported model
+# wrongly, so ``tf2onnx_op_handlers`` replaces its handlers for them:
+# * Equal on strings: ONNX Equal takes no strings before opset 19, and tf2onnx casts both sides
+#   to int32 (onnxruntime then fails in Cast, 'stoll'). The export layers compare a string
+#   tensor with constant categories only, so the comparison becomes ai.onnx.ml CategoryMapper
+#   (each constant -> its index, anything else -> -1) and an Equal of int64 codes: the same
+#   answer, since an unknown value (-1) equals no constant's code.
+# * SelectV2 (tf.where): for numbers tf2onnx writes ``cond * a + (1 - cond) * b`` unless it
+#   sees a NaN constant, which gives NaN where the branch not taken holds NaN or inf (the
+#   ordinal encoder's NaN for an unknown value is built with tf.fill, so it is not seen).
+#   The handler makes it ONNX Where, which picks without arithmetic.
+# Both reuse tf2onnx's own handler classes (``tf2onnx.onnx_opset``) for the cases they keep.
+def _tf2onnx_handler(module, name):
+    try:
+        return getattr(importlib.import_module(f"tf2onnx.onnx_opset.{module}"), name)
+    except (ImportError, AttributeError) as exc:
+        raise _moved("tf2onnx", f"tf2onnx.onnx_opset.{module}.{name}", exc) from None
+
+
+def _tf2onnx_string_equal(ctx, node, name, args):
+    import numpy as np
+    from onnx import TensorProto
+
+    problems = args[0]
+    if TensorProto.STRING not in [ctx.get_dtype(i) for i in node.input]:
+        return _tf2onnx_handler("logical", "Equal").version_11(ctx, node)
+    constant = [k for k, tensor in enumerate(node.inputs) if tensor.is_const()]
+    if len(constant) != 1:
+        problems.append(f"{name}: an Equal of two computed string tensors")
+        return None
+    k = constant[0]
+    values = node.inputs[k].get_tensor_value(as_list=False)
+    vocabulary = sorted(set(values.ravel().tolist()))
+    index = {v: i for i, v in enumerate(vocabulary)}
+    codes = np.array([index[v] for v in values.ravel().tolist()], np.int64).reshape(values.shape)
+    other = node.input[1 - k]
+    mapper = ctx.make_node(
+        "CategoryMapper", [other], domain="ai.onnx.ml", name=f"{name}_codes",
+        attr={"cats_strings": vocabulary, "cats_int64s": list(range(len(vocabulary))),
+              "default_int64": -1},
+        shapes=[ctx.get_shape(other)], dtypes=[TensorProto.INT64],
+    )
+    inputs = [None, None]
+    inputs[k] = ctx.make_const(f"{name}_constant_codes", codes).output[0]
+    inputs[1 - k] = mapper.output[0]
+    ctx.replace_inputs(node, inputs)
+    return None
+
+
+def _tf2onnx_select(ctx, node, name, args):
+    node.set_attr("handles_nan", True)
+    return _tf2onnx_handler("controlflow", "Select").version_9(ctx, node)
+
+
+def tf2onnx_op_handlers(problems):
+    """``custom_op_handlers`` for ``tf2onnx.convert.from_function`` (opset >= 11): string
+    Equal as CategoryMapper + Equal of codes, SelectV2 as ONNX Where. A comparison they cannot
+    convert is appended to the list ``problems`` (tf2onnx goes on after a handler fails)."""
+    return {"Equal": (_tf2onnx_string_equal, [None, problems]),
+            "SelectV2": (_tf2onnx_select, [None])}

@@ -305,3 +305,63 @@ def test_keras_models_are_written_and_read_in_memory():
     loaded = _compat.keras_model_from_bytes(data, custom_objects=None, safe_mode=True)
     x = np.ones((1, 3), dtype="float32")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+# -- tf2onnx: the handlers that replace its string Equal and its tf.where ----------------------
+def _onnx_run(fn, signature, feeds):
+    import onnxruntime
+    import tf2onnx
+    from onnx import helper
+
+    problems = []
+    proto, _ = tf2onnx.convert.from_function(
+        fn, input_signature=signature, opset=18,
+        custom_op_handlers=_compat.tf2onnx_op_handlers(problems),
+        extra_opset=[helper.make_opsetid("ai.onnx.ml", 2)],
+    )
+    session = onnxruntime.InferenceSession(proto.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)[0], problems, proto
+
+
+def test_tf2onnx_handlers_compare_text_and_pick_around_nan():
+    import tensorflow as tf
+
+    @tf.function
+    def fn(text, x):
+        match = tf.cast(tf.equal(text, tf.constant([["b", "a", "c"]])), tf.float64)
+        unknown = tf.fill(tf.shape(x), tf.constant(np.nan, tf.float64))  # not a constant
+        picked = tf.where(x > 0.0, x, unknown)  # NaN only where x <= 0
+        return tf.concat([match, picked], axis=1)
+
+    signature = [tf.TensorSpec((None, 1), tf.string), tf.TensorSpec((None, 1), tf.float64)]
+    text = np.array([["a"], ["zzz"], [""], ["c"]], dtype=object)
+    x = np.array([[1.0], [-1.0], [2.0], [np.nan]])
+    got, problems, proto = _onnx_run(fn, signature, {"text": text, "x": x})
+    expected = fn(tf.constant(text.astype(str)), tf.constant(x)).numpy()
+    np.testing.assert_array_equal(got, expected)  # NaN in the same places
+    assert not problems
+    assert "CategoryMapper" in {n.op_type for n in proto.graph.node}
+
+
+def test_tf2onnx_string_equal_of_two_computed_tensors_is_reported():
+    import tensorflow as tf
+
+    @tf.function
+    def fn(a, b):
+        return tf.cast(tf.equal(a, b), tf.float64)
+
+    signature = [tf.TensorSpec((None,), tf.string), tf.TensorSpec((None,), tf.string)]
+    import tf2onnx
+
+    problems = []
+    tf2onnx.convert.from_function(fn, input_signature=signature, opset=18,
+                                  custom_op_handlers=_compat.tf2onnx_op_handlers(problems))
+    assert problems and "two computed string tensors" in problems[0]
+
+
+def test_tf2onnx_default_handlers_are_where_they_were():
+    assert callable(_compat._tf2onnx_handler("logical", "Equal").version_11)
+    assert callable(_compat._tf2onnx_handler("controlflow", "Select").version_9)
+    with pytest.raises(_compat.InternalMovedError, match="tf2onnx"):
+        _compat._tf2onnx_handler("logical", "NoSuchHandler")

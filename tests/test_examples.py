@@ -26,7 +26,7 @@ ROOT = EXAMPLES.parent
 # import name -> the distribution that provides it
 _DISTRIBUTIONS = {"sklearn": "scikit-learn", "tensorflow": "tensorflow", "keras": "keras",
                   "numpy": "numpy", "scipy": "scipy", "skops": "skops", "pandas": "pandas",
-                  "matplotlib": "matplotlib"}
+                  "matplotlib": "matplotlib", "onnxruntime": "onnxruntime"}
 
 
 def _demo_requirements():

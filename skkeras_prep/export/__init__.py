@@ -33,7 +33,9 @@ Modules (each imports only those above it):
   outputs (flat dict of inputs named ``<input>`` / ``<input>.<column>``; a list of
   probabilities, or one array of values);
 - ``keras_model``: the export target ``export_model`` and ``frame_to_inputs`` (another target,
-  say a different serving format, is one new module next to it).
+  say a different serving format, is one new module next to it);
+- ``onnx_model``: the ONNX target ``to_onnx`` (export_model converted with tf2onnx, to serve
+  with onnxruntime without TensorFlow), ``onnx_signature`` and ``onnx_inputs``.
 """
 
 from ._common import MISSING_STRING, NUMBER, STRING, ExportError
@@ -51,6 +53,7 @@ from .layers import (
     ProbabilityOutput,
     SelectColumns,
 )
+from .onnx_model import onnx_inputs, onnx_signature, to_onnx
 from .translators import SUPPORTED_TRANSFORMERS, TRANSLATORS, Block
 
 __all__ = [
@@ -61,4 +64,7 @@ __all__ = [
     "export_model",
     "frame_to_inputs",
     "input_name",
+    "onnx_inputs",
+    "onnx_signature",
+    "to_onnx",
 ]
