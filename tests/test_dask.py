@@ -20,6 +20,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: E402,F401
 from sklearn.model_selection import (  # noqa: E402
     GridSearchCV,
     HalvingGridSearchCV,
+    HalvingRandomSearchCV,
     RandomizedSearchCV,
     cross_validate,
 )
@@ -64,6 +65,11 @@ SEARCHES = {
     "HalvingGridSearchCV": lambda n_jobs: HalvingGridSearchCV(
         classifier(), SMALL_GRID, cv=2, factor=2, min_resources=70, random_state=0,
         n_jobs=n_jobs),
+    # the budget-aware search that works with any Dask: successive halving over epochs
+    "HalvingRandomSearchCV-epochs": lambda n_jobs: HalvingRandomSearchCV(
+        classifier(), {"optimizer__learning_rate": [0.001, 0.01, 0.03, 0.1]}, resource="epochs",
+        min_resources=1, max_resources=4, factor=2, n_candidates=4, cv=2, random_state=0,
+        n_jobs=n_jobs),
 }
 
 
@@ -102,6 +108,17 @@ def test_search_on_dask_scores_equal_a_local_run(dask_client, iris, name):
     np.testing.assert_allclose(_split_scores(remote.cv_results_, 2),
                                _split_scores(local.cv_results_, 2), rtol=0, atol=1e-6)
     assert remote.best_params_ == local.best_params_
+
+
+def test_halving_over_epochs_trains_the_survivors_longer(iris):
+    """resource="epochs": every candidate gets 1 epoch, the better half 2, the best 4, and the
+    refitted best estimator trains for the largest budget."""
+    X, y = iris
+    search = SEARCHES["HalvingRandomSearchCV-epochs"](1).fit(X, y)
+    assert list(search.n_resources_) == [1, 2, 4] and list(search.n_candidates_) == [4, 2, 1]
+    assert [p["epochs"] for p in search.cv_results_["params"]] == [1, 1, 1, 1, 2, 2, 4]
+    assert search.best_params_["epochs"] == 4 and search.best_estimator_.epochs == 4
+    assert len(search.best_estimator_.history_["loss"]) == 4
 
 
 def test_cross_validate_on_dask_equals_a_local_run(dask_client):
