@@ -1,6 +1,6 @@
 """KerasApplication from scratch (issue 25): MobileNetV2 with ``weights=None`` on digits as images.
 
-    .venv/bin/python -m bench.application_scratch            # full: 3 seeds, 10 epochs
+    .venv/bin/python -m bench.application_scratch            # full: 2 seeds, 6 epochs
     .venv/bin/python -m bench.application_scratch --smoke    # tiny, seconds
 
 Data: scikit-learn's ``load_digits`` (1,797 rows of 8x8), upscaled to 32x32 (nearest
@@ -59,8 +59,8 @@ def run_once(bn_momentum, X_train, y_train, X_test, y_test, *, epochs, seed):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="300 rows, 1 seed, 1 epoch")
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--out", default=os.path.join(HERE, "results", "application_scratch.md"))
     args = parser.parse_args(argv)
     from sklearn.model_selection import train_test_split

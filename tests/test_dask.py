@@ -214,7 +214,8 @@ def test_dask_ml_incremental_drives_partial_fit_once_per_block(dask_client, iris
 # HyperbandSearchCV and IncrementalSearchCV call dask.persist inside their asynchronous
 # client code; dask >= 2025.3.0 refuses that for every estimator, scikit-learn's own included
 # (dask/dask-ml#1016, open). dask and distributed 2025.2.0 with dask-ml 2025.1.0 work
-# (docs/scaling.md). The xfail is strict: it fails once a release fixes it.
+# (docs/scaling.md): CI's minimum-versions environment runs them (a few seconds each). Nothing
+# caps dask for users. The xfail is strict: it fails once a release fixes it.
 _ADAPTIVE_BROKEN = Version(dask.__version__) >= Version("2025.3.0")
 adaptive_search = pytest.mark.xfail(
     _ADAPTIVE_BROKEN, strict=True, raises=RuntimeError,
@@ -223,7 +224,6 @@ adaptive_search = pytest.mark.xfail(
 )
 
 
-@pytest.mark.slow  # about 4 minutes where it runs (dask < 2025.3): Hyperband fits many models
 @adaptive_search
 @pytest.mark.parametrize("search_name", ["HyperbandSearchCV", "IncrementalSearchCV"])
 @pytest.mark.parametrize("make", [classifier, regressor], ids=["classifier", "regressor"])

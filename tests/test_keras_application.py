@@ -79,3 +79,18 @@ def test_loaded_weights_keep_the_backbones_momentum_and_values(images, saved_bac
 def test_bad_momentum_is_refused_with_the_valid_range(images, value):
     with pytest.raises(ValueError, match=r"bn_momentum must be 'auto' or a number in \[0, 1\), got"):
         _fit(KerasApplication("MobileNetV2", bn_momentum=value), images)
+
+
+@pytest.mark.slow
+def test_mobilenet_from_scratch_learns_digits_as_images(digits):
+    """The issue's case, smaller: MobileNetV2 trained from random weights on digits upscaled to
+    32x32x3 scores far above chance (0.1) in inference mode; with MobileNetV2's own momentum
+    (0.999) it stayed at chance after a fit this short (bench/application_scratch.py)."""
+    from sklearn.model_selection import train_test_split
+
+    X, y = digits
+    X = (X / 16.0).reshape(-1, 8, 8, 1).repeat(4, axis=1).repeat(4, axis=2).repeat(3, axis=3).astype("float32")
+    X_train, X_test, y_train, y_test = train_test_split(X, y, train_size=800, test_size=300, stratify=y,
+                                                        random_state=0)
+    est = KerasPipelineClassifier(KerasApplication("MobileNetV2", trainable=True), epochs=5, random_state=0)
+    assert est.fit(X_train, y_train).score(X_test, y_test) > 0.5
