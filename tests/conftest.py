@@ -53,12 +53,3 @@ def dask_client():
     finally:
         client.close()
         cluster.close()
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
-def pytest_collection_modifyitems(config, items):
-    """Every test that takes ``dask_client`` joins the xdist group "dask": one worker runs them
-    all, so one LocalCluster starts per run (pyproject's addopts; docs/DESIGN.md "The test run")."""
-    for item in items:
-        if "dask_client" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("dask"))

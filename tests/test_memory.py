@@ -13,9 +13,6 @@ import pytest
 from skkeras_prep import KerasPipelineClassifier, _release
 from skkeras_prep.models import MLP
 
-# the model pool and the kernel cache are per process: one xdist worker runs these in order
-pytestmark = pytest.mark.xdist_group("pool")
-
 
 def test_kernel_cache_emptied_once_when_the_last_fit_ends(monkeypatch):
     calls = []

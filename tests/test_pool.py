@@ -17,9 +17,6 @@ import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _dataset, _pool
 from skkeras_prep.models import MLP
 
-# the model pool and the kernel cache are per process: one xdist worker runs these in order
-pytestmark = pytest.mark.xdist_group("pool")
-
 
 def make(random_state=0, **kwargs):
     params = dict(model=MLP((8,), dropout=0.3), preprocessor=StandardScaler(), epochs=4,
