@@ -58,6 +58,13 @@ def gpu_cluster(n_gpus, threads=2):
     return SpecCluster(workers=workers, scheduler=scheduler, silence_logs=logging.WARNING)
 
 
+def readable(params):
+    """The parameters with NumPy scalars (scipy.stats draws them) as plain Python numbers, so
+    that they print as 0.0123, not np.float64(0.0123)."""
+    return {name: value.item() if hasattr(value, "item") and getattr(value, "ndim", None) == 0 else value
+            for name, value in params.items()}
+
+
 def main(workers=2, gpus=0, scheduler=None, quick=False):
     if scheduler:
         client = Client(scheduler)  # workers started elsewhere (see docs/scaling.md)
@@ -84,8 +91,8 @@ def main(workers=2, gpus=0, scheduler=None, quick=False):
             search.fit(X, y)
         print(f"{search.n_iter * 2} fits on the cluster in {time.perf_counter() - start:.1f} s")
         for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
-            print(f"  {score:.4f}  {params}")
-        print(f"best: {search.best_score_:.4f} with {search.best_params_}")
+            print(f"  {score:.4f}  {readable(params)}")
+        print(f"best: {search.best_score_:.4f} with {readable(search.best_params_)}")
     finally:
         client.close()
         if cluster is not None:

@@ -18,6 +18,7 @@ bench_run = pytest.importorskip("bench.run")
 from bench import cases, harness  # noqa: E402
 
 
+@pytest.mark.slow  # runs the benchmark harness end to end (about 10 s of CPU)
 def test_bench_harness_runs_on_tiny_sizes(tmp_path):
     out, raw = tmp_path / "README.md", tmp_path / "results.json"
     code = bench_run.main([
@@ -89,6 +90,7 @@ def _git_head():
     return proc.stdout.strip()
 
 
+@pytest.mark.slow  # runs the benchmark harness end to end (about 10 s of CPU)
 def test_bench_baseline_runs_head_side_by_side_and_proves_its_import_path(tmp_path):
     """--baseline HEAD: the library exported by git archive runs as skkeras_prep@<short> in
     its own process, and every row says which skkeras_prep.__file__ it measured."""

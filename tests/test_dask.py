@@ -20,6 +20,7 @@ from sklearn.experimental import enable_halving_search_cv  # noqa: E402,F401
 from sklearn.model_selection import (  # noqa: E402
     GridSearchCV,
     HalvingGridSearchCV,
+    HalvingRandomSearchCV,
     RandomizedSearchCV,
     cross_validate,
 )
@@ -64,6 +65,11 @@ SEARCHES = {
     "HalvingGridSearchCV": lambda n_jobs: HalvingGridSearchCV(
         classifier(), SMALL_GRID, cv=2, factor=2, min_resources=70, random_state=0,
         n_jobs=n_jobs),
+    # the budget-aware search that works with any Dask: successive halving over epochs
+    "HalvingRandomSearchCV-epochs": lambda n_jobs: HalvingRandomSearchCV(
+        classifier(), {"optimizer__learning_rate": [0.001, 0.01, 0.03, 0.1]}, resource="epochs",
+        min_resources=1, max_resources=4, factor=2, n_candidates=4, cv=2, random_state=0,
+        n_jobs=n_jobs),
 }
 
 
@@ -102,6 +108,17 @@ def test_search_on_dask_scores_equal_a_local_run(dask_client, iris, name):
     np.testing.assert_allclose(_split_scores(remote.cv_results_, 2),
                                _split_scores(local.cv_results_, 2), rtol=0, atol=1e-6)
     assert remote.best_params_ == local.best_params_
+
+
+def test_halving_over_epochs_trains_the_survivors_longer(iris):
+    """resource="epochs": every candidate gets 1 epoch, the better half 2, the best 4, and the
+    refitted best estimator trains for the largest budget."""
+    X, y = iris
+    search = SEARCHES["HalvingRandomSearchCV-epochs"](1).fit(X, y)
+    assert list(search.n_resources_) == [1, 2, 4] and list(search.n_candidates_) == [4, 2, 1]
+    assert [p["epochs"] for p in search.cv_results_["params"]] == [1, 1, 1, 1, 2, 2, 4]
+    assert search.best_params_["epochs"] == 4 and search.best_estimator_.epochs == 4
+    assert len(search.best_estimator_.history_["loss"]) == 4
 
 
 def test_cross_validate_on_dask_equals_a_local_run(dask_client):
@@ -198,7 +215,8 @@ def test_dask_ml_incremental_drives_partial_fit_once_per_block(dask_client, iris
 # HyperbandSearchCV and IncrementalSearchCV call dask.persist inside their asynchronous
 # client code; dask >= 2025.3.0 refuses that for every estimator, scikit-learn's own included
 # (dask/dask-ml#1016, open). dask and distributed 2025.2.0 with dask-ml 2025.1.0 work
-# (docs/scaling.md). The xfail is strict: it fails once a release fixes it.
+# (docs/scaling.md): CI's minimum-versions environment runs them (a few seconds each). Nothing
+# caps dask for users. The xfail is strict: it fails once a release fixes it.
 _ADAPTIVE_BROKEN = Version(dask.__version__) >= Version("2025.3.0")
 adaptive_search = pytest.mark.xfail(
     _ADAPTIVE_BROKEN, strict=True, raises=RuntimeError,
@@ -207,7 +225,6 @@ adaptive_search = pytest.mark.xfail(
 )
 
 
-@pytest.mark.slow  # about 4 minutes where it runs (dask < 2025.3): Hyperband fits many models
 @adaptive_search
 @pytest.mark.parametrize("search_name", ["HyperbandSearchCV", "IncrementalSearchCV"])
 @pytest.mark.parametrize("make", [classifier, regressor], ids=["classifier", "regressor"])

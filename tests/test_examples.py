@@ -108,6 +108,18 @@ def test_example_runs(script, run_example):
     assert result.returncode == 0, result.stderr[-3000:]
     for text in EXPECTED_OUTPUT[script]:
         assert text in result.stdout, result.stdout
+    assert "np.float" not in result.stdout and "np.int" not in result.stdout, result.stdout
+
+
+def test_the_dask_example_prints_plain_numbers():
+    import runpy
+
+    import numpy as np
+
+    pytest.importorskip("distributed", reason="the skkeras_prep[dask] extra is not installed")
+    readable = runpy.run_path(str(EXAMPLES / "dask_search.py"))["readable"]
+    params = {"optimizer__learning_rate": np.float64(0.0123), "model__hidden_layer_sizes": (32,), "n": np.int64(3)}
+    assert str(readable(params)) == "{'optimizer__learning_rate': 0.0123, 'model__hidden_layer_sizes': (32,), 'n': 3}"
 
 
 @pytest.mark.slow

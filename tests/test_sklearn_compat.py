@@ -2,6 +2,7 @@
 StandardScaler preprocessor and a custom model builder."""
 
 import keras
+import pytest
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -50,6 +51,21 @@ def _expected_failed(estimator):
     return EXPECTED_FAILED
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+def _stable_id(value):
+    """The test id of an estimator or a check, the same in every process: scikit-learn's ids
+    show the estimator's repr, and a builder function's repr holds its address, which
+    differs between pytest-xdist workers (which then refuse to run)."""
+    if isinstance(value, (KerasPipelineClassifier, KerasPipelineRegressor)):
+        builder = "small_builder" if value.model is small_builder else "default" if value.model is None else repr(value.model)
+        return f"{type(value).__name__}({builder}{', StandardScaler' if value.preprocessor else ''})"
+    func = getattr(value, "func", value)  # a check, often a functools.partial with keywords
+    keywords = ",".join(f"{k}={v}" for k, v in getattr(value, "keywords", {}).items())
+    return func.__name__ + (f"({keywords})" if keywords else "")
+
+
+_CHECKS = parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed)
+
+
+@pytest.mark.parametrize(*_CHECKS.args, ids=_stable_id)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
