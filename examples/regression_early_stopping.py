@@ -1,10 +1,15 @@
-"""Regression with early stopping on the diabetes data set, and a learning curve from history_.
+"""
+Regression with early stopping
+==============================
+
+Regression with early stopping on the diabetes data set, and a learning curve from
+``history_``.
 
 KerasPipelineRegressor standardises X (preprocessor) and y (target_transformer="auto"),
 holds out 20% of the training rows, stops when the validation loss has not improved for
 10 epochs and restores the best weights.
 
-Run:  python examples/regression_early_stopping.py        (about 20 seconds on 2 cores)
+Run ``python examples/regression_early_stopping.py`` (about 20 seconds on 2 cores).
 """
 
 import os
