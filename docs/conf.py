@@ -58,7 +58,7 @@ myst_enable_extensions = ["colon_fence"]
 # examples that have one their "--quick" switch (the same steps on less data), which keeps the
 # whole build within a couple of minutes.
 sphinx_gallery_conf = {
-    "examples_dirs": str(ROOT / "examples"),
+    "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/(?!dask_search)[a-z_]+\.py$",
     "ignore_pattern": r"__init__\.py",
