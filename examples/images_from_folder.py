@@ -14,8 +14,7 @@ the PNG files batch by batch.
    the training batches of each fold only, never the validation fold).
 5. A small GridSearchCV over ``augmentation`` and ``preprocessor__size``.
 
-Two figures: a grid of augmented training images (what the augmentation dict does to a batch),
-and the search's mean accuracy per candidate.
+The figure: a grid of augmented training images (what the augmentation dict does to a batch).
 
 Run ``python examples/images_from_folder.py`` (about 2 minutes on 2 cores; ``--quick``: fewer
 images and folds).
@@ -91,21 +90,6 @@ def plot_augmented(loader, X, n_images=6, n_draws=5):
     fig.tight_layout()
 
 
-def plot_search(search):
-    """Mean cross-validated accuracy of each candidate, with its spread over the folds."""
-    results = search.cv_results_
-    labels = [f"{'none' if p['augmentation'] is None else 'dict'}\n{p['preprocessor__size']}"
-              for p in results["params"]]
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.errorbar(range(len(labels)), results["mean_test_score"], yerr=results["std_test_score"],
-                fmt="o", capsize=4)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
-    ax.set_xlabel("augmentation, preprocessor__size")
-    ax.set_ylabel("mean CV accuracy")
-    ax.set_title("GridSearchCV over augmentation and image size")
-    fig.tight_layout()
-
-
 def main(quick=False):
     with tempfile.TemporaryDirectory() as folder:
         write_digits(folder, per_class=40 if quick else 100)
@@ -136,7 +120,6 @@ def main(quick=False):
         best = search.best_params_
         print(f"best: augmentation={'none' if best['augmentation'] is None else 'dict'}, "
               f"size={best['preprocessor__size']}, accuracy {search.best_score_:.3f}")
-        plot_search(search)
     plt.show()
 
 
