@@ -60,6 +60,9 @@ myst_enable_extensions = ["colon_fence"]
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
+    # each API page lists the examples that use its object ("Examples using ...")
+    "doc_module": ("skkeras_prep",),
+    "backreferences_dir": "api/backreferences",
     "filename_pattern": r"/(?!dask_search)[a-z_]+\.py$",
     "ignore_pattern": r"__init__\.py",
     "reset_argv": "gallery_args.arguments",
