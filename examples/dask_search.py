@@ -1,13 +1,16 @@
-"""A hyper-parameter search spread over the workers of a Dask cluster.
+"""
+A search on a Dask cluster
+==========================
+
+A hyper-parameter search spread over the workers of a Dask cluster.
 
 scikit-learn's searches run their fits through joblib; ``joblib.parallel_backend("dask")``
 sends each fit to a Dask worker. Each worker process runs its own TensorFlow, limited to its
 share of the cores (``skkeras_prep.workers``). With ``random_state`` set, the scores equal
 those of the same search run with ``n_jobs=1``.
 
-Needs the dask extra:  pip install -e ".[dask]"
+Needs the dask extra: ``pip install -e ".[dask]"``. Run::
 
-Run:
   python examples/dask_search.py                       # a LocalCluster of 2 CPU workers
   python examples/dask_search.py --workers 4           # 4 CPU workers
   python examples/dask_search.py --gpus 2              # one worker per GPU (docs/scaling.md)
@@ -100,7 +103,7 @@ def main(workers=2, gpus=0, scheduler=None, quick=False):
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="CPU worker processes (LocalCluster)")
     parser.add_argument("--gpus", type=int, default=0, help="one worker process per GPU")
     parser.add_argument("--scheduler", help="address of a running Dask scheduler")

@@ -1,5 +1,9 @@
-"""Images from a folder on disk: cross-validation and a grid search of a small CNN, with and
-without augmentation, reading the PNG files batch by batch.
+"""
+Images from a folder on disk
+============================
+
+Cross-validation and a grid search of a small CNN, with and without augmentation, reading
+the PNG files batch by batch.
 
 1. Writes the digits data set as 16x16 grayscale PNG files to a temporary folder, one
    sub-folder per class (digits/0/..., digits/1/..., as flow_from_directory expects).
@@ -10,16 +14,22 @@ without augmentation, reading the PNG files batch by batch.
    the training batches of each fold only, never the validation fold).
 5. A small GridSearchCV over ``augmentation`` and ``preprocessor__size``.
 
-Run:  python examples/images_from_folder.py        (about 2 minutes on 2 cores)
+The figure: a grid of augmented training images (what the augmentation dict does to a batch).
+
+Run ``python examples/images_from_folder.py`` (about 2 minutes on 2 cores; ``--quick``: fewer
+images and folds).
 Needs the ``augmentation`` parameter and ``skkeras_prep.models.CNN`` (issue 11).
 """
 
 import os
+import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # the script's choice: quiet TF start-up logs
 
+import keras  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
@@ -58,11 +68,34 @@ def estimator(augmentation=None):
     )
 
 
+def plot_augmented(loader, X, n_images=6, n_draws=5):
+    """A grid of augmented digits: each row one image, the first column as loaded, the others
+    random draws of the Keras layers that the AUGMENT dict stands for (rotation 10 degrees,
+    shifts of 10% of the side, zoom 0.9 to 1.1; the estimator seeds them from random_state)."""
+    layers = keras.Sequential([
+        keras.layers.RandomRotation(10 / 360, fill_mode="nearest", seed=0),
+        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=1),
+        keras.layers.RandomZoom((-0.1, 0.1), (-0.1, 0.1), fill_mode="nearest", seed=2),
+    ])
+    images = loader.fit_transform(X[::len(X) // n_images][:n_images])
+    fig, axes = plt.subplots(n_images, n_draws + 1, figsize=(1.2 * (n_draws + 1), 1.2 * n_images))
+    for row, image in zip(axes, images):
+        draws = [image] + [np.asarray(layers(image[None], training=True))[0] for _ in range(n_draws)]
+        for ax, draw in zip(row, draws):
+            ax.imshow(draw[..., 0], cmap="gray_r", vmin=0, vmax=1)
+            ax.set_axis_off()
+    axes[0, 0].set_title("original", fontsize=8)
+    for ax in axes[0, 1:]:
+        ax.set_title("augmented", fontsize=8)
+    fig.tight_layout()
+
+
 def main(quick=False):
     with tempfile.TemporaryDirectory() as folder:
         write_digits(folder, per_class=40 if quick else 100)
         X, y = image_folder(folder)
         print(f"{len(X)} PNG files in {len(set(y))} class folders, e.g. {os.path.relpath(X[0], folder)}\n")
+        plot_augmented(ImageLoader(size=(16, 16), color_mode="grayscale"), X)
 
         folds = StratifiedKFold(n_splits=3 if quick else 5, shuffle=True, random_state=0)
         print(f"{folds.get_n_splits()}-fold stratified cross-validation (accuracy):")
@@ -87,7 +120,8 @@ def main(quick=False):
         best = search.best_params_
         print(f"best: augmentation={'none' if best['augmentation'] is None else 'dict'}, "
               f"size={best['preprocessor__size']}, accuracy {search.best_score_:.3f}")
+    plt.show()
 
 
 if __name__ == "__main__":
-    main()
+    main(quick="--quick" in sys.argv[1:])

@@ -1,11 +1,15 @@
-"""Learning curves with HistoryDisplay: loss, validation loss and accuracy per epoch, and the
-epoch whose weights early stopping restored.
+"""
+Learning curves with HistoryDisplay
+===================================
+
+Loss, validation loss and accuracy per epoch, and the epoch whose weights early stopping
+restored.
 
 KerasPipelineClassifier on the breast cancer data set, with a StandardScaler preprocessor,
 early stopping on a 20% validation split, and accuracy recorded as a metric. The plot is saved
 as a PNG (matplotlib's Agg backend, so no display is needed).
 
-Run:  python examples/plot_learning_curves.py [output.png]     (about 10 seconds on 2 cores)
+Run ``python examples/plot_learning_curves.py [output.png]`` (about 10 seconds on 2 cores).
 Needs matplotlib: the README's set-up command installs it (extra "examples"; alone: "plot").
 """
 

@@ -1,4 +1,8 @@
-"""Churn prediction on a mixed-type table: numbers, text and categories with missing values.
+"""
+Churn prediction on a mixed-type table
+======================================
+
+Numbers, text and categories with missing values.
 
 The table is generated here (no download): numeric columns (one with missing values), a
 text column (object dtype, with missing values) and pandas ``category`` columns (one with
@@ -10,7 +14,7 @@ fold. The script then
 2. cross-validates the best setting against logistic regression on the same preprocessing,
 3. predicts for new customers given with reordered columns, gaps and a region never seen.
 
-Run:  python examples/tabular_mixed_types.py        (about 30 seconds on 2 cores)
+Run ``python examples/tabular_mixed_types.py`` (about 30 seconds on 2 cores).
 """
 
 import os

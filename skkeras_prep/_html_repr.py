@@ -6,34 +6,37 @@
   own parameters. A function or a ``keras.Model`` given as ``model`` shows as a labelled box.
 - **Documentation links.** scikit-learn puts a "?" link on every box, from the object's
   ``_get_doc_link()`` (documented for third-party estimators, with ``_doc_link_module``). Each
-  public class has one page, ``docs/api/<ClassName>.md``, holding its docstring
-  (``docs/api/regenerate.py`` writes them), so scikit-learn's per-parameter text-fragment links
-  (``#:~:text=<name>,-<type>``) land on the parameter's line.
+  public class has one page in the Sphinx site built from docs/ (docs/api/index.rst generates
+  it from the docstring with autosummary and numpydoc): ``api/generated/<public path>.html``,
+  e.g. ``api/generated/skkeras_prep.models.MLP.html``, so scikit-learn's per-parameter
+  text-fragment links (``#:~:text=<name>,-<type>``) land on the parameter's line.
 """
 
 from ._compat import sklearn_visual_block
 
-# The project's documentation root (pyproject.toml [project.urls] Documentation must match).
-# The project has no hosted docs yet: this is where the docs/ folder will be published; change
-# both places when it moves.
-DOCS_URL = "https://github.com/skkeras-prep/skkeras_prep/blob/main/docs/"
+# The project's documentation root (pyproject.toml [project.urls] Documentation must match):
+# where the site that docs/ builds is published. The project has no host yet; this is the
+# address it will have on GitHub Pages. Change both places when it moves.
+DOCS_URL = "https://skkeras-prep.github.io/skkeras_prep/"
 
-# The public classes that have a documentation page: name -> the module defining it.
+# The public classes that have a documentation page: name -> (the module defining it, the
+# module users import it from, which names the page).
 DOCUMENTED = {
-    "KerasPipelineClassifier": "skkeras_prep.classifier",
-    "KerasPipelineRegressor": "skkeras_prep.regressor",
-    "MLP": "skkeras_prep.models",
-    "CNN": "skkeras_prep.models",
-    "KerasApplication": "skkeras_prep.models",
+    "KerasPipelineClassifier": ("skkeras_prep.classifier", "skkeras_prep"),
+    "KerasPipelineRegressor": ("skkeras_prep.regressor", "skkeras_prep"),
+    "MLP": ("skkeras_prep.models", "skkeras_prep.models"),
+    "CNN": ("skkeras_prep.models", "skkeras_prep.models"),
+    "KerasApplication": ("skkeras_prep.models", "skkeras_prep.models"),
 }
 
 
 def doc_link(cls):
     """The URL of the documentation page of class ``cls``, or "" if it has none (a user's
     subclass gets no link rather than a wrong one)."""
-    if DOCUMENTED.get(cls.__name__) != cls.__module__:
+    defining, public = DOCUMENTED.get(cls.__name__, (None, None))
+    if defining != cls.__module__:
         return ""
-    return f"{DOCS_URL}api/{cls.__name__}.md"
+    return f"{DOCS_URL}api/generated/{public}.{cls.__name__}.html"
 
 
 class DocLinkMixin:

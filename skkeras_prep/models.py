@@ -34,8 +34,8 @@ __all__ = ["CNN", "KerasApplication", "MLP", "output_units"]
 def output_units(meta):
     """The output layer that fits the target: ``(units, activation)``.
 
-    binary -> (1, "sigmoid"); multiclass -> (n_classes_, "softmax");
-    multilabel-indicator -> (n_outputs_, "sigmoid"); continuous -> (n_outputs_, "linear").
+    binary -> ``(1, "sigmoid")``; multiclass -> ``(n_classes_, "softmax")``;
+    multilabel-indicator -> ``(n_outputs_, "sigmoid")``; continuous -> ``(n_outputs_, "linear")``.
     """
     target_type = meta["target_type_"]
     if target_type == "binary":

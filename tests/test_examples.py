@@ -11,7 +11,8 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 EXPECTED_OUTPUT = {
-    "quickstart.py": ["5-fold stratified cross-validation", "mean", "GridSearchCV", "best:"],
+    "quickstart.py": ["5-fold stratified cross-validation", "mean", "GridSearchCV", "best:",
+                      "held-out accuracy of the best setting"],
     "regression_early_stopping.py": ["best epoch", "learning curve", "5-fold CV R^2"],
     "tabular_mixed_types.py": ["GridSearchCV (3-fold ROC AUC)", "best:", "5-fold cross-validation", "new customers"],
     "export_for_serving.py": ["all predictions agree"],
@@ -79,7 +80,8 @@ def _env():
     """The user's environment, with this checkout first on the path (a subprocess would
     otherwise import whichever skkeras_prep is installed)."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    return dict(os.environ, PYTHONPATH=path)
+    # figures drawn off-screen: plt.show() at an example's end must not wait for a window
+    return dict(os.environ, PYTHONPATH=path, MPLBACKEND="Agg")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 boxes of our public classes link to their documentation pages."""
 
 import html as html_module
-import importlib.util
+import importlib
 import pathlib
 import re
 import tomllib
@@ -37,13 +37,13 @@ def test_the_model_builder_shows_as_a_box_beside_the_preprocessor():
     assert "KerasPipelineClassifier" in shown
     assert {"preprocessor: StandardScaler", "model: MLP", "MLP", "StandardScaler"} <= set(shown)
     assert "MLP(dropout=0.2, hidden_layer_sizes=(8,))" in html  # the builder's own parameters
-    assert f"{DOCS_URL}api/MLP.md" in links(html)
+    assert f"{DOCS_URL}api/generated/skkeras_prep.models.MLP.html" in links(html)
 
 
 def test_the_estimator_box_links_to_its_page():
     for est in (KerasPipelineClassifier(), KerasPipelineRegressor(MLP())):
         name = type(est).__name__
-        assert f"{DOCS_URL}api/{name}.md" in links(estimator_html_repr(est))
+        assert f"{DOCS_URL}api/generated/skkeras_prep.{name}.html" in links(estimator_html_repr(est))
 
 
 def test_a_function_or_keras_model_shows_as_a_labelled_box():
@@ -67,21 +67,37 @@ def test_a_users_subclass_gets_no_link_rather_than_a_wrong_one():
         pass
 
     assert MyClassifier()._get_doc_link() == ""
-    assert MLP()._get_doc_link().endswith("/api/MLP.md")
+    assert MLP()._get_doc_link().endswith("/api/generated/skkeras_prep.models.MLP.html")
 
 
-def test_every_linked_page_exists_and_holds_the_current_docstring():
-    """The pages are written by docs/api/regenerate.py from the docstrings; rerun it after
-    changing a public docstring."""
-    spec = importlib.util.spec_from_file_location("regenerate", ROOT / "docs" / "api" / "regenerate.py")
-    regenerate = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(regenerate)
-    for name in DOCUMENTED:
-        path = ROOT / "docs" / "api" / f"{name}.md"
-        assert path.exists(), f"{path} is missing: run python docs/api/regenerate.py"
-        assert path.read_text() == regenerate.page(name), (
-            f"{path.name} is out of date with the docstring: run python docs/api/regenerate.py"
-        )
+def generated_pages():
+    """The public paths that docs/api/index.rst generates a page for: each name of an
+    autosummary with ":toctree: generated/", under the module of the ".. currentmodule::"
+    before it (the built page is api/generated/<public path>.html)."""
+    pages, module, in_summary = set(), None, False
+    for line in (ROOT / "docs" / "api" / "index.rst").read_text().splitlines():
+        if line.startswith(".. currentmodule::"):
+            module = line.split("::")[1].strip()
+        elif line.startswith(".. autosummary::"):
+            in_summary = True
+        elif in_summary and line.strip().startswith(":toctree:"):
+            assert line.split(":toctree:")[1].strip() == "generated/", line
+        elif in_summary and line.startswith("   ") and not line.strip().startswith(":"):
+            pages.add(f"{module}.{line.strip()}")
+        elif line and not line.startswith(" "):
+            in_summary = False
+    return pages
+
+
+def test_every_linked_page_is_generated_from_the_public_path_of_its_class():
+    """The site's API reference (docs/api/index.rst, built by sphinx-build) has a page for each
+    linked class, named by the path users import it from, and that path is the class."""
+    pages = generated_pages()
+    for name, (defining, public) in DOCUMENTED.items():
+        cls = getattr(importlib.import_module(defining), name)
+        assert getattr(importlib.import_module(public), name) is cls
+        assert f"{public}.{name}" in pages, f"docs/api/index.rst does not list {public}.{name}"
+        assert cls()._get_doc_link() == f"{DOCS_URL}api/generated/{public}.{name}.html"
 
 
 def test_the_documentation_root_is_the_one_pyproject_declares():
