@@ -17,6 +17,7 @@ import weakref
 import keras
 import numpy as np
 
+from . import _pool
 from ._compat import keras_compiled_metrics
 from ._routing import params_for
 from ._seeding import reseed_model
@@ -170,6 +171,7 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         built = builder.build(meta)
     elif callable(model):
         built = _call_builder(model, routed_model_params, meta, extras)
+        built = _owned_copy(model, built)
     else:
         raise TypeError(
             f"`model` must be None, a builder from skkeras_prep.models, a function "
@@ -189,6 +191,24 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         # them now, so that they are reseeded too.
         built(_zero_row(meta["input_shape_"]), training=False)
     reseed_model(built, seed)
+    return built
+
+
+def _owned_copy(builder, built):
+    """The model a builder function returned, or a fresh copy of it when an earlier fit
+    trained that very object (a builder returning one global model): two estimators never
+    train the same model. A model the builder keeps (a global...) is never pooled."""
+    if not isinstance(built, keras.Model):
+        return built
+    if _pool.trained_before(built):
+        built = clone_keras_model(built)
+        _pool.refuse(built, "the model builder returned a model object an earlier fit "
+                     "trained (so this fit trains a copy); return a new model from each call")
+        return built
+    where = _pool.builder_holds(builder, built)
+    if where is not None:
+        _pool.refuse(built, f"the model builder keeps the model it returns ({where}); the "
+                     "pool never hands out a model the user holds")
     return built
 
 
