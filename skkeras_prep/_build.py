@@ -195,16 +195,16 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
 
 
 def _owned_copy(builder, built):
-    """The model a builder function returned, or a fresh copy of it when an earlier fit
-    trained that very object (a builder returning one global model): two estimators never
-    train the same model. A model the builder keeps (a global...) is never pooled."""
+    """The model a builder function returned, or a fresh copy of it (new weights, its
+    compile settings) when an earlier fit trained that very object (a builder returning one
+    global model): two estimators never train the same model, and every fit starts from new
+    weights. A model the builder keeps (a global...) is never pooled; its copies are."""
     if not isinstance(built, keras.Model):
         return built
     if _pool.trained_before(built):
-        built = clone_keras_model(built)
-        _pool.refuse(built, "the model builder returned a model object an earlier fit "
-                     "trained (so this fit trains a copy); return a new model from each call")
-        return built
+        _pool.LOG.info("The model builder returned a model object an earlier fit trained; "
+                       "this fit trains a new copy of it (return a new model from each call).")
+        return clone_keras_model(built)
     where = _pool.builder_holds(builder, built)
     if where is not None:
         _pool.refuse(built, f"the model builder keeps the model it returns ({where}); the "

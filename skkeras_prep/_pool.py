@@ -130,7 +130,7 @@ _POOLABLE_MODULES = ("keras", "skkeras_prep", "tensorflow")
 _OPAQUE_LAYERS = frozenset({"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"})
 MAX_REASONS = 32
 
-_LOG = logging.getLogger("skkeras_prep")
+LOG = logging.getLogger("skkeras_prep")
 _REASONS = collections.OrderedDict()  # why fits were not pooled -> how many fits, bounded
 _REASON_OF = weakref.WeakKeyDictionary()  # model -> why it is not pooled
 
@@ -205,6 +205,11 @@ def pool_key(model):
             raise NotPoolable(f"it has a {kind.__name__} layer, whose config does not describe "
                               "the function it runs")
     names = {layer.name: f"<layer{i}>" for i, layer in enumerate(layers)}
+    # keras.ops called on a functional model's tensors (``x + y``) are nodes of the graph
+    # with names from a process-wide counter ("add_9"), like layers
+    operations = [op for part in [model, *layers] for op in getattr(part, "operations", ())
+                  if op.name not in names]
+    names.update({op.name: f"<op{i}>" for i, op in enumerate(operations)})
     names[model.name] = "<model>"
     config = model.get_config()
     compile_config = dict(model.get_compile_config() or {})
@@ -254,7 +259,7 @@ def _not_pooled(model, reason):
         _REASONS[reason] = _REASONS.pop(reason, 0) + 1
         while len(_REASONS) > MAX_REASONS:
             _REASONS.popitem(last=False)
-    _LOG.info("This fit's model is not kept for reuse: %s.", reason)
+    LOG.info("This fit's model is not kept for reuse: %s.", reason)
 
 
 def not_pooled_reason(model):
