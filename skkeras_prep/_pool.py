@@ -28,10 +28,16 @@ not pooled. Two live estimators therefore never share a model.
 Key. Everything that changes the traced graph: the model's config (with layer names
 canonicalised and seeds removed, since seeds only decide initial values, which are copied),
 the compile config (with a float learning rate removed: it is a variable, copied per fit; a
-learning-rate schedule is traced, so it stays in the key), and the input dtype. Only
-``Sequential`` and functional models whose layers are all Keras's own (or this package's)
-are pooled: the config of a subclassed model or a custom layer need not describe its
-``call``. Nothing is pooled under a distribution strategy or with ``run_eagerly``.
+learning-rate schedule is traced, so it stays in the key), and the input dtype. Every
+``Sequential`` (built from a ``keras.Input`` or by the fit) and functional model whose layers
+are all Keras's own (or this package's) is pooled, whether a builder returned it, it is the
+clone of a ``keras.Model`` given as ``model=``, or the builder compiled it. Not pooled, each
+with the reason ``pool_key`` raises (``NotPoolable``), which ``cache_info()["not_pooled"]``,
+``not_pooled_reason`` and the ``skkeras_prep`` logger show: a subclassed model or a custom
+layer (their config need not describe their ``call``), a ``Lambda`` (or another layer
+running a function its config does not describe), a config naming a user's function or
+class, a model built under a distribution strategy, ``run_eagerly``, and a model the builder
+keeps (a global: ``_build`` refuses it, see ``builder_holds``).
 
 Bounds. At most ``MAX_KEYS`` architectures (least recently used dropped first) and
 ``MODELS_PER_KEY`` idle models each. ``clear_cache()`` empties the pool;
