@@ -43,7 +43,9 @@ import subprocess
 import sys
 import time
 
-from .harness import MB, current_rss, worker_env
+from . import reuse
+from .harness import MB, current_rss
+from .reuse import profiled_seconds, start_child
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
@@ -166,7 +168,6 @@ PROFILED = {  # label -> functions (file:function) whose cumulative time is repo
 
 def case_first(kind, size):
     import cProfile
-    import pstats
 
     X, y = _wine(kind)
     out = {}
@@ -187,12 +188,8 @@ def case_first(kind, size):
     profiler.enable()
     est.fit(X, y).predict_proba(X)
     profiler.disable()
-    stats = pstats.Stats(profiler).stats
-    parts = {"fit + predict (profiled)": time.perf_counter() - t0}
-    for part, names in PROFILED.items():
-        parts[part] = sum(ct for (path, _, func), (_, _, _, ct, _) in stats.items()
-                          for name in names if name == f"{os.path.basename(path)}:{func}")
-    out["new_architecture_profile"] = parts
+    out["new_architecture_profile"] = {"fit + predict (profiled)": time.perf_counter() - t0,
+                                       **profiled_seconds(profiler, PROFILED)}
     return out
 
 
@@ -200,24 +197,10 @@ CASES = {"cv": case_cv, "rss": case_rss, "first": case_first}
 
 
 def child(case, kind, mode):
-    from .baseline import IMPORT_PATH_ENV
-
-    import_path = os.environ.get(IMPORT_PATH_ENV)
-    if import_path:  # the baseline revision, before anything imports skkeras_prep
-        sys.path.insert(0, import_path)
-    import warnings
-
-    warnings.simplefilter("ignore")
-    import skkeras_prep
-
-    if import_path and not os.path.abspath(skkeras_prep.__file__).startswith(os.path.abspath(import_path)):
-        raise RuntimeError(f"baseline run imported {skkeras_prep.__file__}, not {import_path}")
-    import tensorflow as tf
-
-    tf.matmul(tf.ones((2, 2)), tf.ones((2, 2))).numpy()  # start the eager runtime (not a fit cost)
-    result = CASES[case](kind, SIZES[mode])
+    skkeras_prep = start_child()
     from skkeras_prep import _pool
 
+    result = CASES[case](kind, SIZES[mode])
     result["pool"] = _pool.cache_info()
     result["skkeras_prep_file"] = skkeras_prep.__file__
     print(json.dumps(result))
@@ -225,16 +208,7 @@ def child(case, kind, mode):
 
 # -- the parent ----------------------------------------------------------------------------
 def run_child(case, kind, impl, mode, import_path=None):
-    env = worker_env(import_path if impl == "baseline" else None)
-    env["TF_CPP_MIN_LOG_LEVEL"] = "0"  # TensorFlow's retracing warnings are counted
-    proc = subprocess.run([sys.executable, "-m", "bench.reuse_kinds", "--child", case, kind, mode],
-                          env=env, capture_output=True, text=True, timeout=3600,
-                          cwd=os.path.dirname(HERE))
-    if proc.returncode != 0:
-        return {"error": proc.stderr[-2000:]}
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["retracing_warnings"] = proc.stderr.count("triggered tf.function retracing")
-    return result
+    return reuse.run_child(case, impl, mode, import_path, module="bench.reuse_kinds", arg=kind)
 
 
 def _f(value, spec):
@@ -309,11 +283,8 @@ def report(meta, results):
     return lines
 
 
-def readme_section(report_path=REPORT):
-    if not os.path.exists(report_path):
-        return []
-    with open(report_path) as fh:
-        return fh.read().splitlines()
+def readme_section():
+    return reuse.readme_section(REPORT)
 
 
 def _uptime():
@@ -356,12 +327,7 @@ def main(argv=None):
                 print(f"{case}:{kind} {impl}: {time.perf_counter() - t0:.1f} s {str(shown)[:300]}",
                       flush=True)
     meta["uptime_end"] = _uptime()
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "reuse_kinds.json"), "w") as fh:
-        json.dump({"meta": meta, "results": results}, fh)
-    with open(REPORT, "w") as fh:
-        fh.write("\n".join(report(meta, results)) + "\n")
-    print("\n".join(report(meta, results)))
+    reuse.write_results("reuse_kinds", meta, results, report(meta, results))
 
 
 if __name__ == "__main__":
