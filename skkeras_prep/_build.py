@@ -168,7 +168,7 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         builder = clone(model)
         if routed_model_params:
             builder.set_params(**routed_model_params)
-        built = builder.build(meta)
+        built = _owned_copy(builder.build, builder.build(meta))
     elif callable(model):
         built = _call_builder(model, routed_model_params, meta, extras)
         built = _owned_copy(model, built)

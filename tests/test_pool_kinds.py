@@ -217,3 +217,26 @@ def test_a_builder_keeping_its_model_in_a_closure_is_not_pooled(iris):
     assert "keeps the model it returns" in _pool.not_pooled_reason(est.model_)
     del est
     assert _pool.cache_info()["models"] == 0
+
+
+def test_builder_holds_finds_where_a_builder_keeps_its_model():
+    import functools
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    other = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+    def with_default(m=model):
+        return m
+
+    def takes(m):
+        return m
+
+    def fresh():
+        return keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+    assert "default argument" in _pool.builder_holds(with_default, model)
+    assert "functools.partial" in _pool.builder_holds(functools.partial(takes, model), model)
+    assert "enclosing function" in _pool.builder_holds(lambda: model, model)
+    assert _pool.builder_holds(with_default, other) is None
+    assert _pool.builder_holds(fresh, fresh()) is None
+    assert _pool.builder_holds(print, model) is None  # a builtin: nothing to look into
