@@ -26,6 +26,10 @@ many_fits    (current only) 1,000 fits of a search-like loop on iris: 4 architec
 profile      (current and baseline) cProfile of one warm wine CV: cumulative seconds in
              build, tracing, the training pipeline, training and predict/score.
 
+The same measures per way of writing the model (Sequential and functional builders, a model
+instance, a compiled builder, several inputs), the first fit and RSS over 500 cycles with a
+user ``Sequential`` builder: bench/reuse_kinds.py.
+
 Results go to ``bench/results/reuse.json`` (git-ignored) and ``bench/results/reuse.md``;
 bench/run.py adds the latter to bench/README.md.
 """

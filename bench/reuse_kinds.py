@@ -51,7 +51,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 REPORT = os.path.join(RESULTS, "reuse_kinds.md")
 KINDS = ["mlp", "sequential", "functional", "instance", "compiled", "multi_input"]
-SIZES = {"full": {"rounds": 3, "cycles": 500}, "quick": {"rounds": 1, "cycles": 60}}
+SIZES = {"full": {"rounds": 5, "cycles": 500}, "quick": {"rounds": 1, "cycles": 60}}
 SPLIT = 6  # multi_input: wine's columns [:6] and [6:]
 
 
