@@ -217,8 +217,11 @@ def pool_key(model):
                   if op.name not in names]
     names.update({op.name: f"<op{i}>" for i, op in enumerate(operations)})
     names[model.name] = "<model>"
-    config = model.get_config()
-    compile_config = dict(model.get_compile_config() or {})
+    try:
+        config = model.get_config()
+        compile_config = dict(model.get_compile_config() or {})
+    except (NotImplementedError, TypeError) as exc:  # what Keras raises for a config it cannot write
+        raise NotPoolable(f"Keras cannot write its config ({type(exc).__name__}: {exc})") from None
     _check_objects([config, compile_config])
     config = _strip(config, names)
     compile_config.pop("steps_per_execution", None)
