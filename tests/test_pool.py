@@ -19,6 +19,8 @@ import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _dataset, _pool
 from skkeras_prep.models import MLP
 
+pytestmark = pytest.mark.xdist_group("pool")  # the pool is process-wide state
+
 
 def make(random_state=0, **kwargs):
     params = dict(model=MLP((8,), dropout=0.3), preprocessor=StandardScaler(), epochs=4,
