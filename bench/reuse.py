@@ -26,6 +26,10 @@ many_fits    (current only) 1,000 fits of a search-like loop on iris: 4 architec
 profile      (current and baseline) cProfile of one warm wine CV: cumulative seconds in
              build, tracing, the training pipeline, training and predict/score.
 
+The same measures per way of writing the model (Sequential and functional builders, a model
+instance, a compiled builder, several inputs), the first fit and RSS over 500 cycles with a
+user ``Sequential`` builder: bench/reuse_kinds.py.
+
 Results go to ``bench/results/reuse.json`` (git-ignored) and ``bench/results/reuse.md``;
 bench/run.py adds the latter to bench/README.md.
 """
@@ -148,7 +152,6 @@ PROFILED = {  # label -> function names whose cumulative time is reported (file:
 
 def case_profile(size):
     import cProfile
-    import pstats
 
     from sklearn.datasets import load_wine
     from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -162,15 +165,7 @@ def case_profile(size):
         profiler.enable()
         cross_val_score(_wine_estimator(round_), X, y, cv=cv)
         profiler.disable()
-        total = time.perf_counter() - t0
-        stats = pstats.Stats(profiler).stats
-        row = {"whole CV (profiled)": total}
-        for label, names in PROFILED.items():
-            row[label] = sum(
-                ct for (path, _, func), (_, _, _, ct, _) in stats.items()
-                for name in names
-                if name == f"{os.path.basename(path)}:{func}"
-            )
+        row = {"whole CV (profiled)": time.perf_counter() - t0, **profiled_seconds(profiler, PROFILED)}
         out["first" if round_ == 0 else "warm"] = row
     return out
 
@@ -179,7 +174,9 @@ CASES = {"wine_cv": case_wine_cv, "digits_grid": case_digits_grid,
          "many_fits": case_many_fits, "profile": case_profile}
 
 
-def child(case, impl, mode):
+def start_child():
+    """In a child process: import skkeras_prep (the baseline's when the parent asked for it,
+    checked), silence warnings and start TensorFlow's eager runtime (not a fit cost)."""
     from .baseline import IMPORT_PATH_ENV
 
     import_path = os.environ.get(IMPORT_PATH_ENV)
@@ -190,21 +187,37 @@ def child(case, impl, mode):
 
     if import_path and not os.path.abspath(skkeras_prep.__file__).startswith(os.path.abspath(import_path)):
         raise RuntimeError(f"baseline run imported {skkeras_prep.__file__}, not {import_path}")
-
-    if impl == "no_reuse":
-        skkeras_prep.set_config(reuse_models=False)
     import tensorflow as tf
 
-    tf.matmul(tf.ones((2, 2)), tf.ones((2, 2))).numpy()  # start the eager runtime (not a fit cost)
+    tf.matmul(tf.ones((2, 2)), tf.ones((2, 2))).numpy()
+    return skkeras_prep
+
+
+def profiled_seconds(profiler, parts):
+    """``{label: cumulative seconds}`` of the functions (``file:function``) of each part."""
+    import pstats
+
+    stats = pstats.Stats(profiler).stats
+    return {label: sum(ct for (path, _, func), (_, _, _, ct, _) in stats.items()
+                       for name in names if name == f"{os.path.basename(path)}:{func}")
+            for label, names in parts.items()}
+
+
+def child(case, impl, mode):
+    skkeras_prep = start_child()
+    if impl == "no_reuse":
+        skkeras_prep.set_config(reuse_models=False)
     result = CASES[case](SIZES[mode])
     result["skkeras_prep_file"] = skkeras_prep.__file__
     print(json.dumps(result))
 
 
 # -- the parent ----------------------------------------------------------------------------
-def run_child(case, impl, mode, import_path=None):
+def run_child(case, impl, mode, import_path=None, module="bench.reuse", arg=None):
+    """Run ``case`` in a fresh ``python -m <module> --child case <arg or impl> mode``; its
+    result dict, with the number of TensorFlow retracing warnings it printed."""
     env = worker_env(import_path if impl == "baseline" else None)
-    proc = subprocess.run([sys.executable, "-m", "bench.reuse", "--child", case, impl, mode],
+    proc = subprocess.run([sys.executable, "-m", module, "--child", case, arg or impl, mode],
                           env=env, capture_output=True, text=True, timeout=3600,
                           cwd=os.path.dirname(HERE))
     if proc.returncode != 0:
@@ -341,12 +354,17 @@ def main(argv=None):
             print(f"{case} {impl}: {time.perf_counter() - t0:.1f} s "
                   f"{str(results[impl][case])[:200]}", flush=True)
     meta["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    write_results("reuse", meta, results, report(meta, results))
+
+
+def write_results(name, meta, results, lines):
+    """``bench/results/<name>.json`` (everything) and ``<name>.md`` (the report), printed."""
     os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "reuse.json"), "w") as fh:
+    with open(os.path.join(RESULTS, f"{name}.json"), "w") as fh:
         json.dump({"meta": meta, "results": results}, fh)
-    with open(REPORT, "w") as fh:
-        fh.write("\n".join(report(meta, results)) + "\n")
-    print("\n".join(report(meta, results)))
+    with open(os.path.join(RESULTS, f"{name}.md"), "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -517,6 +517,9 @@ def write_report(path, meta, results, table, targets):
 
     lines += ["", *readme_section()]
     lines += ["", *reuse_section()]
+    from .reuse_kinds import readme_section as reuse_kinds_section
+
+    lines += ["", *reuse_kinds_section()]
     lines += ["", "## Other measurements", "",
               "- `results/sparse_memory.md`: peak memory of a fit on a 200,000 x 50,000 sparse "
               "matrix (`python -m bench.sparse_memory`).",
@@ -524,6 +527,10 @@ def write_report(path, meta, results, table, targets):
               "`gc.collect()` (`python -m bench.memory_cycles`).",
               "- `results/reuse.md`: CV, grid search and 1,000 fits with model reuse, side by "
               "side with a baseline revision (`python -m bench.reuse --baseline REV`).",
+              "- `results/reuse_kinds.md`: model reuse per model kind (Sequential and functional "
+              "builders, a model instance, a compiled builder, several inputs): wine CV against "
+              "`MLPClassifier`, RSS over 500 cycles, the first fit "
+              "(`python -m bench.reuse_kinds --baseline REV`).",
               "- `results/retained_graphs.md`: which step of a Keras fit keeps memory across "
               "repeated fits, and what skkeras_prep releases (`python -m bench.retained_graphs`).",
               "- `results/bad_input_matrix.md`: 200 bad inputs on both estimators, each outcome "

@@ -17,6 +17,7 @@ import weakref
 import keras
 import numpy as np
 
+from . import _pool
 from ._compat import keras_compiled_metrics
 from ._seeding import reseed_model
 from .exceptions import RoutedArgumentError
@@ -176,9 +177,10 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         builder = clone(model)
         if routed_model_params:
             builder.set_params(**routed_model_params)
-        built = builder.build(meta)
+        built = _owned_copy(builder.build, builder.build(meta))
     elif callable(model):
         built = _call_builder(model, routed_model_params, meta, extras)
+        built = _owned_copy(model, built)
     else:
         raise TypeError(
             f"`model` must be None, a builder from skkeras_prep.models, a function "
@@ -198,6 +200,24 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         # them now, so that they are reseeded too.
         built(_zero_row(meta["input_shape_"]), training=False)
     reseed_model(built, seed)
+    return built
+
+
+def _owned_copy(builder, built):
+    """The model a builder function returned, or a fresh copy of it (new weights, its
+    compile settings) when an earlier fit trained that very object (a builder returning one
+    global model): two estimators never train the same model, and every fit starts from new
+    weights. A model the builder keeps (a global...) is never pooled; its copies are."""
+    if not isinstance(built, keras.Model):
+        return built
+    if _pool.trained_before(built):
+        _pool.LOG.info("The model builder returned a model object an earlier fit trained; "
+                       "this fit trains a new copy of it (return a new model from each call).")
+        return clone_keras_model(built)
+    where = _pool.builder_holds(builder, built)
+    if where is not None:
+        _pool.refuse(built, f"the model builder keeps the model it returns ({where}); the "
+                     "pool never hands out a model the user holds")
     return built
 
 

@@ -28,10 +28,16 @@ not pooled. Two live estimators therefore never share a model.
 Key. Everything that changes the traced graph: the model's config (with layer names
 canonicalised and seeds removed, since seeds only decide initial values, which are copied),
 the compile config (with a float learning rate removed: it is a variable, copied per fit; a
-learning-rate schedule is traced, so it stays in the key), and the input dtype. Only
-``Sequential`` and functional models whose layers are all Keras's own (or this package's)
-are pooled: the config of a subclassed model or a custom layer need not describe its
-``call``. Nothing is pooled under a distribution strategy or with ``run_eagerly``.
+learning-rate schedule is traced, so it stays in the key), and the input dtype. Every
+``Sequential`` (built from a ``keras.Input`` or by the fit) and functional model whose layers
+are all Keras's own (or this package's) is pooled, whether a builder returned it, it is the
+clone of a ``keras.Model`` given as ``model=``, or the builder compiled it. Not pooled, each
+with the reason ``pool_key`` raises (``NotPoolable``), which ``cache_info()["not_pooled"]``,
+``not_pooled_reason`` and the ``skkeras_prep`` logger show: a subclassed model or a custom
+layer (their config need not describe their ``call``), a ``Lambda`` (or another layer
+running a function its config does not describe), a config naming a user's function or
+class, a model built under a distribution strategy, ``run_eagerly``, and a model the builder
+keeps (a global: ``_build`` refuses it, see ``builder_holds``).
 
 Bounds. At most ``MAX_KEYS`` architectures (least recently used dropped first) and
 ``MODELS_PER_KEY`` idle models each. ``clear_cache()`` empties the pool;
@@ -41,6 +47,7 @@ Bounds. At most ``MAX_KEYS`` architectures (least recently used dropped first) a
 import collections
 import contextlib
 import json
+import logging
 import sys
 import threading
 import weakref
@@ -104,6 +111,7 @@ def clear_cache():
     with _LOCK:
         dropped = sum(len(models) for models in _IDLE.values())
         _IDLE.clear()
+        _REASONS.clear()
     return dropped
 
 
@@ -113,13 +121,33 @@ def reusable(model):
 
 
 def cache_info():
-    """``{"keys": architectures kept, "models": idle models}``."""
+    """``{"keys": architectures kept, "models": idle models, "not_pooled": {reason: number of
+    fits}}``: why fits in this process trained a model that no later fit can reuse (the
+    ``MAX_REASONS`` most recent reasons; ``clear_cache`` forgets them). The same sentences
+    go to the ``skkeras_prep`` logger at INFO level, one per such fit."""
     with _LOCK:
-        return {"keys": len(_IDLE), "models": sum(len(m) for m in _IDLE.values())}
+        return {"keys": len(_IDLE), "models": sum(len(m) for m in _IDLE.values()),
+                "not_pooled": dict(_REASONS)}
 
 
 # -- the key -------------------------------------------------------------------------------
-_POOLABLE_MODULES = ("keras.", "skkeras_prep.")
+_POOLABLE_MODULES = ("keras", "skkeras_prep", "tensorflow")
+# Keras's own layers that run a callable or a graph the config does not describe.
+_OPAQUE_LAYERS = frozenset({"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer"})
+MAX_REASONS = 32
+
+LOG = logging.getLogger("skkeras_prep")
+_REASONS = collections.OrderedDict()  # why fits were not pooled -> how many fits, bounded
+_REASON_OF = weakref.WeakKeyDictionary()  # model -> why it is not pooled
+
+
+class NotPoolable(Exception):
+    """Raised inside ``pool_key`` with the reason a model cannot be reused."""
+
+
+def _ours(module):
+    return isinstance(module, str) and any(
+        module == name or module.startswith(name + ".") for name in _POOLABLE_MODULES)
 
 
 def _strip(value, names):
@@ -133,44 +161,91 @@ def _strip(value, names):
     return value
 
 
+def _check_objects(value):
+    """Refuse a config that names a function or class of the user's (an activation, a loss,
+    an initializer...): its name does not say what it computes, so two models whose configs
+    are equal could trace different graphs."""
+    if isinstance(value, dict):
+        kind = value.get("class_name")
+        if isinstance(kind, str):
+            module = value.get("module")
+            if kind == "__lambda__":
+                raise NotPoolable("its config holds a lambda")
+            if module is not None and not _ours(module) or module is None and kind == "function":
+                raise NotPoolable(f"its config names {kind} {value.get('config')!r} from module "
+                                  f"{module!r}, not one of Keras's own")
+        for item in value.values():
+            _check_objects(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _check_objects(item)
+
+
+def _unserialisable(value):
+    raise TypeError(f"a {type(value).__name__} in its config is not JSON")
+
+
 def pool_key(model):
-    """The reuse key of a freshly built and compiled model, or None if it is not poolable."""
+    """The reuse key of a freshly built and compiled model. A model that cannot be reused
+    raises ``NotPoolable`` with the reason."""
     import keras
 
-    if keras_distribute_strategy(model) is not None or not getattr(model, "compiled", False):
-        return None
+    if keras_distribute_strategy(model) is not None:
+        raise NotPoolable("it was built under a distribution strategy")
+    if not getattr(model, "compiled", False):
+        raise NotPoolable("it is not compiled")
     if getattr(model, "run_eagerly", False):
-        return None
-    functional = type(model) is keras.Sequential or type(model).__name__ == "Functional"
-    if not functional:
-        return None
+        raise NotPoolable("run_eagerly is set (nothing is traced)")
+    sequential = type(model) is keras.Sequential
+    functional = type(model).__name__ == "Functional" and _ours(type(model).__module__)
+    if not (sequential or functional):
+        raise NotPoolable(f"it is a subclassed model ({type(model).__qualname__}): its config "
+                          "need not describe its call")
     layers = [layer for layer in keras_layers(model) if layer is not model]
-    if not all(type(layer).__module__.startswith(_POOLABLE_MODULES) for layer in layers):
-        return None
+    for layer in layers:
+        kind = type(layer)
+        if not _ours(kind.__module__):
+            raise NotPoolable(f"it has a custom layer ({kind.__module__}.{kind.__qualname__}): "
+                              "its config need not describe its call")
+        if kind.__name__ in _OPAQUE_LAYERS:
+            raise NotPoolable(f"it has a {kind.__name__} layer, whose config does not describe "
+                              "the function it runs")
     names = {layer.name: f"<layer{i}>" for i, layer in enumerate(layers)}
+    # keras.ops called on a functional model's tensors (``x + y``) are nodes of the graph
+    # with names from a process-wide counter ("add_9"), like layers
+    operations = [op for part in [model, *layers] for op in getattr(part, "operations", ())
+                  if op.name not in names]
+    names.update({op.name: f"<op{i}>" for i, op in enumerate(operations)})
     names[model.name] = "<model>"
     try:
-        config = _strip(model.get_config(), names)
+        config = model.get_config()
         compile_config = dict(model.get_compile_config() or {})
-        compile_config.pop("steps_per_execution", None)
-        optimizer = compile_config.get("optimizer")
-        if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):
-            inner = dict(optimizer["config"])
-            inner.pop("name", None)  # a process-wide counter ("adam_3")
-            if isinstance(inner.get("learning_rate"), float):
-                inner.pop("learning_rate")
-            compile_config["optimizer"] = {**optimizer, "config": inner}
-        return json.dumps([config, compile_config, str(model.dtype), _io_names(model)],
-                          sort_keys=True, default=repr)
-    except Exception:  # a config that does not serialise: build a new model every time
-        return None
+    except (NotImplementedError, TypeError) as exc:  # what Keras raises for a config it cannot write
+        raise NotPoolable(f"Keras cannot write its config ({type(exc).__name__}: {exc})") from None
+    _check_objects([config, compile_config])
+    config = _strip(config, names)
+    compile_config.pop("steps_per_execution", None)
+    optimizer = compile_config.get("optimizer")
+    if isinstance(optimizer, dict) and isinstance(optimizer.get("config"), dict):
+        inner = dict(optimizer["config"])
+        inner.pop("name", None)  # a process-wide counter ("adam_3")
+        if isinstance(inner.get("learning_rate"), float):
+            inner.pop("learning_rate")
+        compile_config["optimizer"] = {**optimizer, "config": inner}
+    io = [None, None] if sequential else _io_names(model)  # a Sequential has one of each
+    try:
+        return json.dumps([config, compile_config, str(model.dtype), io], sort_keys=True,
+                          default=_unserialisable)
+    except (TypeError, ValueError) as exc:  # ValueError: a circular reference
+        raise NotPoolable(f"its config does not serialise ({exc})") from None
 
 
 def _io_names(model):
-    """The names a model with several inputs or outputs is fed and read by: layer names are
-    positions in the key, but such a model gets dict batches keyed by input name and its
-    outputs are matched to the targets by name (``_dataset``, ``_targets``), so two models
-    that differ only in those names must not share a key. Nothing for one input and output."""
+    """The names a functional model with several inputs or outputs is fed and read by: layer
+    names are positions in the key, but such a model gets dict batches keyed by input name
+    and its outputs are matched to the targets by name (``_dataset``, ``_targets``), so two
+    models that differ only in those names must not share a key. Nothing for one input and
+    output."""
     names = []
     for which in ("input", "output"):
         structure, tensors = getattr(model, which), getattr(model, which + "s")
@@ -185,15 +260,84 @@ def _io_names(model):
     return names
 
 
+def _not_pooled(model, reason):
+    """Record (for ``cache_info`` and the ``skkeras_prep`` logger) why ``model`` is not
+    reused."""
+    _REASON_OF[model] = reason
+    with _LOCK:
+        _REASONS[reason] = _REASONS.pop(reason, 0) + 1
+        while len(_REASONS) > MAX_REASONS:
+            _REASONS.popitem(last=False)
+    LOG.info("This fit's model is not kept for reuse: %s.", reason)
+
+
+def not_pooled_reason(model):
+    """Why ``model`` is not reused by later fits (a sentence), or None if it is poolable or
+    reuse was off when it was fitted."""
+    return _REASON_OF.get(model)
+
+
+# -- models a builder hands out more than once ---------------------------------------------
+_TRAINED = weakref.WeakSet()  # every model a fit has trained
+
+
+def trained_before(model):
+    """Whether a fit already trained ``model``: a builder that returns the same model object
+    on every call (a global). Such a model must not be trained again by another estimator."""
+    return model in _TRAINED
+
+
+def builder_holds(builder, model):
+    """A description of where ``builder`` (a function) keeps ``model`` (a global, a closure
+    cell, a default value, an argument of a ``functools.partial``), or None. A model the
+    builder keeps is the user's: it is never handed to another estimator."""
+    func = getattr(builder, "func", None)
+    if func is not None and (any(a is model for a in getattr(builder, "args", ()))
+                             or any(v is model for v in (getattr(builder, "keywords", None) or {}).values())):
+        return "an argument of the functools.partial"
+    func = func or builder
+    for name, value in (getattr(func, "__globals__", None) or {}).items():
+        if value is model:
+            return f"the global {name!r}"
+    for cell in getattr(func, "__closure__", None) or ():
+        try:
+            if cell.cell_contents is model:
+                return "a variable of its enclosing function"
+        except ValueError:  # an empty cell
+            continue
+    defaults = list(getattr(func, "__defaults__", None) or ())
+    defaults += list((getattr(func, "__kwdefaults__", None) or {}).values())
+    if any(value is model for value in defaults):
+        return "a default argument"
+    return None
+
+
+def refuse(model, reason):
+    """Never pool ``model`` (``reuse_or_keep`` will not key it)."""
+    _not_pooled(model, reason)
+    _REFUSED.add(model)
+
+
+_REFUSED = weakref.WeakSet()
+
+
 # -- checkout and hand-back ----------------------------------------------------------------
 def reuse_or_keep(fresh):
     """The model a fit trains: a pooled model of the same architecture with ``fresh``'s state
-    copied in, or ``fresh`` itself (nothing pooled, reuse turned off, not poolable)."""
+    copied in, or ``fresh`` itself (nothing pooled, reuse turned off, not poolable: the
+    reason is recorded, see ``not_pooled_reason``)."""
     if not get_config()["reuse_models"]:
+        _TRAINED.add(fresh)
         return fresh
-    key = pool_key(fresh)
+    key = None
+    if fresh not in _REFUSED:
+        try:
+            key = pool_key(fresh)
+        except NotPoolable as exc:
+            _not_pooled(fresh, str(exc))
     _KEYS[fresh] = key
     if key is None:
+        _TRAINED.add(fresh)
         return fresh
     while True:
         with _LOCK:
@@ -207,6 +351,7 @@ def reuse_or_keep(fresh):
             _KEYS[model] = key
             return model
     _remember_optimizer_start(fresh)
+    _TRAINED.add(fresh)
     return fresh
 
 

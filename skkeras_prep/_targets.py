@@ -495,6 +495,10 @@ class MultiOutputEncoder:
             except (ValueError, TypeError) as error:
                 raise type(error)(f"Target of output {self._label(i)!r}: {error}") from error
             self.heads_.append(head)
+        # The factory is often a bound method of the estimator, which keeps this encoder:
+        # holding it after the fit would put the estimator in a reference cycle, freed (and
+        # its model handed back to the pool, ``_pool``) only by a garbage collection.
+        self.make_head = None
         self.n_outputs_ = len(self.heads_)
         # the factory is needed by fit only; a fitted encoder keeps no reference to the
         # estimator (whose bound method it is), so it saves and is freed with its estimator

@@ -3,7 +3,9 @@ bit identity with the fresh-build path and with ``keras.Model.fit``, and the opt
 
 import concurrent.futures
 import json
+import logging
 import os
+import re
 import subprocess
 import sys
 import weakref
@@ -16,6 +18,8 @@ from sklearn.preprocessing import StandardScaler
 import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _dataset, _pool
 from skkeras_prep.models import MLP
+
+pytestmark = pytest.mark.xdist_group("pool")  # the pool is process-wide state
 
 
 def make(random_state=0, **kwargs):
@@ -44,7 +48,7 @@ def test_a_dropped_estimator_hands_its_model_to_the_next_fit(iris):
     model = weakref.ref(first.model_)  # a strong reference would keep it out of the pool
     assert _pool.cache_info()["models"] == 0  # owned by a live estimator
     del first
-    assert _pool.cache_info() == {"keys": 1, "models": 1}
+    assert _pool.cache_info() == {"keys": 1, "models": 1, "not_pooled": {}}
     second = make(random_state=2).fit(X, y)
     assert second.model_ is model()
     assert _pool.cache_info()["models"] == 0
@@ -165,7 +169,7 @@ def test_opt_out_and_clear_cache(iris):
     est = make().fit(X, y)
     del est
     assert skkeras_prep.clear_cache() == 1
-    assert _pool.cache_info() == {"keys": 0, "models": 0}
+    assert _pool.cache_info() == {"keys": 0, "models": 0, "not_pooled": {}}
     with pytest.raises(TypeError, match="reuse_models must be True or False"):
         skkeras_prep.set_config(reuse_models="no")
 
@@ -177,23 +181,72 @@ def test_pool_is_bounded(iris, monkeypatch):
     for width in (3, 4, 5):
         ests = [make(model=MLP((width,)), epochs=1).fit(X, y) for _ in range(2)]
         del ests
-    assert _pool.cache_info() == {"keys": 2, "models": 2}
+    assert _pool.cache_info() == {"keys": 2, "models": 2, "not_pooled": {}}
 
 
-def test_subclassed_and_custom_layer_models_are_not_pooled(iris):
+class Scale(keras.layers.Layer):
+    def call(self, x):
+        return x * 2.0
+
+
+class Subclassed(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = keras.layers.Dense(3, activation="softmax")
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def plain_layers(n_features_in_, n_classes_):
+    return [keras.Input((n_features_in_,)), keras.layers.Dense(5, activation="relu"),
+            keras.layers.Dense(n_classes_, activation="softmax")]
+
+
+def double(x):
+    return x * 2.0
+
+
+@pytest.mark.parametrize("build, reason", [
+    # the same Sequential as a pooled one, with one custom layer more: only that layer decides
+    (lambda n_features_in_, n_classes_: keras.Sequential(
+        plain_layers(n_features_in_, n_classes_)[:2] + [Scale()]
+        + plain_layers(n_features_in_, n_classes_)[2:]), "custom layer .*Scale"),
+    (lambda: Subclassed(), "subclassed model .*Subclassed"),
+    (lambda n_features_in_, n_classes_: keras.Sequential(
+        plain_layers(n_features_in_, n_classes_)[:2] + [keras.layers.Lambda(double)]
+        + plain_layers(n_features_in_, n_classes_)[2:]), "Lambda layer"),
+    (lambda n_features_in_, n_classes_: keras.Sequential(
+        [keras.Input((n_features_in_,)), keras.layers.Dense(5, activation=double),
+         keras.layers.Dense(n_classes_, activation="softmax")]), "names function 'double'"),
+], ids=["custom_layer", "subclassed", "lambda_layer", "custom_activation"])
+def test_models_whose_config_does_not_describe_them_are_not_pooled_and_say_why(iris, build, reason):
     X, y = iris
-
-    class Scale(keras.layers.Layer):
-        def call(self, x):
-            return x * 2.0
-
-    def build():
-        return keras.Sequential([keras.Input((4,)), Scale(), keras.layers.Dense(3, activation="softmax")])
-
     est = KerasPipelineClassifier(build, epochs=1, random_state=0).fit(X, y)
     assert not _pool.reusable(est.model_)
+    assert re.search(reason, _pool.not_pooled_reason(est.model_))
     del est
-    assert _pool.cache_info()["models"] == 0
+    info = _pool.cache_info()
+    assert info["models"] == 0
+    assert [re.search(reason, r) is not None for r in info["not_pooled"]] == [True]
+
+
+def test_the_same_sequential_without_the_custom_layer_is_pooled(iris):
+    """The control for the test above: without ``Scale`` the model is reused."""
+    X, y = iris
+    est = KerasPipelineClassifier(lambda n_features_in_, n_classes_: keras.Sequential(
+        plain_layers(n_features_in_, n_classes_)), epochs=1, random_state=0).fit(X, y)
+    assert _pool.reusable(est.model_) and _pool.not_pooled_reason(est.model_) is None
+    del est
+    assert _pool.cache_info() == {"keys": 1, "models": 1, "not_pooled": {}}
+
+
+def test_why_a_model_is_not_pooled_goes_to_the_logger(iris, caplog):
+    X, y = iris
+    with caplog.at_level(logging.INFO, logger="skkeras_prep"):
+        KerasPipelineClassifier(lambda: Subclassed(), epochs=1, random_state=0).fit(X, y)
+    assert any("not kept for reuse" in r.getMessage() and "Subclassed" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_regressor_reuse_is_bit_identical():
