@@ -77,7 +77,7 @@ sphinx_gallery_conf = {
 
 html_theme = "pydata_sphinx_theme"
 html_title = "skkeras_prep"
-html_baseurl = DOCS_URL
+html_baseurl = DOCS_URL or ""
 html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,

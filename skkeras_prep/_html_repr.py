@@ -14,10 +14,12 @@
 
 from ._compat import sklearn_visual_block
 
-# The project's documentation root (pyproject.toml [project.urls] Documentation must match):
-# where the site that docs/ builds is published. The project has no host yet; this is the
-# address it will have on GitHub Pages. Change both places when it moves.
-DOCS_URL = "https://skkeras-prep.github.io/skkeras_prep/"
+# The project's documentation root: where the site that docs/ builds is published, ending in
+# "/". The site has no host yet, so there is none: no box gets a "?" link (a link to a page
+# that does not exist would be worse), and pyproject.toml declares no Documentation URL.
+# When the site is published, set it here and as pyproject.toml's [project.urls]
+# Documentation (tests/test_html_repr.py checks that the two agree).
+DOCS_URL = None
 
 # The public classes that have a documentation page: name -> (the module defining it, the
 # module users import it from, which names the page).
@@ -32,11 +34,18 @@ DOCUMENTED = {
 
 def doc_link(cls):
     """The URL of the documentation page of class ``cls``, or "" if it has none (a user's
-    subclass gets no link rather than a wrong one)."""
+    subclass gets no link rather than a wrong one; nothing has one while the site has no
+    host)."""
+    return page_url(cls, DOCS_URL)
+
+
+def page_url(cls, root):
+    """The page of class ``cls`` in the site published at ``root``: "" for no root or a
+    class without a page."""
     defining, public = DOCUMENTED.get(cls.__name__, (None, None))
-    if defining != cls.__module__:
+    if not root or defining != cls.__module__:
         return ""
-    return f"{DOCS_URL}api/generated/{public}.{cls.__name__}.html"
+    return f"{root}api/generated/{public}.{cls.__name__}.html"
 
 
 class DocLinkMixin:

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import estimator_html_repr
 
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
+from skkeras_prep import _html_repr
 from skkeras_prep._html_repr import DOCS_URL, DOCUMENTED
 from skkeras_prep.models import MLP
 
@@ -37,13 +38,25 @@ def test_the_model_builder_shows_as_a_box_beside_the_preprocessor():
     assert "KerasPipelineClassifier" in shown
     assert {"preprocessor: StandardScaler", "model: MLP", "MLP", "StandardScaler"} <= set(shown)
     assert "MLP(dropout=0.2, hidden_layer_sizes=(8,))" in html  # the builder's own parameters
-    assert f"{DOCS_URL}api/generated/skkeras_prep.models.MLP.html" in links(html)
+    assert not [link for link in links(html) if "api/generated" in link]  # no host: no link
 
 
-def test_the_estimator_box_links_to_its_page():
+SITE = "https://docs.example.org/skkeras_prep/"
+
+
+def test_with_a_documentation_root_each_box_links_to_its_page(monkeypatch):
+    monkeypatch.setattr(_html_repr, "DOCS_URL", SITE)
+    html = estimator_html_repr(KerasPipelineClassifier(MLP((8,)), StandardScaler()))
+    assert f"{SITE}api/generated/skkeras_prep.models.MLP.html" in links(html)
     for est in (KerasPipelineClassifier(), KerasPipelineRegressor(MLP())):
         name = type(est).__name__
-        assert f"{DOCS_URL}api/generated/skkeras_prep.{name}.html" in links(estimator_html_repr(est))
+        assert f"{SITE}api/generated/skkeras_prep.{name}.html" in links(estimator_html_repr(est))
+
+
+def test_without_a_documentation_root_no_box_links_to_a_page():
+    assert DOCS_URL is None  # the site has no host yet (see _html_repr.DOCS_URL)
+    for est in (KerasPipelineClassifier(), KerasPipelineRegressor(MLP()), MLP()):
+        assert est._get_doc_link() == ""
 
 
 def test_a_function_or_keras_model_shows_as_a_labelled_box():
@@ -97,9 +110,9 @@ def test_every_linked_page_is_generated_from_the_public_path_of_its_class():
         cls = getattr(importlib.import_module(defining), name)
         assert getattr(importlib.import_module(public), name) is cls
         assert f"{public}.{name}" in pages, f"docs/api/index.rst does not list {public}.{name}"
-        assert cls()._get_doc_link() == f"{DOCS_URL}api/generated/{public}.{name}.html"
+        assert _html_repr.page_url(cls, SITE) == f"{SITE}api/generated/{public}.{name}.html"
 
 
 def test_the_documentation_root_is_the_one_pyproject_declares():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["urls"]["Documentation"] == DOCS_URL
+    assert project.get("urls", {}).get("Documentation") == DOCS_URL
