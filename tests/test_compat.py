@@ -100,16 +100,28 @@ def test_missing_sklearn_type_is_reported_with_both_versions(tmp_path, expected)
         for name in old.namelist():
             new.writestr(name, json.dumps(schema) if name == "schema.json" else old.read(name))
     members["state.skops"] = state.getvalue()
-    path = tmp_path / "gone.skkeras"
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    with pytest.raises(ValueError) as info:
-        skkeras_prep.load(path)
-    message = str(info.value)
-    assert f"saved with scikit-learn {expected['sklearn']}" in message
-    assert f"scikit-learn {sklearn.__version__} (installed)" in message
-    assert "OneHotEncoderThatNoVersionHas" in message
+    metadata = json.loads(members["skkeras_prep.json"])
+
+    def load_saved_with(version):
+        metadata["versions"]["sklearn"] = version
+        members["skkeras_prep.json"] = json.dumps(metadata).encode()
+        path = tmp_path / "gone.skkeras"
+        with zipfile.ZipFile(path, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        with pytest.raises(ValueError) as info:
+            skkeras_prep.load(path)
+        return str(info.value)
+
+    other = "1.5.0" if sklearn.__version__ != "1.5.0" else "1.4.2"
+    for saved in (expected["sklearn"], other):
+        message = load_saved_with(saved)
+        assert "OneHotEncoderThatNoVersionHas" in message
+        if saved == sklearn.__version__:  # the version cannot explain it: no such note
+            assert "saved with scikit-learn" not in message
+        else:
+            assert f"saved with scikit-learn {saved}" in message
+            assert f"scikit-learn {sklearn.__version__} (installed)" in message
 
 
 # -- the internals _compat relies on ------------------------------------------------------------

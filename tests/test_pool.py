@@ -2,6 +2,7 @@
 bit identity with the fresh-build path and with ``keras.Model.fit``, and the opt-out."""
 
 import concurrent.futures
+import gc
 import json
 import logging
 import os
@@ -31,6 +32,9 @@ def make(random_state=0, **kwargs):
 
 @pytest.fixture(autouse=True)
 def empty_pool():
+    # Estimators of earlier tests in this process that are unreachable but not yet collected
+    # would hand their models back to the pool in the middle of a test: collect them first.
+    gc.collect()
     skkeras_prep.clear_cache()
     yield
     skkeras_prep.clear_cache()

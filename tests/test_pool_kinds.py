@@ -9,6 +9,7 @@ warning). And a builder returning one global model never has it pooled or shared
 These tests read and empty the process-wide pool: under pytest-xdist they run in one group.
 """
 
+import gc
 import logging
 import warnings
 import weakref
@@ -105,6 +106,9 @@ ALL = [pytest.param(k, id=k) for k in KINDS] + [
 
 @pytest.fixture(autouse=True)
 def empty_pool():
+    # Estimators of earlier tests in this process that are unreachable but not yet collected
+    # would hand their models back to the pool in the middle of a test: collect them first.
+    gc.collect()
     skkeras_prep.clear_cache()
     yield
     skkeras_prep.clear_cache()
