@@ -210,9 +210,9 @@ def onnx_inputs(session, X):
         return {name: _array(X, input)}
     if not hasattr(X, "columns"):
         raise ValueError(
-            f"This ONNX model takes one input per column ({list(inputs)}); pass a "
-            "pandas DataFrame with the columns the estimator was fitted on (a dict by input "
-            "name if it was fitted on several inputs)."
+            f"This ONNX model takes several inputs ({list(inputs)}); pass a pandas DataFrame "
+            "with the columns the estimator was fitted on, or, if it was fitted on several "
+            "inputs, a dict by input name as at fit."
         )
     feeds = _frame_feeds(inputs, X)
     missing = [name for name in inputs if name not in feeds]
