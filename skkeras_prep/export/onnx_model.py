@@ -121,9 +121,9 @@ def to_onnx(estimator, path=None, *, input=None):
     The inputs and output are those of ``export_model(estimator)`` (see the module docstring
     and ``onnx_signature``). Needs tf2onnx and onnx (``pip install "skkeras_prep[onnx]"``);
     serve the file with onnxruntime, no TensorFlow needed. Raises ``ExportError`` (a
-    ValueError) for what cannot be converted: several inputs or outputs, encoded image bytes
-    (ONNX cannot decode images), a preprocessor ``export_model`` cannot translate, or an
-    operator of the model ONNX lacks.
+    ValueError) for what cannot be converted: encoded image bytes (ONNX cannot decode
+    images), a preprocessor ``export_model`` cannot translate, or an operator of the model
+    ONNX lacks.
     """
     tf2onnx, onnx = _onnx_modules()
     _refuse_what_onnx_cannot_hold(estimator, input)
