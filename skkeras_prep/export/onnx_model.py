@@ -140,7 +140,7 @@ def to_onnx(estimator, path=None, *, input=None):
     @tf.function
     def serve(inputs):
         got = model(inputs)
-        return dict(zip(outputs, got if isinstance(got, (list, tuple)) else [got]))
+        return dict(zip(outputs, got if isinstance(got, (list, tuple)) else [got], strict=True))
 
     problems = []
     proto, _ = tf2onnx.convert.from_function(
