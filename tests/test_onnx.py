@@ -23,7 +23,7 @@ from sklearn.preprocessing import (
     StandardScaler,
 )
 
-from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
+from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, MultiInput
 from skkeras_prep.export import ExportError, onnx_inputs, onnx_signature, to_onnx
 from skkeras_prep.images import ImageLoader
 from skkeras_prep.models import MLP
@@ -281,34 +281,148 @@ def test_string_columns_are_compared_through_category_mapper(frame_classifier, c
     assert not [n for n in proto.graph.node if n.op_type == "Cast" and set(n.input) & strings]
 
 
-# -- what is refused, and why ------------------------------------------------------------------------
-def two_inputs(meta):
-    a, b = keras.Input((3,), name="a"), keras.Input((1,), name="b")
-    h = keras.layers.Concatenate()([a, b])
-    return keras.Model({"a": a, "b": b}, keras.layers.Dense(1, activation="sigmoid")(h))
+# -- several inputs and outputs -----------------------------------------------------------------------
+def two_inputs_builder(meta):
+    """A builder taking a dict of two inputs: "a" (a DataFrame, preprocessed) and "b"."""
+    a = keras.Input(meta["input_shape_"]["a"], name="a")
+    b = keras.Input(meta["input_shape_"]["b"], name="b")
+    h = keras.layers.Dense(6, activation="relu")(keras.layers.Concatenate()([a, b]))
+    return keras.Model({"a": a, "b": b}, keras.layers.Dense(3, activation="softmax")(h))
 
 
 def two_heads(meta):
     x = keras.Input(meta["input_shape_"])
-    return keras.Model(x, {"p": keras.layers.Dense(1, activation="sigmoid")(x),
-                           "q": keras.layers.Dense(1, activation="sigmoid")(x)})
+    h = keras.layers.Dense(4, activation="relu")(x)
+    return keras.Model(x, {"kind": keras.layers.Dense(3, activation="softmax")(h),
+                           "flag": keras.layers.Dense(1, activation="sigmoid")(h)})
 
 
-@pytest.mark.parametrize("several", ["inputs", "outputs"])
-def test_several_inputs_or_outputs_are_refused_with_the_reason(several, arrays):
-    """Until export_model exports them (to_onnx converts what it exports)."""
-    X, y, _ = arrays
-    X = np.nan_to_num(X)
-    if several == "inputs":
-        est = KerasPipelineClassifier(two_inputs, epochs=1, random_state=0)
-        est.fit({"a": X[:, :3], "b": X[:, 3:]}, y)
-    else:
-        est = KerasPipelineClassifier(two_heads, epochs=1, random_state=0)
-        est.fit(X, {"p": y, "q": 1 - y})
-    with pytest.raises(ExportError, match="several inputs or outputs"):
-        to_onnx(est)
+def two_parts(n, seed):
+    rng = np.random.default_rng(seed)
+    a = pd.DataFrame({"x": rng.normal(size=n), "colour": rng.choice(["red", "blue"], n)})
+    a.loc[::5, "colour"] = None
+    return {"a": a, "b": rng.normal(size=(n, 2))}
 
 
+@pytest.fixture(scope="module")
+def multi_io():
+    """(X, held-out X with an unseen and a missing colour, 3-class y, binary y)."""
+    X, X_test = two_parts(60, 5), two_parts(10, 6)
+    X_test["a"].loc[[0, 1], "colour"] = ["purple", None]
+    kind = np.array(["lo", "mid", "hi"])[np.digitize(X["b"][:, 1], [-0.5, 0.5])]
+    return X, X_test, kind, (X["a"]["x"].to_numpy() > 0).astype(int)
+
+
+@pytest.fixture(scope="module")
+def two_input_classifier(multi_io):
+    X, _, kind, _ = multi_io
+    encode = ColumnTransformer([
+        ("colour", make_pipeline(SimpleImputer(strategy="constant", fill_value="none"),
+                                 OneHotEncoder(handle_unknown="ignore")), ["colour"]),
+        ("x", StandardScaler(), ["x"])])
+    est = KerasPipelineClassifier(two_inputs_builder, preprocessor={"a": encode}, epochs=2,
+                                  random_state=0)
+    return est.fit(X, kind)
+
+
+@pytest.fixture(scope="module")
+def two_output_classifier(multi_io):
+    X, _, kind, flag = multi_io
+    est = KerasPipelineClassifier(two_heads, StandardScaler(), epochs=2, random_state=0)
+    return est.fit(X["b"], {"kind": kind, "flag": flag})
+
+
+@pytest.fixture(scope="module")
+def two_output_regressor(multi_io):
+    """A keras.Model instance with two inputs given as a list, and two outputs (y a list)."""
+    X, _, _, _ = multi_io
+    a, b = keras.Input((1,), name="a"), keras.Input((2,), name="b")
+    h = keras.layers.Dense(4, activation="tanh")(keras.layers.Concatenate()([a, b]))
+    model = keras.Model([a, b], [keras.layers.Dense(1, name="r1")(h),
+                                 keras.layers.Dense(2, name="r2")(h)])
+    Xr = {"a": X["a"][["x"]].to_numpy(), "b": X["b"]}
+    targets = [X["b"][:, 0] * 3.0, X["b"] - 1.0]
+    est = KerasPipelineRegressor(model, epochs=2, random_state=0)
+    return est.fit(Xr, targets)
+
+
+def test_two_inputs_match_predict_proba_with_unseen_and_missing_text(
+        two_input_classifier, multi_io, converted):
+    _, X_test, _, _ = multi_io
+    path, session = converted(two_input_classifier)
+    assert onnx_signature(path) == {
+        "a.colour": (np.dtype(object), (None, 1)), "a.x": (np.dtype(np.float64), (None, 1)),
+        "b": (np.dtype(np.float64), (None, 2))}
+    expected = two_input_classifier.predict_proba(X_test)
+    got = _run(session, X_test)
+    assert got.dtype == np.float64 and got.shape == expected.shape == (10, 3)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+
+
+def test_onnx_inputs_takes_a_multi_input_as_a_dict(two_input_classifier, multi_io, converted):
+    _, X_test, _, _ = multi_io
+    _, session = converted(two_input_classifier)
+    from_dict, from_wrapper = onnx_inputs(session, X_test), onnx_inputs(session, MultiInput(X_test))
+    assert sorted(from_dict) == sorted(from_wrapper) == ["a.colour", "a.x", "b"]
+    assert list(from_dict["a.colour"][:2, 0]) == ["purple", ""]  # unseen; missing -> ""
+    for name in from_dict:
+        np.testing.assert_array_equal(from_dict[name], from_wrapper[name])
+
+
+def test_onnx_inputs_names_what_a_several_inputs_x_lacks(two_input_classifier, multi_io,
+                                                         converted):
+    _, X_test, _, _ = multi_io
+    _, session = converted(two_input_classifier)
+    with pytest.raises(ValueError, match=r"lacks the ONNX input\(s\) \['b'\].*dict by input"):
+        onnx_inputs(session, {"a": X_test["a"]})
+    with pytest.raises(ValueError, match=r"lacks the ONNX input\(s\) \['a.x'\]"):
+        onnx_inputs(session, {"a": X_test["a"].drop(columns="x"), "b": X_test["b"]})
+    with pytest.raises(ValueError, match="dict by input name"):
+        onnx_inputs(session, X_test["b"])
+    with pytest.raises(ValueError, match="'b' is tensor\\(double\\).*not numbers"):
+        onnx_inputs(session, {**X_test, "b": np.full((10, 2), "x", dtype=object)})
+
+
+def test_two_output_classifier_gives_one_output_per_head_in_predict_proba_order(
+        two_output_classifier, multi_io, converted):
+    _, X_test, _, _ = multi_io
+    _, session = converted(two_output_classifier)
+    # "kind" first, as the model declares them (tf2onnx would list them sorted: flag, kind)
+    assert [o.name for o in session.get_outputs()] == ["probabilities.kind",
+                                                       "probabilities.flag"]
+    got = session.run(None, onnx_inputs(session, X_test["b"]))
+    expected = two_output_classifier.predict_proba(X_test["b"])
+    assert [g.shape for g in got] == [e.shape for e in expected] == [(10, 3), (10, 2)]
+    for g, e in zip(got, expected):
+        assert g.dtype == np.float64
+        np.testing.assert_allclose(g, e, rtol=0, atol=TOLERANCE)
+
+
+def test_two_output_regressor_gives_predict_as_one_array(two_output_regressor, multi_io,
+                                                         converted):
+    _, X_test, _, _ = multi_io
+    X = {"a": X_test["a"][["x"]].to_numpy(), "b": X_test["b"]}
+    path, session = converted(two_output_regressor)
+    assert onnx_signature(path) == {"a": (np.dtype(np.float64), (None, 1)),
+                                    "b": (np.dtype(np.float64), (None, 2))}
+    assert [o.name for o in session.get_outputs()] == ["predictions"]
+    got, expected = _run(session, X), two_output_regressor.predict(X)
+    assert got.dtype == np.float64 and got.shape == expected.shape == (10, 3)
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+
+
+def test_output_names_that_clash_once_made_valid_are_refused(two_output_classifier,
+                                                             monkeypatch):
+    from skkeras_prep.export.onnx_model import _output_names
+
+    encoder = two_output_classifier.target_encoder_
+    monkeypatch.setattr(encoder, "names_", ["a b", "a_b"])
+    with pytest.raises(ExportError, match=r"same ONNX output names \['probabilities.a_b'\]"):
+        _output_names(two_output_classifier)
+
+
+# -- what is refused, and why ------------------------------------------------------------------------
 def test_unfitted_estimator_is_refused():
     with pytest.raises(NotFittedError):
         to_onnx(KerasPipelineClassifier(MLP((4,))))

@@ -14,16 +14,25 @@ Input signature (also ``onnx_signature(path)``; docs/persistence.md):
   (batch, 1), float64 for numeric columns (NaN = missing) and string for text columns
   (``""`` = missing; an unseen category is any other string);
 * N-D rows (image arrays) without a preprocessor: ``"features"``, float64,
-  (batch,) + the row shape; with an ``ImageLoader``: ``"images"``, float32, (batch, h, w, c).
+  (batch,) + the row shape; with an ``ImageLoader``: ``"images"``, float32, (batch, h, w, c);
+* fitted on several inputs (a dict or ``MultiInput``): the inputs of each, named after it
+  as ``export_model`` names them (``structure``): an array input ``"b"`` is one float64
+  input ``"b"``, (batch,) + its row shape; a DataFrame input ``"a"`` one (batch, 1) input
+  per column, ``"a.colour"`` (``input_name("a.colour")``). tf2onnx keeps these names as
+  they are (dots included), so the ONNX names are the exported model's.
 
-Output: ``"probabilities"`` (classifier, float64, what ``predict_proba`` returns) or
-``"predictions"`` (regressor, float64, what ``predict`` returns).
+Outputs, float64: ``"probabilities"`` (classifier, what ``predict_proba`` returns) or
+``"predictions"`` (regressor, what ``predict`` returns). A classifier with several outputs
+has one output per model output, ``"probabilities.<output>"`` (``input_name`` of the output
+name), in the order of ``predict_proba``'s list; a regressor with several outputs keeps one
+``"predictions"``, (batch, total columns), as ``predict`` returns them.
 """
 
 import numpy as np
+from sklearn.base import is_classifier
 
 from .._compat import tf2onnx_op_handlers
-from .._targets import MultiOutputEncoder
+from ..multi_io import MultiInput
 from ._common import MISSING_STRING, ExportError
 from .images import exports_images
 from .keras_model import export_model, input_name
@@ -48,13 +57,6 @@ def _onnx_modules():
 
 
 def _refuse_what_onnx_cannot_hold(estimator, input):
-    several_outputs = isinstance(getattr(estimator, "target_encoder_", None), MultiOutputEncoder)
-    if getattr(estimator, "input_names_", None) is not None or several_outputs:
-        raise ExportError(
-            "to_onnx does not support estimators fitted with several inputs or outputs yet: it "
-            "converts export_model(), which exports one input and one output. Serve such an "
-            "estimator with its own predict."
-        )
     if input == "bytes" and exports_images(estimator):
         raise ExportError(
             "to_onnx(input='bytes') is not possible: the opsets tf2onnx writes (up to 18) "
@@ -65,6 +67,33 @@ def _refuse_what_onnx_cannot_hold(estimator, input):
             "bytes with export_model(est, input='bytes') "
             "as a TensorFlow SavedModel."
         )
+
+
+def _output_names(estimator):
+    """The ONNX output names, in the order of the exported model's outputs."""
+    kind = "probabilities" if is_classifier(estimator) else "predictions"
+    encoder = estimator.target_encoder_
+    if not (getattr(encoder, "several_outputs", False) and kind == "probabilities"):
+        return [kind]
+    names = [f"{kind}.{input_name(name)}" for name in encoder.names_]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise ExportError(
+            f"The model outputs {list(encoder.names_)} give the same ONNX output names "
+            f"{clashes} (characters other than letters, digits, '_', '.' and '-' become '_'). "
+            "Rename the outputs so that they differ, and refit."
+        )
+    return names
+
+
+def _order_outputs(proto, names):
+    """Put the graph's outputs in the estimator's order (tf2onnx writes a dict's sorted)."""
+    by_name = {o.name: o for o in proto.graph.output}
+    ordered = [type(by_name[n])() for n in names]
+    for copy, name in zip(ordered, names):
+        copy.CopyFrom(by_name[name])
+    del proto.graph.output[:]
+    proto.graph.output.extend(ordered)
 
 
 def _checked(proto, onnx, problems):
@@ -92,16 +121,16 @@ def to_onnx(estimator, path=None, *, input=None):
     The inputs and output are those of ``export_model(estimator)`` (see the module docstring
     and ``onnx_signature``). Needs tf2onnx and onnx (``pip install "skkeras_prep[onnx]"``);
     serve the file with onnxruntime, no TensorFlow needed. Raises ``ExportError`` (a
-    ValueError) for what cannot be converted: several inputs or outputs, encoded image bytes
-    (ONNX cannot decode images), a preprocessor ``export_model`` cannot translate, or an
-    operator of the model ONNX lacks.
+    ValueError) for what cannot be converted: encoded image bytes (ONNX cannot decode
+    images), a preprocessor ``export_model`` cannot translate, or an operator of the model
+    ONNX lacks.
     """
     tf2onnx, onnx = _onnx_modules()
     _refuse_what_onnx_cannot_hold(estimator, input)
     import tensorflow as tf
 
     model = export_model(estimator, input=input)
-    output = "probabilities" if hasattr(estimator, "classes_") else "predictions"
+    outputs = _output_names(estimator)
     if isinstance(model.input, dict):
         signature = [{name: tf.TensorSpec(t.shape, t.dtype, name=name)
                       for name, t in model.input.items()}]
@@ -110,7 +139,8 @@ def to_onnx(estimator, path=None, *, input=None):
 
     @tf.function
     def serve(inputs):
-        return {output: model(inputs)}
+        got = model(inputs)
+        return dict(zip(outputs, got if isinstance(got, (list, tuple)) else [got], strict=True))
 
     problems = []
     proto, _ = tf2onnx.convert.from_function(
@@ -119,6 +149,7 @@ def to_onnx(estimator, path=None, *, input=None):
         extra_opset=[onnx.helper.make_opsetid("ai.onnx.ml", ML_OPSET)],
     )
     proto = _checked(proto, onnx, problems)
+    _order_outputs(proto, outputs)
     if path is not None:
         onnx.save(proto, str(path))
     return proto
@@ -164,26 +195,69 @@ def _numbers(column, name):
 
 
 def onnx_inputs(session, X):
-    """The feed dict of an onnxruntime ``session`` (of a ``to_onnx`` file) for raw rows: a
-    DataFrame (one (n, 1) input per column: float64, or str with ``""`` for missing) or an
-    array (the one input, as float64 or float32)."""
-    inputs = session.get_inputs()
+    """The feed dict of an onnxruntime ``session`` (of a ``to_onnx`` file) for raw rows, given
+    as at fit: a DataFrame (one (n, 1) input per column: float64, or str with ``""`` for
+    missing), an array (the one input, as float64 or float32), or for several inputs a dict /
+    ``MultiInput`` by input name of those (``"b"`` for an array, ``"a.<column>"`` for a
+    DataFrame's columns)."""
+    inputs = {i.name: i for i in session.get_inputs()}
+    if isinstance(X, MultiInput):
+        X = X.data
+    if isinstance(X, dict):
+        return _several_inputs_feeds(inputs, X)
     if len(inputs) == 1 and not hasattr(X, "columns"):
-        return {inputs[0].name: np.asarray(X, dtype=_NUMPY_TYPES[inputs[0].type])}
+        (name, input), = inputs.items()
+        return {name: _array(X, input)}
     if not hasattr(X, "columns"):
         raise ValueError(
-            f"This ONNX model takes one input per column ({[i.name for i in inputs]}); pass a "
-            "pandas DataFrame with the columns the estimator was fitted on."
+            f"This ONNX model takes several inputs ({list(inputs)}); pass a pandas DataFrame "
+            "with the columns the estimator was fitted on, or, if it was fitted on several "
+            "inputs, a dict by input name as at fit."
         )
-    columns = {input_name(c): c for c in X.columns}
-    missing = [i.name for i in inputs if i.name not in columns]
+    feeds = _frame_feeds(inputs, X)
+    missing = [name for name in inputs if name not in feeds]
     if missing:
         raise ValueError(f"The DataFrame lacks the column(s) for ONNX input(s) {missing}.")
+    return feeds
+
+
+def _array(values, input):
+    try:
+        return np.asarray(values, dtype=_NUMPY_TYPES[input.type])
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"ONNX input {input.name!r} is {input.type}, but the array given for it holds "
+            f"values that are not numbers ({error}). Pass it as it was at fit."
+        ) from None
+
+
+def _frame_feeds(inputs, frame, prefix=""):
+    """The feeds of the ONNX inputs among ``inputs`` named ``input_name(prefix + column)``
+    for the columns of ``frame``."""
     feeds = {}
-    for i in inputs:
-        column = X[columns[i.name]]
-        if i.type == "tensor(string)":
-            feeds[i.name] = _text(column).reshape(-1, 1)
+    for column in frame.columns:
+        name = input_name(f"{prefix}{column}")
+        if name not in inputs:
+            continue
+        if inputs[name].type == "tensor(string)":
+            feeds[name] = _text(frame[column]).reshape(-1, 1)
         else:
-            feeds[i.name] = _numbers(column, i.name).reshape(-1, 1)
+            feeds[name] = _numbers(frame[column], name).reshape(-1, 1)
+    return feeds
+
+
+def _several_inputs_feeds(inputs, X):
+    feeds = {}
+    for key, part in X.items():
+        if hasattr(part, "columns"):
+            feeds.update(_frame_feeds(inputs, part, prefix=f"{key}."))
+        elif input_name(key) in inputs:
+            feeds[input_name(key)] = _array(part, inputs[input_name(key)])
+    missing = [name for name in inputs if name not in feeds]
+    if missing:
+        raise ValueError(
+            f"X lacks the ONNX input(s) {missing}. Pass X as at fit, a dict by input name: an "
+            "array input 'b' feeds ONNX input 'b', a DataFrame input 'a' one input "
+            "'a.<column>' per column."
+        )
     return feeds

@@ -54,14 +54,15 @@ def several_inputs_layers(estimator, input, one_input_layers):
 
 def several_output_heads(encoder, output, output_head):
     """The per-output heads of a ``MultiOutputEncoder``: a list of probabilities for a
-    classifier, one (n, total columns) tensor for a regressor."""
+    classifier, one float64 (n, total columns) tensor for a regressor."""
     parts = [output[name] for name in encoder.names_] if isinstance(output, dict) else list(output)
     heads = [output_head(head, part) for head, part in zip(encoder.heads_, parts)]
     if encoder.kind == "classifier":
         return heads
-    columns = [keras.layers.Reshape((-1,))(h) if len(h.shape) == 2
-               else keras.layers.Reshape((1,))(h) for h in heads]
-    return keras.layers.Concatenate(axis=-1)(columns)
+    # float64 layers: a layer of the default policy would round the heads' float64 to float32
+    columns = [keras.layers.Reshape((-1,) if len(h.shape) == 2 else (1,), dtype="float64")(h)
+               for h in heads]
+    return keras.layers.Concatenate(axis=-1, dtype="float64")(columns)
 
 
 class _Inputs:
