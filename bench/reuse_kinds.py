@@ -185,7 +185,7 @@ def case_rss(kind, size):
 
 
 PROFILED = {  # label -> functions (file:function) whose cumulative time is reported
-    "build and compile (builder, clone, compile)": ["_build.py:make_compiled_model"],
+    "build and compile (builder, clone, compile)": ["_compiling.py:make_compiled_model"],
     "model reuse (key, checkout, state copy)": ["_pool.py:reuse_or_keep"],
     "tracing (every tf.function / tf.data trace)": ["func_graph.py:func_graph_from_py_func"],
     "training (compiled loop or keras fit)": ["_training.py:train"],
@@ -336,9 +336,12 @@ def report(meta, results):
     firsts = [(k, cur.get(f"first:{k}"), base.get(f"first:{k}")) for k in KINDS]
     firsts = [(k, c, b) for k, c, b in firsts if c and "first" in c]
     if firsts:
+        rerun = meta.get("first_run")  # the first-fit case measured again in a run of its own
         lines += ["", "First fit in a fresh process (wine, one fit + `predict_proba`, then a "
                   "second fit + predict of the same architecture after the first estimator is "
-                  "dropped), seconds:", "",
+                  "dropped), seconds" + (
+                      f" (this table and the next from `{rerun['command']}`, {rerun['date']}, "
+                      f"`uptime` at start: {rerun['uptime_start']})" if rerun else "") + ":", "",
                   f"| model kind | first fit | first predict | second fit | second predict "
                   f"| @{short} first fit | @{short} second fit |",
                   "|---|---:|---:|---:|---:|---:|---:|"]

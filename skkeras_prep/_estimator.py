@@ -12,8 +12,6 @@ the model's forward function (_build).
 Subclasses supply the target encoder and turn model outputs into labels or values.
 """
 
-import functools
-import inspect
 import numbers
 
 import numpy as np
@@ -29,7 +27,8 @@ from . import distribution as _distribution
 from ._pickling import classes_scope, picklable_state
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
-from ._routing import check_routed_names, extra_params, is_routed_name, params_for, routed_params
+from ._routing import check_routed_names, extra_params, init_param_names, is_routed_name, params_for
+from ._routing import routed_params
 from ._targets import MultiOutputEncoder, check_target_columns
 from ._validation import check_collection_X, check_sample_weight, check_transformed, check_weight_range
 from ._validation import check_X, first_input_tags, nd_input_hint, transform
@@ -189,7 +188,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
                 inits.append(init)
             if klass is _KerasPipelineBase:
                 break
-        return list(_init_param_names(tuple(inits)))
+        return list(init_param_names(tuple(inits)))
 
     def __sklearn_clone__(self):
         """scikit-learn's clone, sharing a ``tf.distribute`` strategy instance instead of
@@ -622,20 +621,6 @@ class _BlockMethod:
         if self.joined:
             return np.concatenate([np.asarray(part) for part in out], axis=1)
         return np.asarray(out)
-
-
-@functools.lru_cache(maxsize=64)
-def _init_param_names(inits):
-    """The sorted parameter names of the ``__init__`` functions ``inits`` (see
-    ``_get_param_names``)."""
-    names = set()
-    for init in inits:
-        names.update(
-            name for name, p in inspect.signature(init).parameters.items()
-            if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-            and not is_routed_name(name)
-        )
-    return tuple(sorted(names))
 
 
 def _fit_on_blocks(preprocessor, rows, y, sample_size, seed):
