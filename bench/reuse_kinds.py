@@ -51,7 +51,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 REPORT = os.path.join(RESULTS, "reuse_kinds.md")
 KINDS = ["mlp", "sequential", "functional", "instance", "compiled", "multi_input"]
-SIZES = {"full": {"rounds": 5, "cycles": 500}, "quick": {"rounds": 1, "cycles": 60}}
+SIZES = {"full": {"rounds": 5, "cycles": 500, "profiled": 4},
+         "quick": {"rounds": 1, "cycles": 60, "profiled": 1}}
 SPLIT = 6  # multi_input: wine's columns [:6] and [6:]
 
 
@@ -116,6 +117,8 @@ def _wine(kind):
 
 # -- the cases (run in the child) ----------------------------------------------------------
 def case_cv(kind, size):
+    import cProfile
+
     import numpy as np
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.neural_network import MLPClassifier
@@ -137,8 +140,33 @@ def case_cv(kind, size):
             t0 = time.perf_counter()
             cross_val_score(mlp, Xm, y, cv=splits)
             mlp_times.append(time.perf_counter() - t0)
+    # then where a warm fit goes: cProfile over more warm CVs (after the timed ones)
+    profiler = cProfile.Profile()
+    for r in range(size["profiled"]):
+        est = estimator(kind, 100 + r)
+        profiler.enable()
+        cross_val_score(est, X, y, cv=splits)
+        profiler.disable()
+    fits = 5 * size["profiled"]
+    warm_parts = {label: seconds / fits
+                  for label, seconds in profiled_seconds(profiler, WARM_PARTS).items()}
     return {"first_s": times[0], "warm_s": statistics.median(times[1:]), "warm_all": times[1:],
-            "mlp_s": statistics.median(mlp_times), "accuracy": statistics.fmean(accs)}
+            "mlp_s": statistics.median(mlp_times), "accuracy": statistics.fmean(accs),
+            "warm_fit_parts_s": warm_parts, "profiled_cvs": size["profiled"]}
+
+
+WARM_PARTS = {  # label -> functions (file:function) whose cumulative time is reported
+    "fit": ["_estimator.py:_fit"],
+    "the user's builder, or the clone of the instance": ["_build.py:_call_builder",
+                                                          "_build.py:clone_keras_model"],
+    "reseeding its random weights": ["_seeding.py:reseed_model"],
+    "making the optimizer": ["_compiling.py:resolve_optimizer"],
+    "compiling (the optimizer included)": ["_compiling.py:compile_model"],
+    "pool key": ["_pool.py:pool_key"],
+    "copying the state into the pooled model": ["_pool.py:_copy_state"],
+    "compiled training loop": ["_loop.py:run_arrays"],
+    "score (predict, accuracy)": ["classifier.py:score"],
+}
 
 
 def case_rss(kind, size):
@@ -157,13 +185,29 @@ def case_rss(kind, size):
 
 
 PROFILED = {  # label -> functions (file:function) whose cumulative time is reported
-    "build and compile (builder, clone, compile)": ["_build.py:make_compiled_model"],
+    "build and compile (builder, clone, compile)": ["_compiling.py:make_compiled_model"],
     "model reuse (key, checkout, state copy)": ["_pool.py:reuse_or_keep"],
     "tracing (every tf.function / tf.data trace)": ["func_graph.py:func_graph_from_py_func"],
     "training (compiled loop or keras fit)": ["_training.py:train"],
     "predict": ["_estimator.py:_model_output"],
     "whole fit": ["_estimator.py:_fit"],
 }
+
+
+WARM_NOTE = (
+    "What was cut from a warm fit (2026-12-07, bit-identical results, tests/test_warm_path.py): "
+    "the optimizer named by a string was made twice (once to learn its class), about 2 ms a fit; "
+    "the epochs' permutations were drawn even when one batch holds every row (then each epoch "
+    "is every row in order), about 1 ms; the pooled model's initial optimizer slots were "
+    "converted from arrays at every fit; the estimator's parameter names were read from the "
+    "`__init__` signatures at every `get_params` and `clone`. Measured and left: skipping the "
+    "fresh model's `compile` when the pool holds its key (Keras's `compile` itself costs about "
+    "0.2 ms; making the optimizer, which the key and the state copy need, is the cost), a "
+    "cache of the key (`get_config` is needed to know the key; about 1 ms in all). What "
+    "remains is mostly not ours to cut: the user's builder must run (its model is the key and "
+    "the seeded initial weights) and the compiled training loop is Keras's own `train_step` "
+    "for 50 epochs in one graph call; those two alone take about as long as `MLPClassifier`'s "
+    "whole fit + score on wine, so <= 1.0x is not reachable by trimming the rest.")
 
 
 def case_first(kind, size):
@@ -259,13 +303,23 @@ def report(meta, results):
                        f"<= 20 MB | {'yes' if growth <= 20 else '**no**'} |")
     if targets:
         lines += ["", "| target (issue 21) | measured | goal | met |", "|---|---|---|---|", *targets,
-                  "", "Every kind now takes a pooled model (one trace per CV, no retracing warning) "
-                  "and they are within noise of each other and of the package's own `MLP`; what "
-                  "remains of a warm fit (timed part by part over 25 warm fits of the "
-                  "`sequential` kind, 2026-12-07 at load ~10): the user's builder making the fresh "
-                  "Keras model, about 20 ms of 69 (it must run: its model is the key and the "
-                  "seeded initial weights), compiling it 7 ms, the compiled training loop 20 ms, "
-                  "the key and the state copy 6 ms."]
+                  "", "Every kind takes a pooled model (one trace per CV, no retracing "
+                  "warning)."]
+    kinds = [k for k in KINDS if cur.get(f"cv:{k}", {}).get("warm_fit_parts_s")]
+    if kinds:
+        lines += ["", f"Where a warm fit goes: cProfile over {cur[f'cv:{kinds[0]}']['profiled_cvs']} "
+                  "more warm CVs of each kind after the timed ones (current code; ms per fit, "
+                  "cumulative, so nested rows overlap; the profiler inflates Python-heavy parts), "
+                  "and the unprofiled fit + score of one fold:", ""]
+        lines += ["| part | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+        for part in WARM_PARTS:
+            lines.append(f"| {part} | " + " | ".join(
+                _f(1000 * cur[f"cv:{k}"]["warm_fit_parts_s"][part], ".1f") for k in kinds) + " |")
+        lines.append("| unprofiled: this kind's fit + score, one fold (warm CV / 5) | " + " | ".join(
+            _f(200 * cur[f"cv:{k}"]["warm_s"], ".1f") for k in kinds) + " |")
+        lines.append("| unprofiled: `MLPClassifier`'s fit + score, one fold | " + " | ".join(
+            _f(200 * cur[f"cv:{k}"]["mlp_s"], ".1f") for k in kinds) + " |")
+        lines += ["", WARM_NOTE]
     rss_rows = [(impl, results.get(impl, {}).get("rss:sequential")) for impl in ("current", "baseline")]
     rss_rows = [(impl, r) for impl, r in rss_rows if r and "rss_mb" in r]
     if rss_rows:
@@ -282,9 +336,12 @@ def report(meta, results):
     firsts = [(k, cur.get(f"first:{k}"), base.get(f"first:{k}")) for k in KINDS]
     firsts = [(k, c, b) for k, c, b in firsts if c and "first" in c]
     if firsts:
+        rerun = meta.get("first_run")  # the first-fit case measured again in a run of its own
         lines += ["", "First fit in a fresh process (wine, one fit + `predict_proba`, then a "
                   "second fit + predict of the same architecture after the first estimator is "
-                  "dropped), seconds:", "",
+                  "dropped), seconds" + (
+                      f" (this table and the next from `{rerun['command']}`, {rerun['date']}, "
+                      f"`uptime` at start: {rerun['uptime_start']})" if rerun else "") + ":", "",
                   f"| model kind | first fit | first predict | second fit | second predict "
                   f"| @{short} first fit | @{short} second fit |",
                   "|---|---:|---:|---:|---:|---:|---:|"]

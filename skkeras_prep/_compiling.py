@@ -210,10 +210,14 @@ def resolve_optimizer(optimizer, params):
         return construct(optimizer, kwargs, "optimizer", hint)
     if isinstance(optimizer, str):
         try:
-            cls = type(keras.optimizers.get(optimizer))
+            made = keras.optimizers.get(optimizer)  # a new instance, made from the name alone
         except ValueError as exc:
             raise ValueError(f"Could not make optimizer {optimizer!r}: {exc}") from None
-        return construct(cls, kwargs, "optimizer", hint)
+        if not kwargs:
+            # the instance is the one construct(type(made), {}) would make: keep it rather
+            # than make a second (about 2 ms a fit: each creates two TensorFlow variables)
+            return made
+        return construct(type(made), kwargs, "optimizer", hint)
     raise TypeError(
         f"`optimizer` must be a name like 'adam', a keras optimizer class or instance; got "
         f"{type(optimizer).__name__}."

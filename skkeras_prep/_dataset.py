@@ -282,6 +282,11 @@ def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, 
              for name, start, stop, dtype, squeeze in y_heads}
     w = np.asarray(sample_weight, dtype=np.float32)
     per_epoch = n_batches(n, batch_size)
+    if per_epoch == 1:
+        # one batch holds every row, and a batch's rows are gathered in row order (see
+        # ``_EpochOrder.indices``): every epoch is ``arange(n)``, shuffled or not, so the
+        # epochs' permutations (about 1 ms a fit for 50 epochs) need not be drawn
+        return x, y, w, np.tile(np.arange(n, dtype=np.int32), (epochs, 1)), batch_size
     order = np.empty((epochs, n), dtype=np.int32)
     epoch_order = _EpochOrder(n, seed, shuffle)
     for epoch in range(epochs):

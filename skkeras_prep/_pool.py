@@ -367,9 +367,14 @@ def _remember_optimizer_start(model):
     optimizer = model.optimizer
     if optimizer is None or optimizer.built:
         return
+    import keras
+
     before = len(optimizer.variables)
     optimizer.build(model.trainable_variables)
-    _OPTIMIZER_START[model] = (before, [v.numpy() for v in optimizer.variables[before:]])
+    # kept as tensors (copies of the values, made once): assigning a tensor costs about half
+    # of assigning an array, which is converted again at every fit
+    _OPTIMIZER_START[model] = (before, [keras.ops.convert_to_tensor(v.numpy())
+                                        for v in optimizer.variables[before:]])
 
 
 def _copy_state(fresh, model):

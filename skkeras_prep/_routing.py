@@ -13,6 +13,7 @@ routed values become the arguments of one object (``routed_kwargs``: nested
 called with them, a mismatch named); it needs no TensorFlow.
 """
 
+import functools
 import inspect
 
 from .exceptions import RoutedArgumentError
@@ -24,6 +25,21 @@ def is_routed_name(name):
     """True if ``name`` looks like ``<prefix>__<something>`` for a routed prefix."""
     prefix, sep, rest = name.partition("__")
     return bool(sep) and bool(rest) and prefix in ROUTED_PREFIXES
+
+
+@functools.lru_cache(maxsize=64)
+def init_param_names(inits):
+    """The sorted names of the declared parameters of the ``__init__`` functions ``inits`` (a
+    tuple; routed names and ``*args``/``**kwargs`` left out). Remembered per tuple: reading
+    the signatures cost about 0.2 ms, several times a fit and a clone."""
+    names = set()
+    for init in inits:
+        names.update(
+            name for name, p in inspect.signature(init).parameters.items()
+            if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            and not is_routed_name(name)
+        )
+    return tuple(sorted(names))
 
 
 def check_routed_names(names, estimator_name):
