@@ -52,7 +52,7 @@ def test_scaling_doc_parquet_example_runs(events):
         exec(compile(code, str(DOC), "exec"), namespace)
         proba, clf, X, y = (namespace[k] for k in ("proba", "clf", "X", "y"))
         assert proba.chunks[0] == (700, 750, 800)  # known: it slices like an array
-        lengths = dask.compute(partition_lengths(X))[0]
+        lengths = dask.compute(*partition_lengths(X.to_delayed()))
         assert list(lengths) == [700, 750, 800]
         first = proba[:1000].compute()
         assert first.shape == (1000, 2)
