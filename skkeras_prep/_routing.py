@@ -76,18 +76,26 @@ def params_for(prefix, params):
     return {k[len(head):]: v for k, v in params.items() if k.startswith(head)}
 
 
+def _split_once(params):
+    """``({arg: value}, {head: {rest: value}})``: the keys of ``params`` with no ``__`` as
+    they are, and the others grouped by what stands before their first ``__``."""
+    flat, nested = {}, {}
+    for key, value in params.items():
+        head, sep, rest = key.partition("__")
+        if sep:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            flat[key] = value
+    return flat, nested
+
+
 def routed_kwargs(what, params):
     """The keyword arguments of one object from its routed parameters (``what`` names them,
     e.g. "loss"): ``<what>__<arg>`` as they are, and ``<what>__<arg>__<sub>`` (scikeras's
     nested routing) as the arguments of ``<arg>``, which must then be given as a class and is
     made with them (``optimizer__learning_rate=ExponentialDecay,
     optimizer__learning_rate__decay_steps=10``)."""
-    flat = {key: value for key, value in params.items() if "__" not in key}
-    nested = {}
-    for key, value in params.items():
-        if "__" in key:
-            head, _, sub = key.partition("__")
-            nested.setdefault(head, {})[sub] = value
+    flat, nested = _split_once(params)
     for head, sub in nested.items():
         example = f"{what}__{head}__{next(iter(sub))}"
         if head not in flat:
@@ -143,12 +151,7 @@ def keyed_items(objects):
 def split_routed(prefix, params, keys):
     """``<prefix>__<arg>`` values shared by every object, and ``<prefix>__<key>__<arg>``
     values per key; an unknown key is refused."""
-    shared = {k: v for k, v in params.items() if "__" not in k}
-    per_key = {}
-    for key, value in params.items():
-        if "__" in key:
-            head, _, arg = key.partition("__")
-            per_key.setdefault(head, {})[arg] = value
+    shared, per_key = _split_once(params)
     unknown = set(per_key) - set(keys)
     if unknown:
         raise RoutedArgumentError(
