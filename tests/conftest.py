@@ -1,5 +1,6 @@
 """Shared fixtures. Test-side settings only: the library itself sets no environment variables."""
 
+import gc
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # quiet TensorFlow's C++ start-up logs in test output
@@ -53,3 +54,16 @@ def dask_client():
     finally:
         client.close()
         cluster.close()
+
+
+@pytest.fixture
+def empty_pool():
+    """The model pool emptied before and after the test (test_pool.py, test_pool_kinds.py).
+    Estimators of earlier tests in this process that are unreachable but not yet collected
+    would hand their models back to the pool in the middle of a test: collect them first."""
+    import skkeras_prep
+
+    gc.collect()
+    skkeras_prep.clear_cache()
+    yield
+    skkeras_prep.clear_cache()

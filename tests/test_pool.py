@@ -2,7 +2,6 @@
 bit identity with the fresh-build path and with ``keras.Model.fit``, and the opt-out."""
 
 import concurrent.futures
-import gc
 import json
 import logging
 import os
@@ -20,7 +19,8 @@ import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _dataset, _pool
 from skkeras_prep.models import MLP
 
-pytestmark = pytest.mark.xdist_group("pool")  # the pool is process-wide state
+pytestmark = [pytest.mark.xdist_group("pool"),  # the pool is process-wide state
+              pytest.mark.usefixtures("empty_pool")]
 
 
 def make(random_state=0, **kwargs):
@@ -28,16 +28,6 @@ def make(random_state=0, **kwargs):
                   batch_size=16, random_state=random_state)
     params.update(kwargs)
     return KerasPipelineClassifier(**params)
-
-
-@pytest.fixture(autouse=True)
-def empty_pool():
-    # Estimators of earlier tests in this process that are unreachable but not yet collected
-    # would hand their models back to the pool in the middle of a test: collect them first.
-    gc.collect()
-    skkeras_prep.clear_cache()
-    yield
-    skkeras_prep.clear_cache()
 
 
 def fit_fresh(X, y, **kwargs):

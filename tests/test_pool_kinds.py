@@ -9,7 +9,6 @@ warning). And a builder returning one global model never has it pooled or shared
 These tests read and empty the process-wide pool: under pytest-xdist they run in one group.
 """
 
-import gc
 import logging
 import warnings
 import weakref
@@ -24,7 +23,7 @@ import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, MultiInput, MultiOutput, _pool
 from skkeras_prep.models import CNN, KerasApplication
 
-pytestmark = pytest.mark.xdist_group("pool")
+pytestmark = [pytest.mark.xdist_group("pool"), pytest.mark.usefixtures("empty_pool")]
 
 
 def dense_layers(n_classes_):
@@ -102,16 +101,6 @@ def _small_rgb(digits):
 
 ALL = [pytest.param(k, id=k) for k in KINDS] + [
     pytest.param(k, id=k, marks=pytest.mark.slow) for k in SLOW_KINDS]
-
-
-@pytest.fixture(autouse=True)
-def empty_pool():
-    # Estimators of earlier tests in this process that are unreachable but not yet collected
-    # would hand their models back to the pool in the middle of a test: collect them first.
-    gc.collect()
-    skkeras_prep.clear_cache()
-    yield
-    skkeras_prep.clear_cache()
 
 
 @pytest.fixture
