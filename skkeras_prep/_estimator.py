@@ -199,9 +199,11 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         CV clones the estimator once per fold)."""
         import keras
 
-        params = [value for name, value in vars(self).items() if not name.endswith("_")]
+        shared = isinstance(self.model, keras.Model)  # not copied: no classes needed for it
+        params = [value for name, value in vars(self).items()
+                  if not name.endswith("_") and not (shared and name == "model")]
         with classes_scope(params):  # clone deep-copies the user's Keras objects
-            if not isinstance(self.model, keras.Model):
+            if not shared:
                 new = super().__sklearn_clone__()
             else:
                 without = object.__new__(type(self))

@@ -94,15 +94,26 @@ def _wrapped(value):
     return value
 
 
+def _keras_objects(value):
+    """The Keras objects in ``value``, at any depth of its dicts, lists and tuples (a loss per
+    output, metrics per output), as ``_wrapped`` finds them."""
+    if isinstance(value, _KERAS_OBJECTS):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _keras_objects(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _keras_objects(item)
+
+
 def classes_scope(values):
     """A ``keras.saving.custom_object_scope`` of the user's classes the Keras objects among
     ``values`` name. scikit-learn's ``clone`` deep-copies parameters, and Keras deep-copies a
     loss or metric through the same file round trip as pickle, so a clone needs them too."""
     classes = {}
-    for value in values:
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(item, _KERAS_OBJECTS):
-                classes.update(_classes_of(item))
+    for item in _keras_objects(list(values)):
+        classes.update(_classes_of(item))
     return keras.saving.custom_object_scope(classes)
 
 

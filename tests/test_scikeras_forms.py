@@ -310,6 +310,26 @@ def test_pickle_round_trips_user_classes_then_keeps_training(data, params):
         assert type(again.model_) is user.LinearModel
 
 
+@pytest.mark.parametrize("params", [
+    dict(loss={"a": user.CustomLoss(), "b": user.CustomLoss()}),
+    dict(metrics=[[user.CustomMetric()], [user.CustomMetric()]]),
+], ids=["dict-of-losses", "metrics-per-output"])
+def test_clone_and_pickle_find_user_classes_at_any_depth(params):
+    """A search clones first, and Keras deep-copies each loss or metric instance through the
+    same file round trip as pickle: the user's classes are found inside dicts and nested
+    lists too (a loss or metrics per output), not only at the top."""
+    est = KerasPipelineClassifier(_tiny, **params, epochs=1)
+    copied = clone(est)
+    unpickled = pickle.loads(pickle.dumps(est))
+    key = next(iter(params))
+    for other in (copied, unpickled):
+        got, want = other.get_params()[key], params[key]
+        flat = list(got.values()) if isinstance(got, dict) else [m for ms in got for m in ms]
+        expected = list(want.values()) if isinstance(want, dict) else [m for ms in want for m in ms]
+        assert [type(o) for o in flat] == [type(o) for o in expected]
+        assert all(o is not e for o, e in zip(flat, expected))  # copies, not the same objects
+
+
 def test_a_class_defined_inside_a_function_is_refused_by_name(data):
     X, _, _, y_reg = data
 
