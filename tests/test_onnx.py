@@ -384,6 +384,17 @@ def test_onnx_inputs_names_what_a_several_inputs_x_lacks(two_input_classifier, m
         onnx_inputs(session, {**X_test, "b": np.full((10, 2), "x", dtype=object)})
 
 
+def test_onnx_inputs_names_an_array_of_the_wrong_shape(array_classifier, arrays, converted):
+    _, _, X_test = arrays
+    _, session = converted(array_classifier)
+    assert onnx_inputs(session, X_test[:1])["features"].shape == (1, 4)  # one row, as at fit
+    with pytest.raises(ValueError, match=r"'features' takes arrays of shape \(rows, 4\), but "
+                                         r"the array given for it has shape \(12, 3\)"):
+        onnx_inputs(session, X_test[:, :3])
+    with pytest.raises(ValueError, match=r"has shape \(4,\)\. .*X\[:1\], not X\[0\]"):
+        onnx_inputs(session, X_test[0])
+
+
 def test_two_output_classifier_gives_one_output_per_head_in_predict_proba_order(
         two_output_classifier, multi_io, converted):
     _, X_test, _, _ = multi_io

@@ -223,12 +223,25 @@ def onnx_inputs(session, X):
 
 def _array(values, input):
     try:
-        return np.asarray(values, dtype=_NUMPY_TYPES[input.type])
+        array = np.asarray(values, dtype=_NUMPY_TYPES[input.type])
     except (TypeError, ValueError) as error:
         raise ValueError(
             f"ONNX input {input.name!r} is {input.type}, but the array given for it holds "
             f"values that are not numbers ({error}). Pass it as it was at fit."
         ) from None
+    # the session's declared shape: a name or None for the rows (and any free axis), an int
+    # for each fixed one; checked here, so that a wrong array is named before session.run
+    declared = ["rows" if i == 0 or not isinstance(d, int) else d
+                for i, d in enumerate(input.shape)]
+    fits = array.ndim == len(declared) and all(
+        not isinstance(d, int) or d == n for d, n in zip(declared, array.shape))
+    if not fits:
+        raise ValueError(
+            f"ONNX input {input.name!r} takes arrays of shape ({', '.join(map(str, declared))}), "
+            f"but the array given for it has shape {array.shape}. Pass the rows as at fit (one "
+            "row: X[:1], not X[0])."
+        )
+    return array
 
 
 def _frame_feeds(inputs, frame, prefix=""):
