@@ -384,6 +384,29 @@ def test_onnx_inputs_names_what_a_several_inputs_x_lacks(two_input_classifier, m
         onnx_inputs(session, {**X_test, "b": np.full((10, 2), "x", dtype=object)})
 
 
+def test_onnx_signature_reads_no_file_the_model_names(tmp_path):
+    """A file may keep tensors as external data at paths it names: reading its signature opens
+    none of them (here the path does not exist, so following it would fail)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    weight = helper.make_tensor("w", TensorProto.DOUBLE, [4, 1], [0.0] * 4)
+    weight.data_location = TensorProto.EXTERNAL
+    weight.ClearField("double_data")
+    weight.external_data.add(key="location", value="elsewhere/secret.bin")  # beside the file
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["features", "w"], ["out"])], "g",
+        [helper.make_tensor_value_info("features", TensorProto.DOUBLE, [None, 4])],
+        [helper.make_tensor_value_info("out", TensorProto.DOUBLE, [None, 1])], [weight])
+    path = tmp_path / "crafted.onnx"
+    path.write_bytes(helper.make_model(graph).SerializeToString())
+    with pytest.raises(onnx.checker.ValidationError, match="elsewhere/secret.bin"):
+        onnx.load(str(path))  # what following the path does
+    signature = onnx_signature(path)
+    assert list(signature) == ["features"]
+    assert signature["features"][1] == (None, 4)
+
+
 def test_onnx_inputs_names_an_array_of_the_wrong_shape(array_classifier, arrays, converted):
     _, _, X_test = arrays
     _, session = converted(array_classifier)

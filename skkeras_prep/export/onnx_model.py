@@ -162,9 +162,13 @@ _NUMPY_TYPES = {"tensor(double)": np.float64, "tensor(float)": np.float32,
 def onnx_signature(model):
     """{input name: (dtype, shape)} of an ONNX model (a path or ``ModelProto``): numpy dtypes
     (``object`` for strings) and shapes with ``None`` for the batch, e.g.
-    ``{"age": (float64, (None, 1)), "city": (object, (None, 1))}``."""
+    ``{"age": (float64, (None, 1)), "city": (object, (None, 1))}``. A file's external data
+    (weights it stores in other files, at paths it names) is not read: only its graph's
+    declared inputs are."""
     _, onnx = _onnx_modules()
-    proto = onnx.load(str(model)) if not isinstance(model, onnx.ModelProto) else model
+    if not isinstance(model, onnx.ModelProto):
+        model = onnx.load(str(model), load_external_data=False)
+    proto = model
     signature = {}
     for value in proto.graph.input:
         tensor = value.type.tensor_type
