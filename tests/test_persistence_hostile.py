@@ -18,7 +18,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skkeras_prep
-from skkeras_prep import KerasPipelineRegressor, _path_values, _persistence
+from skkeras_prep import KerasPipelineRegressor, _persistence
+from skkeras_prep._persistence import path_values as _path_values
 from skkeras_prep.images import ImageLoader
 from skkeras_prep.models import MLP, KerasApplication
 

@@ -55,7 +55,7 @@ def input_records(estimator):
 def restore_input_records(estimator, saved, refuse):
     """Rebuild the per-input records from the state's ``input_records``; ``refuse(why)``
     returns the error to raise for a file whose records are malformed."""
-    from ._multi_input import _InputRecord
+    from .._multi_input import _InputRecord
 
     names = getattr(estimator, "input_names_", None)
     if saved is None and names is None:
@@ -119,8 +119,8 @@ def check_consistency(estimator, refuse):
     target head, and the classes with the heads'. ``refuse(why)`` makes the error raised.
     For one output (several inputs), returns the model's output width for the caller's
     single-output checks; else None."""
-    from ._build import output_width
-    from ._targets import MultiOutputEncoder
+    from .._build import output_width
+    from .._targets import MultiOutputEncoder
 
     model = estimator.model_
     if several_inputs(estimator):

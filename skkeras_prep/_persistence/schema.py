@@ -10,7 +10,7 @@ built on it look at all of them.
 import json
 from collections import defaultdict
 
-from ._compat import _node_type
+from .._compat import _node_type
 
 node_type = _node_type
 

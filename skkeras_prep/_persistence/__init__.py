@@ -43,10 +43,11 @@ import zlib
 import keras
 import numpy as np
 
-from . import _compat, _path_values, _row_size, _saved_io, _schema, _weights_check
-from . import distribution as _distribution
-from ._release import releasing_kernel_cache
-from .exceptions import SkKerasPrepWarning
+from .. import _compat
+from . import path_values as _path_values, row_size as _row_size, saved_io as _saved_io, schema as _schema, weights_check as _weights_check
+from .. import distribution as _distribution
+from .._release import releasing_kernel_cache
+from ..exceptions import SkKerasPrepWarning
 
 FORMAT_NAME = "skkeras_prep.estimator"
 FORMAT_VERSION = 2  # the newest version this release reads (_saved_io: which file has which)
@@ -141,7 +142,7 @@ def default_trusted_types():
     class in ``skkeras_prep.models.__all__``) and image loader (``images.__all__``)."""
     from sklearn.utils import all_estimators
 
-    from . import images, models
+    from .. import images, models
 
     builders = {f"{module.__name__}.{name}" for module in (models, images) for name in module.__all__
                 if isinstance(getattr(module, name), type)}
@@ -984,7 +985,7 @@ def _check_strategy_spec(spec):
 
 def _check_consistency(estimator, path):
     """The fitted parts of a loaded estimator must agree with each other."""
-    from ._build import output_width
+    from .._build import output_width
 
     encoder = getattr(estimator, "target_encoder_", None)
     if _saved_io.several_outputs(estimator) or _saved_io.several_inputs(estimator):

@@ -8,7 +8,7 @@ a value unless the caller names ``"<type>.<parameter>"`` in ``trusted=``, and
 descriptions, before anything is built.
 """
 
-from . import _schema
+from . import schema as _schema
 
 # type name (as skops stores it) -> {parameter: harmless values}
 PATH_PARAMETERS = {

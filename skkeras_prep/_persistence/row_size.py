@@ -8,7 +8,7 @@ dimension that is None (or not a positive integer) counts as 1: its size comes f
 the caller passes, not from the file.
 """
 
-from . import _schema
+from . import schema as _schema
 
 IMAGE_LOADER = "skkeras_prep.images.ImageLoader"
 _CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
