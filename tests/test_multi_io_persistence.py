@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import skkeras_prep
-from skkeras_prep import _persistence
+from skkeras_prep._persistence import format as file_format
 from skkeras_prep.export import frame_to_inputs
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
@@ -101,7 +101,7 @@ def test_a_release_reading_version_1_only_refuses_the_fixtures(monkeypatch):
     """What an older release does with a version-2 file: it reads versions up to its own
     FORMAT_VERSION (1), and refuses the file with the upgrade advice before reading any more
     of it (checked by hand with 1a28e87's package too)."""
-    monkeypatch.setattr(_persistence, "FORMAT_VERSION", 1)
+    monkeypatch.setattr(file_format, "FORMAT_VERSION", 1)
     for name in NAMES:
         with pytest.raises(ValueError, match=r"written by a newer skkeras_prep \(file format "
                            r"version 2.*reads format versions up to 1\. Upgrade"):
@@ -112,7 +112,7 @@ def _with_metadata(source, target, **changes):
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
         for info in zin.infolist():
             data = zin.read(info.filename)
-            if info.filename == _persistence.METADATA:
+            if info.filename == file_format.METADATA:
                 metadata = json.loads(data)
                 metadata.update(changes)
                 data = json.dumps(metadata).encode()
@@ -122,7 +122,7 @@ def _with_metadata(source, target, **changes):
 def test_a_newer_format_version_is_refused_clearly(tmp_path):
     bumped = tmp_path / "bumped.skkeras"
     _with_metadata(os.path.join(FIXTURES, "multi_outputs.skkeras"), bumped,
-                   format_version=_persistence.FORMAT_VERSION + 1)
+                   format_version=file_format.FORMAT_VERSION + 1)
     with pytest.raises(ValueError, match="written by a newer skkeras_prep.*pip install -U"):
         skkeras_prep.load(bumped)
 

@@ -23,7 +23,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEnc
 
 import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, SkKerasPrepWarning
-from skkeras_prep import _persistence
+from skkeras_prep._persistence import format as file_format
+from skkeras_prep._persistence import saving
 from skkeras_prep.models import MLP, output_units
 
 FAST = dict(epochs=3, random_state=0)
@@ -364,7 +365,7 @@ def test_bad_files_give_a_clear_error(make_bad_file, message, saved_clf, tmp_pat
 def test_newer_format_version_says_so(saved_clf, tmp_path):
     members = _members(saved_clf)
     metadata = json.loads(members["skkeras_prep.json"])
-    metadata["format_version"] = _persistence.FORMAT_VERSION + 1
+    metadata["format_version"] = file_format.FORMAT_VERSION + 1
     members["skkeras_prep.json"] = json.dumps(metadata).encode()
     _write_members(tmp_path / "newer.skkeras", members)
     with pytest.raises(ValueError, match="newer skkeras_prep.*Upgrade"):
@@ -444,13 +445,13 @@ def test_save_stages_everything_beside_the_target(fitted_reg, tmp_path, monkeypa
     target_dir.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
     seen = []
-    real_write_zip = _persistence._write_zip
+    real_write_zip = saving.write_zip
 
     def spying_write_zip(fileobj, members):  # an injected observation point
         seen.extend(_temp_names(target_dir))
         return real_write_zip(fileobj, members)
 
-    monkeypatch.setattr(_persistence, "_write_zip", spying_write_zip)
+    monkeypatch.setattr(saving, "write_zip", spying_write_zip)
     est = KerasPipelineRegressor(keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]),
                                  **FAST)  # a parameter model too: two Keras models staged
     est.fit(*_reg_xy(fitted_reg)).save(target_dir / "reg.skkeras")
@@ -466,14 +467,14 @@ def _reg_xy(fitted_reg):
 
 
 @pytest.mark.parametrize("failure", [OSError("disk full (simulated)"), KeyboardInterrupt()])
-@pytest.mark.parametrize("point", ["_write_zip", "_keras_bytes", "_state_bytes"])
+@pytest.mark.parametrize("point", ["write_zip", "_keras_bytes", "_state_bytes"])
 def test_injected_failures_leave_nothing_behind(fitted_reg, tmp_path, monkeypatch, point,
                                                 failure):
     def failing(*args, **kwargs):  # the temporary file exists when the failure strikes
         assert any(n.endswith(".tmp") for n in os.listdir(tmp_path))
         raise failure
 
-    monkeypatch.setattr(_persistence, point, failing)
+    monkeypatch.setattr(saving, point, failing)
     with pytest.raises(type(failure)):
         fitted_reg[0].save(tmp_path / "x.skkeras")
     assert os.listdir(tmp_path) == []
@@ -481,7 +482,7 @@ def test_injected_failures_leave_nothing_behind(fitted_reg, tmp_path, monkeypatc
 
 def test_stale_temporary_files_are_cleaned_but_live_saves_are_not(fitted_reg, tmp_path):
     target = tmp_path / "m.skkeras"
-    prefix = _persistence._tmp_prefix(str(target))
+    prefix = saving._tmp_prefix(str(target))
     dead_pid = 2**22 + 12345  # above the usual pid_max: no such process
     with pytest.raises(ProcessLookupError):
         os.kill(dead_pid, 0)
@@ -492,7 +493,7 @@ def test_stale_temporary_files_are_cleaned_but_live_saves_are_not(fitted_reg, tm
     other = tmp_path / f".other.skkeras.skkeras-tmp.{dead_pid}.abc.tmp"  # another target's
     for path in crashed + [live, old_live, garbled, other]:
         path.write_bytes(b"partial")
-    day_ago = time.time() - _persistence.STALE_SECONDS - 60
+    day_ago = time.time() - saving.STALE_SECONDS - 60
     os.utime(old_live, (day_ago, day_ago))
     fitted_reg[0].save(target)
     assert sorted(os.listdir(tmp_path)) == sorted([target.name, live.name, other.name])

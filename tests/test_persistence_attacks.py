@@ -16,7 +16,8 @@ import pytest
 from sklearn.preprocessing import StandardScaler
 
 import skkeras_prep
-from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _persistence
+from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
+from skkeras_prep._persistence import loading
 from skkeras_prep.models import MLP
 
 import crafted_files as crafted
@@ -304,8 +305,8 @@ def test_inspect_file_lists_what_needs_trusting_without_loading(tmp_path, monkey
                                "registered": "CSVLogger"}}, {CLASS: POPEN}],
         "preprocessor": StandardScaler(), "callbacks__filename": str(side)})
     calls = []
-    monkeypatch.setattr(_persistence, "_keras_from_bytes", lambda *a: calls.append(a))
-    monkeypatch.setattr(_persistence, "_load_state", lambda *a: calls.append(a))
+    monkeypatch.setattr(loading, "_keras_from_bytes", lambda *a: calls.append(a))
+    monkeypatch.setattr(loading, "load_state", lambda *a: calls.append(a))
     info = skkeras_prep.inspect_file(path)
     assert calls == [] and not side.exists()
     assert info["untrusted"] == ["keras.callbacks.CSVLogger"]

@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skkeras_prep
-from skkeras_prep import KerasPipelineRegressor, _persistence
+from skkeras_prep import KerasPipelineRegressor, _compat
 from skkeras_prep._persistence import path_values as _path_values
 from skkeras_prep.images import ImageLoader
 from skkeras_prep.models import MLP, KerasApplication
@@ -348,13 +348,13 @@ def test_save_and_load_stage_nothing_in_the_system_temp_folder(fitted, tmp_path,
     path = tmp_path / "m.skkeras"
     fitted[0].save(path)
     seen = []
-    real = _persistence._compat.keras_model_from_bytes
+    real = _compat.keras_model_from_bytes
 
     def spying(*args):
         seen.append(sorted(os.listdir(system_tmp)))
         return real(*args)
 
-    monkeypatch.setattr(_persistence._compat, "keras_model_from_bytes", spying)
+    monkeypatch.setattr(_compat, "keras_model_from_bytes", spying)
     loaded = skkeras_prep.load(path)
     assert seen == [[]] and os.listdir(system_tmp) == []
     np.testing.assert_allclose(loaded.predict(fitted[1]), fitted[0].predict(fitted[1]), atol=1e-6)
