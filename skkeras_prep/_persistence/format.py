@@ -39,10 +39,11 @@ FORMAT_VERSION = 2  # the newest version this release reads (saved_io: which fil
 METADATA = "skkeras_prep.json"
 STATE = "state.skops"
 MODEL = "model.keras"
+PARAM_MODEL = "params/{}.keras"  # the i-th Keras model in the parameters
 _MAX_METADATA_BYTES = 2**20
 
 # What a .keras archive holds (Keras 3.15.1); Keras extracts assets/ to a temporary folder.
-KERAS_ENTRIES = frozenset({"config.json", "metadata.json", "model.weights.h5"})
+_KERAS_ENTRIES = frozenset({"config.json", "metadata.json", "model.weights.h5"})
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError,
                OSError)
 
@@ -142,10 +143,10 @@ def _check_keras(data, name, path, budget):
     with inner:
         if "config.json" not in infos:
             raise not_ours(path, f"the '{name}' entry has no config.json")
-        extra = sorted(n for n in infos if n not in KERAS_ENTRIES and not n.startswith("assets/"))
+        extra = sorted(n for n in infos if n not in _KERAS_ENTRIES and not n.startswith("assets/"))
         if extra:
             raise not_ours(path, f"the '{name}' entry holds unexpected entries {extra[:5]}")
-        check_assets(len(infos) - len(KERAS_ENTRIES & set(infos)), name)
+        check_assets(len(infos) - len(_KERAS_ENTRIES & set(infos)), name)
         config = parse_json(read_member(inner, "config.json", path, name),
                             f"'{name}/config.json'", budget.limits)
         weights = sum(info.file_size for n, info in infos.items() if n.startswith("model.weights"))
@@ -172,7 +173,7 @@ def read_checked(path, limits):
             raise not_ours(path, f"it has no '{METADATA}' entry")
         metadata = _check_metadata(read_member(archive, METADATA, path), path, limits)
         count = metadata.get("param_models", 0)
-        names = [f"params/{i}.keras" for i in range(min(count, len(infos)))]
+        names = [PARAM_MODEL.format(i) for i in range(min(count, len(infos)))]
         if count > len(names) or not all(name in infos for name in names):
             raise not_ours(path, f"its metadata lists {count} parameter models that it "
                            "does not hold")

@@ -25,21 +25,14 @@ DEFAULT_LIMITS = {
     "max_row_elements": 4 * 2**20,  # elements of one input row (a 1024x1024 RGBA image)
     "max_layers": 2000,             # layers in one Keras config (Keras loads each in turn)
 }
-
-
-RATIO_ALLOWANCE = 8 * 2**20  # an archive may always inflate to this many bytes
-
-
+_RATIO_ALLOWANCE = 8 * 2**20  # an archive may always inflate to this many bytes
 _MAX_MEMBERS = 10_000         # entries in any one archive
-
-
-_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
-
-
-MAX_KERAS_ASSETS = 256  # files under assets/ (a lookup layer's vocabulary is one)
+_MAX_KERAS_ASSETS = 256  # files under assets/ (a lookup layer's vocabulary is one)
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')  # JSON string literals
 
 
 def checked_limits(overrides):
+    """``DEFAULT_LIMITS`` with the caller's values (None keeps the default)."""
     limits = dict(DEFAULT_LIMITS)
     for key, value in overrides.items():
         if value is None:
@@ -105,7 +98,7 @@ def check_archive(archive, where, compressed, budget):
         raise ValueError(f"The file was refused before loading: {where} has {len(infos):,} "
                          f"entries; at most {_MAX_MEMBERS:,} are read.")
     declared = sum(info.file_size for info in infos)
-    allowed = limits["max_ratio"] * compressed + RATIO_ALLOWANCE
+    allowed = limits["max_ratio"] * compressed + _RATIO_ALLOWANCE
     if declared > allowed:
         ratio = declared // max(compressed, 1)
         raise too_costly(
@@ -184,16 +177,17 @@ def check_parameter_count(config, weight_bytes, name, limits):
 def check_weights(h5, name, limits):
     """Refuse a ``model.weights.h5`` that points outside itself or whose datasets declare
     more bytes than its size allows at ``max_ratio``."""
-    allowed = limits["max_ratio"] * len(h5) + RATIO_ALLOWANCE
+    allowed = limits["max_ratio"] * len(h5) + _RATIO_ALLOWANCE
     why = weights_check.weights_problem(h5, allowed)
     if why is not None:
         raise refused(f"'{name}/model.weights.h5'", why)
 
 
 def check_assets(count, name):
-    if count > MAX_KERAS_ASSETS:
+    """Keras extracts each file under a ``.keras`` entry's ``assets/`` to a temporary folder."""
+    if count > _MAX_KERAS_ASSETS:
         raise ValueError(f"The file was refused before loading: '{name}' holds {count:,} "
-                         f"assets; at most {MAX_KERAS_ASSETS} are read (Keras extracts "
+                         f"assets; at most {_MAX_KERAS_ASSETS} are read (Keras extracts "
                          "each to a temporary folder).")
 
 

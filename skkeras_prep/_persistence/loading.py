@@ -203,7 +203,7 @@ def _rebuild(state, metadata, models, model, custom_objects, trusted, limits, pa
         if not (isinstance(name, str) and _FITTED_NAME.fullmatch(name)) or name == "model_" \
                 or hasattr(cls, name):
             raise refused(f"attributes[{name!r}]", "only fitted attribute names (letters, "
-                           "digits and '_', ending in one '_') are restored")
+                          "digits and '_', ending in one '_') are restored")
         setattr(estimator, name, value)
     _saved_io.restore_input_records(estimator, state.get("input_records"),
                                     functools.partial(not_ours, path))

@@ -16,9 +16,10 @@ import uuid
 from .. import _compat
 from .. import distribution as _distribution
 from . import saved_io as _saved_io
-from .format import FORMAT_NAME, METADATA, MODEL, STATE, versions, write_zip
+from .format import FORMAT_NAME, METADATA, MODEL, PARAM_MODEL, STATE, versions, write_zip
 from .references import encode_params
 from .trusted import skops_io, type_name
+
 
 def _keras_bytes(model):
     """The ``.keras`` bytes of ``model``."""
@@ -77,7 +78,7 @@ def _members(estimator):
     if records is not None:  # several inputs: their private check records (saved_io)
         state["input_records"] = records
     parts = [(STATE, _state_bytes(state))]
-    parts += [(f"params/{i}.keras", _keras_bytes(m)) for i, m in enumerate(models)]
+    parts += [(PARAM_MODEL.format(i), _keras_bytes(m)) for i, m in enumerate(models)]
     if fitted:
         parts.append((MODEL, _keras_bytes(estimator.model_)))
     metadata = {

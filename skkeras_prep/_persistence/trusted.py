@@ -1,5 +1,5 @@
 """What a file may name without the caller's consent, and the trust check that runs before
-anything a file names is imported (docs/persistence.md, "What loading trusts").
+anything a file names is imported (docs/persistence.md, "The trusted-types policy").
 
 - The skops state loads only the types of ``default_trusted_types`` (named by strings, so
   this module imports none of the estimator modules) and those the caller names in
