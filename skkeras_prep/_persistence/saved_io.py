@@ -1,5 +1,5 @@
 """What a saved file holds for an estimator fitted with several inputs or outputs, and the
-checks of it on load (``_persistence`` calls these; docs/persistence.md, "File format").
+checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md, "File format").
 
 - Such a file has format version ``SEVERAL_IO_VERSION`` (2); a file of one input and one
   output keeps version 1, so that older releases, which read version 1 only, keep reading
