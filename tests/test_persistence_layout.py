@@ -2,7 +2,11 @@
 each module imports (at top level or inside a function) only package modules listed above it.
 """
 
+import glob
+import io
+import os
 import re
+import zipfile
 
 from skkeras_prep import _persistence
 from test_layout import import_graph
@@ -43,3 +47,18 @@ def test_a_module_importing_one_listed_below_it_is_found():
              f"{PACKAGE}.limits": {f"{PACKAGE}.errors"}}
     assert _violations(["errors", "limits"], graph) == [("errors", "limits")]
     assert _violations(["limits", "errors"], graph) == [("limits", "errors")]
+
+
+def test_no_saved_file_or_pickle_names_a_module_of_the_package():
+    """The package's modules may be renamed or moved freely: no class of theirs is written
+    into a file or a pickle (the fixtures name only public and target-encoder modules)."""
+    fixtures = os.path.join(os.path.dirname(__file__), "fixtures")
+    texts = []
+    for path in glob.glob(os.path.join(fixtures, "*.skkeras")):
+        with zipfile.ZipFile(path) as outer, \
+                zipfile.ZipFile(io.BytesIO(outer.read("state.skops"))) as state:
+            texts.append(state.read("schema.json"))
+    texts += [open(path, "rb").read() for path in glob.glob(os.path.join(fixtures, "*.pkl"))]
+    assert len(texts) >= 5 and all(
+        b"skkeras_prep.classifier" in t or b"skkeras_prep.regressor" in t for t in texts)
+    assert not any(PACKAGE.encode() in t for t in texts)
