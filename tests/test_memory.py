@@ -38,7 +38,7 @@ def test_each_fit_releases_the_kernel_cache_and_predictions_still_work(monkeypat
     """Fits whose model is not kept for reuse (here: reuse turned off) empty the cache."""
     import skkeras_prep
 
-    monkeypatch.setattr(skkeras_prep._pool, "_CONFIG", {"reuse_models": False})
+    monkeypatch.setattr(skkeras_prep._config, "_CONFIG", {"reuse_models": False})
     X, y = iris
     real = _release._clear_kernel_cache
     calls = []
