@@ -45,7 +45,7 @@ def test_public_names_are_the_config_module_s():
     assert skkeras_prep.clear_cache is _pool.clear_cache
 
 
-def test_turning_reuse_off_empties_the_pool():
+def test_turning_reuse_off_empties_the_pool(empty_pool):
     idle = types.SimpleNamespace(history=None)  # stands for a traced model handed back
     _pool._give_back("a key", idle)
     assert _pool.cache_info()["models"] == 1
