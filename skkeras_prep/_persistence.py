@@ -45,7 +45,7 @@ import numpy as np
 
 from . import _compat, _path_values, _row_size, _saved_io, _schema, _weights_check
 from . import distribution as _distribution
-from ._release import releasing_kernel_cache
+from ._tf_process_state import releasing_kernel_cache
 from .exceptions import SkKerasPrepWarning
 
 FORMAT_NAME = "skkeras_prep.estimator"

@@ -96,5 +96,5 @@ class TensorFlowThreads(WorkerPlugin):
                 f"TensorFlowThreads: TensorFlow already ran on worker {worker.address}, so its "
                 f"thread counts can no longer change ({exc}). Register the plugin before any "
                 "task runs (or call client.restart() first), or start the workers with "
-                "env=skkeras_prep.workers.tensorflow_thread_env(n)."
+                "env=skkeras_prep.dask_workers.tensorflow_thread_env(n)."
             ) from exc
