@@ -14,9 +14,13 @@ import sys
 
 import pytest
 
-pytest.importorskip("distributed", reason="the skkeras_prep[dask] extra is not installed")
+from skkeras_prep import _tf_process_state
 
-from skkeras_prep import _tf_process_state, dask_workers  # noqa: E402
+
+@pytest.fixture
+def dask_workers():
+    pytest.importorskip("distributed", reason="the skkeras_prep[dask] extra is not installed")
+    return importlib.import_module("skkeras_prep.dask_workers")
 
 
 def _import_old_workers():
@@ -25,7 +29,7 @@ def _import_old_workers():
     return importlib.import_module("skkeras_prep.workers")
 
 
-def test_old_workers_module_warns_naming_the_new_one():
+def test_old_workers_module_warns_naming_the_new_one(dask_workers):
     with pytest.warns(FutureWarning, match=r"skkeras_prep\.workers is deprecated.*"
                                            r"skkeras_prep\.dask_workers"):
         old = _import_old_workers()
@@ -35,7 +39,7 @@ def test_old_workers_module_warns_naming_the_new_one():
     assert old.tensorflow_thread_env(2)["TF_NUM_INTRAOP_THREADS"] == "2"
 
 
-def test_a_plugin_pickled_under_the_old_path_unpickles():
+def test_a_plugin_pickled_under_the_old_path_unpickles(dask_workers):
     new = pickle.dumps(dask_workers.TensorFlowThreads(2, 3), protocol=0)
     assert b"skkeras_prep.dask_workers" in new  # pickles now name the new module
     old = new.replace(b"skkeras_prep.dask_workers", b"skkeras_prep.workers")
