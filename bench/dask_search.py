@@ -3,7 +3,7 @@
     python -m bench.dask_search [--workers 2] [--threads 1]
 
 1. local: ``n_jobs=1`` in a fresh process whose TensorFlow uses ``--threads`` threads
-   (``skkeras_prep.workers.tensorflow_thread_env``), i.e. one worker's share;
+   (``skkeras_prep.dask_workers.tensorflow_thread_env``), i.e. one worker's share;
 2. dask: the same search with ``n_jobs=-1`` under ``joblib.parallel_backend("dask")`` on
    ``--workers`` worker processes with the same thread settings, once cold (each worker imports
    TensorFlow) and once warm.
@@ -39,7 +39,7 @@ def search(n_jobs):
 
 
 def _local(threads):
-    from skkeras_prep.workers import tensorflow_thread_env
+    from skkeras_prep.dask_workers import tensorflow_thread_env
 
     code = _SEARCH + "\nseconds, scores = search(1)\nprint('RESULT ' + json.dumps([seconds, scores]))\n"
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **tensorflow_thread_env(threads))
@@ -60,7 +60,7 @@ def main():
     import numpy as np
     from distributed import Client, LocalCluster
 
-    from skkeras_prep.workers import TensorFlowThreads, tensorflow_thread_env
+    from skkeras_prep.dask_workers import TensorFlowThreads, tensorflow_thread_env
 
     namespace = {}
     exec(_SEARCH, namespace)

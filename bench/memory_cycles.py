@@ -91,9 +91,9 @@ def run_case(case, cycles, progress=None):
                                            batch_size=32, random_state=i)
 
     if case.endswith("_keep_kernels"):
-        from skkeras_prep import _release
+        from skkeras_prep import _tf_process_state
 
-        _release._clear_kernel_cache = lambda: None  # bench-only switch: the old behaviour
+        _tf_process_state._clear_kernel_cache = lambda: None  # bench-only switch: the old behaviour
 
     if case in ("skkeras_prep", "skkeras_prep_keep_kernels"):
         def cycle(i):
@@ -294,7 +294,7 @@ def readme_section(report=REPORT):
         "mostly not the kernel cache but the training graph of every fit, held by TensorFlow's "
         "global gradient registry (`results/retained_graphs.md`). The library cannot release "
         "that for raw Keras code; skkeras_prep removes its own fits' entries "
-        "(`_release.releasing_gradient_registrations`).",
+        "(`_tf_process_state.releasing_gradient_registrations`).",
         "- **Kernel cache kept (the code before issue 9 section 5), 200 cycles:** 0.57 MB a fit "
         "(+56 MB on the 50-cycle means): the eager kernels of each fit's traced functions "
         "(docs/DESIGN.md, \"Memory over many fits\").",

@@ -170,7 +170,7 @@ def main(argv=None):
         "`ReplicaContext.all_reduce`, a `tf.custom_gradient`, which registers a gradient function "
         "under a new name at every trace and never unregisters it; that function holds the traced "
         "graph. skkeras_prep removes the entries that its own fit left "
-        "(`_release.releasing_gradient_registrations`).",
+        "(`_tf_process_state.releasing_gradient_registrations`).",
         "",
         "| case | graphs kept per cycle | RSS growth MB per cycle |",
         "|---|---:|---:|",

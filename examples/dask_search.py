@@ -6,7 +6,7 @@ A hyper-parameter search spread over the workers of a Dask cluster.
 
 scikit-learn's searches run their fits through joblib; ``joblib.parallel_backend("dask")``
 sends each fit to a Dask worker. Each worker process runs its own TensorFlow, limited to its
-share of the cores (``skkeras_prep.workers``). With ``random_state`` set, the scores equal
+share of the cores (``skkeras_prep.dask_workers``). With ``random_state`` set, the scores equal
 those of the same search run with ``n_jobs=1``.
 
 Needs the dask extra: ``pip install -e ".[dask]"``. Run::
@@ -33,7 +33,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skkeras_prep import KerasPipelineClassifier  # noqa: E402
 from skkeras_prep.models import MLP  # noqa: E402
-from skkeras_prep.workers import (  # noqa: E402
+from skkeras_prep.dask_workers import (  # noqa: E402
     TensorFlowThreads,
     tensorflow_thread_env,
     worker_tensorflow_threads,

@@ -5,7 +5,8 @@ from .classifier import KerasPipelineClassifier
 from .exceptions import SkKerasPrepWarning, TrainingDivergedError
 from ._persistence import inspect_file, load
 from .multi_io import MultiInput, MultiOutput
-from ._pool import clear_cache, config_context, get_config, set_config
+from ._config import config_context, get_config, set_config
+from ._pool import clear_cache
 from .regressor import KerasPipelineRegressor
 
 __version__ = "0.1.0"

@@ -143,49 +143,9 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
     """Return a new ``keras.Model`` from the ``model`` parameter, its random parts seeded
     from ``seed`` (process-wide random state is neither read for them nor changed).
     ``extras`` are the further arguments a builder function may declare (``_call_builder``)."""
-    from .models import CNN, MLP, KerasApplication
-
     meta = Meta({**meta, "random_seed_": int(seed)})
-    several = isinstance(meta["input_shape_"], dict) or meta.get("output_names_")
-    if several and (model is None or isinstance(model, (MLP, CNN, KerasApplication))):
-        which = ("The default model (skkeras_prep.models.MLP)" if model is None
-                 else f"The builder {type(model).__name__} (skkeras_prep.models)")
-        raise ValueError(
-            f"{which} has one input and one output; for X with several inputs or y with "
-            "several targets, pass a model with named inputs and outputs (a builder "
-            "returning keras.Model({name: keras.Input(...)}, {name: output})), e.g. "
-            "model=my_builder. To keep this builder, pass one X (e.g. the inputs side by "
-            "side: np.hstack) and one target."
-        )
-    if model is None:
-        built = MLP().set_params(**routed_model_params).build(meta)
-    elif isinstance(model, keras.Model):
-        if routed_model_params:
-            raise RoutedArgumentError(
-                "model__ parameters were given but `model` is a keras.Model instance, "
-                "which takes no arguments. Use a builder function to make them searchable."
-            )
-        built = clone_keras_model(model)
-    elif isinstance(model, type) and not issubclass(model, keras.Model):
-        raise TypeError(
-            f"`model` is the class {model.__name__}; pass an instance of a builder (e.g. "
-            "MLP()), a function returning a keras.Model, or a keras.Model subclass."
-        )
-    elif hasattr(model, "build") and hasattr(model, "get_params"):
-        from sklearn.base import clone
-
-        builder = clone(model)
-        if routed_model_params:
-            builder.set_params(**routed_model_params)
-        built = _owned_copy(builder.build, builder.build(meta))
-    elif callable(model):
-        built = _call_builder(model, routed_model_params, meta, extras)
-        built = _owned_copy(model, built)
-    else:
-        raise TypeError(
-            f"`model` must be None, a builder from skkeras_prep.models, a function "
-            f"returning a keras.Model, or a keras.Model; got {type(model).__name__}."
-        )
+    _check_builder_fits_structure(model, meta)
+    built = _model_from_parameter(model, routed_model_params, meta, extras)
     if not isinstance(built, keras.Model):
         raise TypeError(
             f"The model builder returned {type(built).__name__}; it must return a "
@@ -201,6 +161,58 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
         built(_zero_row(meta["input_shape_"]), training=False)
     reseed_model(built, seed)
     return built
+
+
+def _check_builder_fits_structure(model, meta):
+    """Refuse the package's one-input, one-output builders for several inputs or outputs."""
+    from .models import CNN, MLP, KerasApplication
+
+    several = isinstance(meta["input_shape_"], dict) or meta.get("output_names_")
+    if several and (model is None or isinstance(model, (MLP, CNN, KerasApplication))):
+        which = ("The default model (skkeras_prep.models.MLP)" if model is None
+                 else f"The builder {type(model).__name__} (skkeras_prep.models)")
+        raise ValueError(
+            f"{which} has one input and one output; for X with several inputs or y with "
+            "several targets, pass a model with named inputs and outputs (a builder "
+            "returning keras.Model({name: keras.Input(...)}, {name: output})), e.g. "
+            "model=my_builder. To keep this builder, pass one X (e.g. the inputs side by "
+            "side: np.hstack) and one target."
+        )
+
+
+def _model_from_parameter(model, routed_model_params, meta, extras):
+    """What the ``model`` parameter makes: the default ``MLP``'s model, a clone of a
+    ``keras.Model``, a builder's or a builder function's model (not yet checked to be a
+    ``keras.Model``)."""
+    from .models import MLP
+
+    if model is None:
+        return MLP().set_params(**routed_model_params).build(meta)
+    if isinstance(model, keras.Model):
+        if routed_model_params:
+            raise RoutedArgumentError(
+                "model__ parameters were given but `model` is a keras.Model instance, "
+                "which takes no arguments. Use a builder function to make them searchable."
+            )
+        return clone_keras_model(model)
+    if isinstance(model, type) and not issubclass(model, keras.Model):
+        raise TypeError(
+            f"`model` is the class {model.__name__}; pass an instance of a builder (e.g. "
+            "MLP()), a function returning a keras.Model, or a keras.Model subclass."
+        )
+    if hasattr(model, "build") and hasattr(model, "get_params"):
+        from sklearn.base import clone
+
+        builder = clone(model)
+        if routed_model_params:
+            builder.set_params(**routed_model_params)
+        return _owned_copy(builder.build, builder.build(meta))
+    if callable(model):
+        return _owned_copy(model, _call_builder(model, routed_model_params, meta, extras))
+    raise TypeError(
+        f"`model` must be None, a builder from skkeras_prep.models, a function "
+        f"returning a keras.Model, or a keras.Model; got {type(model).__name__}."
+    )
 
 
 def _owned_copy(builder, built):

@@ -167,7 +167,7 @@ def _moved(library, what, exc):
 def tf_gradient_registry():
     """TensorFlow's registry of gradient functions (name -> entry), or None where it moved:
     ``tensorflow.python.framework.ops._gradient_registry._registry``. Used to release the
-    traced graph each fit's training step leaves registered (``_release``)."""
+    traced graph each fit's training step leaves registered (``_tf_process_state``)."""
     try:
         from tensorflow.python.framework import ops
 

@@ -41,17 +41,18 @@ keeps (a global: ``_build`` refuses it, see ``builder_holds``).
 
 Bounds. At most ``MAX_KEYS`` architectures (least recently used dropped first) and
 ``MODELS_PER_KEY`` idle models each. ``clear_cache()`` empties the pool;
-``set_config(reuse_models=False)`` (or ``config_context``) turns reuse off.
+``set_config(reuse_models=False)`` (or ``config_context``, both in ``_config``) turns reuse
+off and, through the listener this module registers with ``_config``, empties the pool.
 """
 
 import collections
-import contextlib
 import json
 import logging
 import sys
 import threading
 import weakref
 
+from . import _config
 from ._compat import keras_distribute_strategy, keras_layers
 
 MAX_KEYS = 8
@@ -61,48 +62,6 @@ _LOCK = threading.RLock()
 _IDLE = collections.OrderedDict()  # key -> [model, ...], least recently used first
 _LEASES = weakref.WeakKeyDictionary()  # estimator -> _Lease of the model it owns
 _KEYS = weakref.WeakKeyDictionary()  # model -> its pool key (None: never pooled)
-_CONFIG = {"reuse_models": True}
-
-
-# -- public configuration ------------------------------------------------------------------
-def get_config():
-    """The package's settings, as a dict (``reuse_models``)."""
-    with _LOCK:
-        return dict(_CONFIG)
-
-
-def set_config(reuse_models=None):
-    """Change the package's settings for this process.
-
-    Parameters
-    ----------
-    reuse_models : bool, default=None
-        Whether a fit may reuse a traced model of the same architecture that an earlier,
-        garbage-collected estimator left behind (``True`` by default; results are the same
-        either way). ``False`` builds and traces a new model for every fit and empties the
-        pool. None leaves the setting unchanged.
-    """
-    if reuse_models is not None:
-        if not isinstance(reuse_models, bool):
-            raise TypeError(
-                f"set_config: reuse_models must be True or False; got {reuse_models!r} "
-                f"({type(reuse_models).__name__})."
-            )
-        with _LOCK:
-            _CONFIG["reuse_models"] = reuse_models
-        if not reuse_models:
-            clear_cache()
-
-
-@contextlib.contextmanager
-def config_context(reuse_models=None):
-    """``set_config`` for the duration of a ``with`` block; the old settings come back after."""
-    old = get_config()
-    set_config(reuse_models=reuse_models)
-    try:
-        yield
-    finally:
-        set_config(**old)
 
 
 def clear_cache():
@@ -115,9 +74,18 @@ def clear_cache():
     return dropped
 
 
+def _on_config(settings):
+    """``_config`` listener: turning reuse off empties the pool."""
+    if not settings["reuse_models"]:
+        clear_cache()
+
+
+_config.on_change(_on_config)
+
+
 def reusable(model):
     """Whether ``model`` goes back to the pool when its estimator is done with it."""
-    return get_config()["reuse_models"] and _KEYS.get(model) is not None
+    return _config.get_config()["reuse_models"] and _KEYS.get(model) is not None
 
 
 def cache_info():
@@ -326,7 +294,7 @@ def reuse_or_keep(fresh):
     """The model a fit trains: a pooled model of the same architecture with ``fresh``'s state
     copied in, or ``fresh`` itself (nothing pooled, reuse turned off, not poolable: the
     reason is recorded, see ``not_pooled_reason``)."""
-    if not get_config()["reuse_models"]:
+    if not _config.get_config()["reuse_models"]:
         _TRAINED.add(fresh)
         return fresh
     key = None
@@ -408,7 +376,7 @@ class _Lease:
 
     def release(self, owner_holds):
         model, self.model = self.model, None
-        if model is None or self.key is None or not get_config()["reuse_models"]:
+        if model is None or self.key is None or not _config.get_config()["reuse_models"]:
             return
         # References: this frame's ``model``, getrefcount's argument; when the owner has
         # already let go of it, one fewer than when it was adopted.

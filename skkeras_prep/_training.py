@@ -20,7 +20,7 @@ from sklearn.model_selection import train_test_split
 
 from . import _dataset, _loop, _pool
 from ._compat import keras_distribute_strategy, keras_set_steps_per_execution
-from ._release import releasing_gradient_registrations, releasing_kernel_cache
+from ._tf_process_state import releasing_gradient_registrations, releasing_kernel_cache
 
 _BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end")
 

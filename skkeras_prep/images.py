@@ -67,11 +67,7 @@ def image_folder(directory, *, extensions=DEFAULT_EXTENSIONS, follow_links=False
         what = "does not exist" if not root.exists() else "is not a folder"
         raise ValueError(f"image_folder: {os.fspath(directory)!r} {what}; pass a folder "
                          "that holds one sub-folder of images per class.")
-    if isinstance(extensions, str):
-        extensions = (extensions,)
-    endings = tuple("." + e.lower().lstrip(".") for e in extensions)
-    if not endings:
-        raise ValueError("image_folder: extensions is empty; pass e.g. ('png', 'jpg').")
+    endings = _endings(extensions)
     classes = sorted(p.name for p in root.iterdir()
                      if p.is_dir() and (follow_links or not p.is_symlink()))
     paths, labels = [], []
@@ -83,13 +79,30 @@ def image_folder(directory, *, extensions=DEFAULT_EXTENSIONS, follow_links=False
         found.sort()
         paths.extend(found)
         labels.extend([name] * len(found))
+    _check_found(directory, endings, len(classes), paths, labels)
+    return np.array(paths, dtype=object), np.array(labels, dtype=object)
+
+
+def _endings(extensions):
+    """``(".png", ...)``: the file name endings of ``image_folder``'s ``extensions``."""
+    if isinstance(extensions, str):
+        extensions = (extensions,)
+    endings = tuple("." + e.lower().lstrip(".") for e in extensions)
+    if not endings:
+        raise ValueError("image_folder: extensions is empty; pass e.g. ('png', 'jpg').")
+    return endings
+
+
+def _check_found(directory, endings, n_folders, paths, labels):
+    """Refuse a listing with no image, or with images of one class only, naming the fix."""
+    root = pathlib.Path(directory)
     if not paths:
         loose = sum(1 for p in root.iterdir() if p.is_file() and p.name.lower().endswith(endings))
         hint = (f" It holds {loose} image file(s) directly; put each class's images in its own "
                 "sub-folder (directory/<class>/<image>).") if loose else ""
         raise ValueError(
             f"image_folder: no image files ending in {', '.join(endings)} found in the "
-            f"{len(classes)} sub-folder(s) of {os.fspath(directory)!r}.{hint} Check the path "
+            f"{n_folders} sub-folder(s) of {os.fspath(directory)!r}.{hint} Check the path "
             "and the extensions parameter."
         )
     found_classes = sorted(set(labels))
@@ -99,7 +112,6 @@ def image_folder(directory, *, extensions=DEFAULT_EXTENSIONS, follow_links=False
             f"({found_classes[0]!r}, {len(paths)} files); a classifier needs at least two. Put "
             "each class's images in its own sub-folder (directory/<class>/<image>)."
         )
-    return np.array(paths, dtype=object), np.array(labels, dtype=object)
 
 
 def _walk(root, name, follow_links, visited):

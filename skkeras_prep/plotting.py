@@ -60,6 +60,36 @@ def _metric_names(metrics, history):
     return names
 
 
+def _figure_and_axes(ax, panels):
+    """``(figure, axes)``: a new figure with one Axes per panel, or the user's ``ax``,
+    checked to hold one Axes per panel."""
+    if ax is None:
+        figure, axes = _pyplot().subplots(
+            1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False
+        )
+        return figure, axes[0]
+    _pyplot()
+    axes = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
+    if len(axes) != len(panels):
+        raise ValueError(
+            f"ax must hold one Axes per panel ({len(panels)}: {panels}); got {len(axes)}."
+        )
+    return axes[0].figure, axes
+
+
+def _draw_curves(axis, name, history):
+    """Draw ``name`` (solid) and ``val_<name>`` (dashed) on ``axis``; ``{key: line}``."""
+    n_epochs = len(history["loss"])
+    lines = {}
+    for key, style in ((name, "-"), (f"val_{name}", "--")):
+        values = history.get(key)
+        if values:
+            # a key first recorded by a later fit (warm_start) covers the last epochs
+            epochs = np.arange(n_epochs - len(values) + 1, n_epochs + 1)
+            (lines[key],) = axis.plot(epochs, values, style, label=key)
+    return lines
+
+
 class HistoryDisplay:
     """Learning curves of a fitted estimator: loss, validation loss and metrics per epoch.
 
@@ -145,43 +175,13 @@ class HistoryDisplay:
         display : HistoryDisplay
             This object, with ``figure_``, ``ax_``, ``lines_`` and ``best_epoch_lines_`` set.
         """
-        history = self.history
-        if not isinstance(history, dict) or not history.get("loss"):
-            raise ValueError(
-                "history must be a dict of per-epoch lists with a non-empty 'loss', as an "
-                f"estimator's history_; got {type(history).__name__}."
-            )
-        n_epochs = len(history["loss"])
-        best = self.best_epoch
-        if best is not None and not (isinstance(best, numbers.Integral) and 0 <= best < n_epochs):
-            raise ValueError(
-                f"best_epoch must be None or an epoch index in [0, {n_epochs - 1}]; got {best!r}."
-            )
+        history, best = self._checked()
         panels = ["loss"] + _metric_names(metrics, history)
-        plt = _pyplot()
-        if ax is None:
-            figure, axes = plt.subplots(
-                1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False
-            )
-            axes = axes[0]
-        else:
-            axes = np.atleast_1d(np.asarray(ax, dtype=object)).ravel()
-            if len(axes) != len(panels):
-                raise ValueError(
-                    f"ax must hold one Axes per panel ({len(panels)}: {panels}); got "
-                    f"{len(axes)}."
-                )
-            figure = axes[0].figure
-
+        figure, axes = _figure_and_axes(ax, panels)
         self.lines_ = {}
         self.best_epoch_lines_ = []
         for axis, name in zip(axes, panels):
-            for key, style in ((name, "-"), (f"val_{name}", "--")):
-                values = history.get(key)
-                if values:
-                    # a key first recorded by a later fit (warm_start) covers the last epochs
-                    epochs = np.arange(n_epochs - len(values) + 1, n_epochs + 1)
-                    (self.lines_[key],) = axis.plot(epochs, values, style, label=key)
+            self.lines_.update(_draw_curves(axis, name, history))
             if best is not None:
                 self.best_epoch_lines_.append(
                     axis.axvline(best + 1, color="grey", linestyle=":",
@@ -197,3 +197,20 @@ class HistoryDisplay:
         self.figure_ = figure
         self.ax_ = axes[0] if len(axes) == 1 else axes
         return self
+
+    def _checked(self):
+        """``(history, best_epoch)``, checked: a dict with a non-empty ``loss``, and None or
+        an epoch index of it."""
+        history = self.history
+        if not isinstance(history, dict) or not history.get("loss"):
+            raise ValueError(
+                "history must be a dict of per-epoch lists with a non-empty 'loss', as an "
+                f"estimator's history_; got {type(history).__name__}."
+            )
+        n_epochs = len(history["loss"])
+        best = self.best_epoch
+        if best is not None and not (isinstance(best, numbers.Integral) and 0 <= best < n_epochs):
+            raise ValueError(
+                f"best_epoch must be None or an epoch index in [0, {n_epochs - 1}]; got {best!r}."
+            )
+        return history, best

@@ -35,13 +35,13 @@ def binary_data():
 def dask_client():
     """One Dask ``LocalCluster`` shared by every test that asks for it (each worker process
     imports TensorFlow, about 0.5 GB): 2 worker processes with 1 thread each, TensorFlow
-    limited to 1 thread per worker (``skkeras_prep.workers``). Created on first request;
+    limited to 1 thread per worker (``skkeras_prep.dask_workers``). Created on first request;
     tests that need Dask without it installed are skipped. A test that kills a worker leaves
     the cluster with 2 workers again (the nanny restarts it; ``restore_workers`` waits)."""
     pytest.importorskip("distributed", reason="the skkeras_prep[dask] extra is not installed")
     from distributed import Client, LocalCluster
 
-    from skkeras_prep.workers import TensorFlowThreads, tensorflow_thread_env
+    from skkeras_prep.dask_workers import TensorFlowThreads, tensorflow_thread_env
 
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,

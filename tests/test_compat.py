@@ -203,7 +203,7 @@ def test_declared_lower_bounds_are_the_pins_ci_tests():
 def test_tensorflow_gradient_registry_and_its_graphs_are_where_they_were():
     import keras
 
-    from skkeras_prep import _release
+    from skkeras_prep import _tf_process_state
 
     registry = _compat.tf_gradient_registry()
     assert registry is not None, (
@@ -215,9 +215,9 @@ def test_tensorflow_gradient_registry_and_its_graphs_are_where_they_were():
     before = set(registry)
     model.fit(np.ones((8, 3)), np.ones((8, 2)), epochs=1, verbose=0)
     new = [n for n in registry if n not in before and n.startswith("CustomGradient-")]
-    assert new, "Keras's training step registers no custom gradient any more: recheck _release"
+    assert new, "Keras's training step registers no custom gradient any more: recheck _tf_process_state"
     own = {id(getattr(v, "value", v)) for v in model.variables}
-    assert any(_release._uses_variables(registry[n], own) for n in new), (
+    assert any(_tf_process_state._uses_variables(registry[n], own) for n in new), (
         "the closure layout of TensorFlow's registered gradient functions changed: "
         "_compat.tf_gradient_entry_graphs finds no graph of this model's variables"
     )

@@ -29,7 +29,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor  # noqa: E402
 from skkeras_prep.models import MLP  # noqa: E402
-from skkeras_prep.workers import (  # noqa: E402
+from skkeras_prep.dask_workers import (  # noqa: E402
     TensorFlowThreads,
     tensorflow_thread_env,
     worker_tensorflow_threads,

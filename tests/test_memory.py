@@ -10,15 +10,15 @@ import threading
 import numpy as np
 import pytest
 
-from skkeras_prep import KerasPipelineClassifier, _release
+from skkeras_prep import KerasPipelineClassifier, _tf_process_state
 from skkeras_prep.models import MLP
 
 
 def test_kernel_cache_emptied_once_when_the_last_fit_ends(monkeypatch):
     calls = []
-    monkeypatch.setattr(_release, "_clear_kernel_cache", lambda: calls.append(1))
-    with _release.releasing_kernel_cache():
-        with _release.releasing_kernel_cache():  # a second fit running at the same time
+    monkeypatch.setattr(_tf_process_state, "_clear_kernel_cache", lambda: calls.append(1))
+    with _tf_process_state.releasing_kernel_cache():
+        with _tf_process_state.releasing_kernel_cache():  # a second fit running at the same time
             pass
         assert calls == []  # the outer fit still runs: its kernels are left alone
     assert calls == [1]
@@ -26,28 +26,28 @@ def test_kernel_cache_emptied_once_when_the_last_fit_ends(monkeypatch):
 
 def test_kernel_cache_emptied_even_when_the_fit_fails(monkeypatch):
     calls = []
-    monkeypatch.setattr(_release, "_clear_kernel_cache", lambda: calls.append(1))
+    monkeypatch.setattr(_tf_process_state, "_clear_kernel_cache", lambda: calls.append(1))
     with pytest.raises(RuntimeError):
-        with _release.releasing_kernel_cache():
+        with _tf_process_state.releasing_kernel_cache():
             raise RuntimeError("boom")
     assert calls == [1]
-    assert _release._fits_running == 0
+    assert _tf_process_state._fits_running == 0
 
 
 def test_each_fit_releases_the_kernel_cache_and_predictions_still_work(monkeypatch, iris):
     """Fits whose model is not kept for reuse (here: reuse turned off) empty the cache."""
     import skkeras_prep
 
-    monkeypatch.setattr(skkeras_prep._pool, "_CONFIG", {"reuse_models": False})
+    monkeypatch.setattr(skkeras_prep._config, "_CONFIG", {"reuse_models": False})
     X, y = iris
-    real = _release._clear_kernel_cache
+    real = _tf_process_state._clear_kernel_cache
     calls = []
 
     def counting():
         calls.append(threading.get_ident())
         real()
 
-    monkeypatch.setattr(_release, "_clear_kernel_cache", counting)
+    monkeypatch.setattr(_tf_process_state, "_clear_kernel_cache", counting)
     first = KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=1, random_state=0)
     first.fit(X, y)
     before = first.predict_proba(X)
@@ -64,9 +64,9 @@ def test_fits_of_reused_models_empty_the_kernel_cache_only_every_so_often(monkey
     emptied only every REUSED_FITS_PER_EMPTYING such fits."""
     X, y = iris
     calls = []
-    monkeypatch.setattr(_release, "_clear_kernel_cache", lambda: calls.append(1))
-    monkeypatch.setattr(_release, "REUSED_FITS_PER_EMPTYING", 3)
-    monkeypatch.setattr(_release, "_reused_fits", 0)
+    monkeypatch.setattr(_tf_process_state, "_clear_kernel_cache", lambda: calls.append(1))
+    monkeypatch.setattr(_tf_process_state, "REUSED_FITS_PER_EMPTYING", 3)
+    monkeypatch.setattr(_tf_process_state, "_reused_fits", 0)
     est = KerasPipelineClassifier(MLP(hidden_layer_sizes=(4,)), epochs=1, random_state=0)
     est.fit(X, y)
     est.fit(X, y)
@@ -139,19 +139,19 @@ def test_load_empties_the_kernel_cache_and_predictions_still_work(monkeypatch, i
     est.fit(X, y)
     before = est.predict_proba(X)
     est.save(tmp_path / "m.skkeras")
-    real = _release._clear_kernel_cache
+    real = _tf_process_state._clear_kernel_cache
     calls = []
 
     def counting():
         calls.append(1)
         real()
 
-    monkeypatch.setattr(_release, "_clear_kernel_cache", counting)
+    monkeypatch.setattr(_tf_process_state, "_clear_kernel_cache", counting)
     loaded = load(tmp_path / "m.skkeras")
     assert calls == [1]
     np.testing.assert_array_equal(loaded.predict_proba(X), before)
     np.testing.assert_array_equal(est.predict_proba(X), before)  # its kernels are rebuilt
-    with _release.releasing_kernel_cache():  # a fit running: a load leaves the cache alone
+    with _tf_process_state.releasing_kernel_cache():  # a fit running: a load leaves the cache alone
         load(tmp_path / "m.skkeras")
         assert calls == [1]
     assert calls == [1, 1]  # emptied when that fit ends

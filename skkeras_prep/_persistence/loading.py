@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import _compat
 from .. import distribution as _distribution
-from .._release import releasing_kernel_cache
+from .._tf_process_state import releasing_kernel_cache
 from ..exceptions import SkKerasPrepWarning
 from . import saved_io as _saved_io
 from .errors import not_ours, refused
