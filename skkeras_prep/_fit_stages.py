@@ -22,11 +22,11 @@ from .multi_io import MultiOutput, is_multi_target
 
 def check_same_rows(inputs, y):
     """X and y have one row per sample (scikit-learn's message)."""
-    lengths = [int(inputs.n_rows), int(sklearn_num_samples(y))]
-    if lengths[0] != lengths[1]:
+    n_x, n_y = int(inputs.n_rows), int(sklearn_num_samples(y))
+    if n_x != n_y:
         raise ValueError(
-            f"Found input variables with inconsistent numbers of samples: {lengths}. Pass X "
-            "and y with one row per sample."
+            f"Found input variables with inconsistent numbers of samples: X has {n_x} rows, "
+            f"y has {n_y}. Pass X and y with one row per sample."
         )
 
 
