@@ -2,40 +2,38 @@
 
 One way through the data (see docs/DESIGN.md):
 
-    prepare: X, y, sample_weight -> checks -> target encoder -> preprocessor_ (fitted on
-             these rows) -> row source (sources)
-    build:   model_ (built and compiled by _build), or the continued one
+    prepare: X -> _inputs.dispatch (X as named inputs, each with its kind's adapter)
+             -> checks -> target encoder -> preprocessor_ (fitted on these rows) -> row source
+    build:   model_ (built and compiled by _compiling), or the continued one (_fit_stages)
     train:   _training.train -> tf.data batches (_dataset) -> keras fit
 
-``predict`` goes X -> checks -> preprocessor_.transform -> row source -> ordered batches ->
-the model's forward function (_build).
-Subclasses supply the target encoder and turn model outputs into labels or values.
+``predict`` goes X -> dispatch -> checks -> preprocessor_.transform -> row source -> ordered
+batches -> the model's forward function (_build); a lazy input (dask) maps it over its blocks.
+Nothing here asks what kind X is. Subclasses supply the target encoder and turn model
+outputs into labels or values.
 """
 
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone, is_classifier
-from sklearn.utils import check_consistent_length, get_tags
+from sklearn.base import BaseEstimator
+from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
-from . import _augment, _build, _compiling, _dataset, _multi_input, _padding, _pool, _training
-from ._call_options import fit_options, predict_batch_size, score_options
-from ._compat import sklearn_num_samples
-from ._html_repr import PartsReprMixin
+from . import _augment, _build, _compiling, _dataset, _padding, _pool, _training
 from . import distribution as _distribution
+from ._call_options import fit_options, predict_batch_size, score_options
+from ._fit_stages import ContinuedFit, NewFit, check_diverged, check_distributable
+from ._fit_stages import check_same_rows
+from ._html_repr import PartsReprMixin
+from ._inputs import dispatch, input_shape, reading
 from ._pickling import classes_scope, picklable_state
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, init_param_names, is_routed_name, params_for
-from ._routing import routed_params
-from ._targets import MultiOutputEncoder, check_target_columns
-from ._validation import check_collection_X, check_sample_weight, check_transformed, check_weight_range
-from ._validation import check_X, first_input_tags, nd_input_hint, transform
-from .exceptions import TrainingDivergedError
-from .multi_io import MultiInput, MultiOutput, is_multi_target
-from .sources import explaining_errors, input_shape, input_width, streaming_rows_of
-from .sources.dask import DaskRows, DaskSource, compute, is_dask_collection, map_rows
+from ._routing import per_input_params, routed_params, set_per_input_params
+from ._targets import check_target_columns
+from ._validation import check_sample_weight, check_weight_range, first_input_tags
 
 _PREDICT_BATCH_SIZE = 8192
 
@@ -229,7 +227,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         params = super().get_params(deep=deep)
         params.update(extra_params(self))
         if deep:
-            params.update(_multi_input.per_input_params(self.preprocessor))
+            params.update(per_input_params(self.preprocessor))
         return params
 
     def _builder_param_names(self, model):
@@ -242,7 +240,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         here, values are checked at the next ``fit``. Returns self."""
         if not params:
             return self
-        params = _multi_input.set_per_input_params(params.get("preprocessor", self.preprocessor), params)
+        params = set_per_input_params(params.get("preprocessor", self.preprocessor), params)
         if not params:
             return self
         builder_names = self._builder_param_names(params.get("model", self.model))
@@ -366,8 +364,8 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
              call_kwargs=None, trained=False):
         """prepare (checks, targets, preprocessor) -> build (a new or the continued model)
         -> train (``_training.train``) -> keep the fitted parts. ``fresh`` picks the stage
-        objects once: ``_NewFit`` or ``_ContinuedFit``. ``trained`` (``initialize``): the
-        given model is wrapped and not trained."""
+        objects once (``_fit_stages``). ``trained`` (``initialize``): the given model is
+        wrapped and not trained."""
         check_routed_names(extra_params(self), type(self).__name__)
         validate_params(self, routed_params(self))
         if y is None:
@@ -380,31 +378,14 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         if incremental:
             options["epochs"] = 1
         strategy = _distribution.resolve(self.distribution) if fresh else None
-        _check_distributable(strategy, options["batch_size"])
-        stage = _NewFit(self, classes, trained, strategy) if fresh else _ContinuedFit(self)
-        streamed = None
-        if is_dask_collection(X):  # larger than memory: X stays lazy, y and weights computed
-            streamed, y, sample_weight = DaskRows.of(X, y, sample_weight)
-        X, y, encoder = stage.check(X, y)
-        if streamed is None:
-            check_consistent_length(X, y)
-        elif len(y) != streamed.n_rows:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: X has "
-                f"{streamed.n_rows} rows, y has {len(y)}."
-            )
-        weights = check_sample_weight(sample_weight, len(y))
-        extra = self._extra_row_weights(y, encoder, options.get("class_weight"))
-        if extra is not None:
-            weights = (weights * extra).astype(np.float32)
-            check_weight_range(weights, "sample_weight times class_weight")
+        check_distributable(strategy, options["batch_size"])
+        stage = NewFit(self, classes, trained, strategy) if fresh else ContinuedFit(self)
+        inputs = dispatch(X)
+        y, sample_weight = inputs.in_memory(y, sample_weight)  # a lazy X: computed now
+        y, encoder = stage.check(inputs, y)
+        weights = self._row_weights(sample_weight, y, encoder, options.get("class_weight"))
         seeds = _training.draw_seeds(self.random_state, 3)
-        if streamed is None:
-            preprocessor, Xt = stage.preprocess(X, y, incremental)
-        else:
-            preprocessor = stage.preprocess_streamed(streamed, y, incremental, [seeds[2], 1])
-            Xt = self._streamed_source(streamed, preprocessor)
-        source = self._rows(Xt, preprocessor)
+        preprocessor, source = stage.preprocess(inputs, y, incremental, seeds[2])
         if options["batch_size"] == -1:  # scikeras's "all rows in one batch"
             options["batch_size"] = max(1, source.n_rows)
 
@@ -415,32 +396,8 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         epochs_before = len(history.get("loss", []))
         restored = None
         if not trained:
-            validation = self._validation_rows(options["validation_data"], preprocessor, encoder)
-            # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
-            augment = _augment.for_fit(self.augmentation, input_shape(source),
-                                       seeds[0] + epochs_before)
-            y_encoded = encoder.encode(y)
-            y_heads = encoder.target_heads()  # None for one output
-            settings = _training.TrainingSettings.of(self, callbacks, options)
-            fraction = 0.0 if validation is not None else settings.validation_fraction
-            stratify = self._stratify_labels(y_encoded) if fraction and y_heads is None else None
-            with explaining_errors(source):  # e.g. an image file that fails to decode
-                try:
-                    keras_history = _training.train(
-                        model, source, y_encoded, weights, settings=settings,
-                        epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
-                        split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
-                        augment=augment, validation=validation, y_heads=y_heads,
-                    )
-                except Exception:
-                    failure = getattr(source, "failure", None)  # a streamed block's own error,
-                    if failure is not None:  # instead of TensorFlow's wrapped copy of it
-                        raise failure from None
-                    raise
-            for key, values in keras_history.items():
-                history.setdefault(key, []).extend(float(v) for v in values)
-            _check_diverged(history, self._divergence_advice())
-            restored = settings.restored_epoch
+            fit_data = (source, y, weights, encoder, preprocessor)
+            restored = self._train(model, fit_data, history, callbacks, options, seeds)
 
         stage.keep(preprocessor, encoder, source)
         self.model_ = model
@@ -453,75 +410,61 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.callbacks_ = callbacks
         return self
 
+    def _row_weights(self, sample_weight, y, encoder, class_weight):
+        """One float32 weight per row: ``sample_weight`` times the subclass's (``class_weight``)."""
+        weights = check_sample_weight(sample_weight, len(y))
+        extra = self._extra_row_weights(y, encoder, class_weight)
+        if extra is not None:
+            weights = (weights * extra).astype(np.float32)
+            check_weight_range(weights, "sample_weight times class_weight")
+        return weights
+
+    def _train(self, model, fit_data, history, callbacks, options, seeds):
+        """Train ``model`` on (source, y, weights) and extend ``history`` with Keras's; the
+        epoch whose weights early stopping restored, or None."""
+        source, y, weights, encoder, preprocessor = fit_data
+        epochs_before = len(history.get("loss", []))
+        validation = self._validation_rows(options["validation_data"], preprocessor, encoder)
+        # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
+        augment = _augment.for_fit(self.augmentation, input_shape(source), seeds[0] + epochs_before)
+        y_encoded = encoder.encode(y)
+        y_heads = encoder.target_heads()  # None for one output
+        settings = _training.TrainingSettings.of(self, callbacks, options)
+        fraction = 0.0 if validation is not None else settings.validation_fraction
+        stratify = self._stratify_labels(y_encoded) if fraction and y_heads is None else None
+        with reading(source):  # e.g. an image file that fails to decode
+            keras_history = _training.train(
+                model, source, y_encoded, weights, settings=settings,
+                epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
+                split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
+                augment=augment, validation=validation, y_heads=y_heads,
+            )
+        for key, values in keras_history.items():
+            history.setdefault(key, []).extend(float(v) for v in values)
+        check_diverged(history, self._divergence_advice())
+        return settings.restored_epoch
+
     def _validation_rows(self, validation_data, preprocessor, encoder):
         """``fit(validation_data=(X_val, y_val[, w_val]))`` as (row source, encoded targets,
         weights): X_val through the checks and the preprocessor fitted on this fit's rows."""
         if validation_data is None:
             return None
         X_val, y_val, *rest = validation_data
-        X_val = _multi_input.check_inputs(self, X_val, reset=False, preprocessor=preprocessor)
-        Xt = _multi_input.transform_inputs(self, preprocessor, X_val)
+        inputs = dispatch(X_val)
+        y_val, w_val = inputs.in_memory(y_val, rest[0] if rest else None)
+        inputs.check(self, reset=False, preprocessor=preprocessor)
         y_val = self._check_targets_again(y_val, encoder)
-        check_consistent_length(X_val, y_val)
-        weights = check_sample_weight(rest[0] if rest else None, len(y_val))
-        return self._rows(Xt, preprocessor), encoder.encode(y_val), weights
-
-    def _rows(self, Xt, preprocessor):
-        """The row source of transformed X: checked as the preprocessor's output where there
-        is one (a source returned by ``transform`` is streamed as it is); one per input for
-        several inputs."""
-        return _multi_input.rows(Xt, preprocessor)
-
-    def _streamed_source(self, rows, preprocessor):
-        """The row source of a dask X (``sources.dask.DaskSource``): each block is transformed
-        by the fitted preprocessor and checked as it streams (without a preprocessor: checked
-        like X), and ``shuffle_window_chunks`` blocks are shuffled together. The first rows of
-        the first block are transformed now, for the row shape and an early error."""
-
-        def transform_block(block):
-            if preprocessor is None:
-                return check_X(self, block, reset=False, preprocessor=None)
-            checked = check_transformed(transform(self, preprocessor, block), preprocessor)
-            if not hasattr(checked, "stored_values") or checked.stored_values() is None:
-                raise TypeError(
-                    f"The preprocessor {type(preprocessor).__name__} returned a row source "
-                    f"({type(checked).__name__}); with dask input it must return arrays."
-                )
-            return checked.X
-
-        (_, first), = rows.blocks([0])
-        probe = transform_block(first[:2])
-        return DaskSource(rows, transform_block, probe.shape[1:],
-                          window_chunks=self.shuffle_window_chunks)
-
-    def _meta(self, source, encoder, data=None):
-        """What a builder gets as ``meta`` (a dict whose missing keys raise a KeyError listing
-        the keys there are). ``data``: scikeras's keys about the raw data (``X_shape_``,
-        ``X_dtype_``, ``y_dtype_``, ``feature_encoder_``)."""
-        meta = {
-            "n_features_in_": input_width(source),
-            "input_shape_": input_shape(source),
-            "output_names_": getattr(encoder, "keys_", None),
-            "n_outputs_": encoder.n_outputs_,
-            # the number of output tensors the model has (one per target for several outputs)
-            "n_outputs_expected_": len(encoder.heads_) if getattr(encoder, "several_outputs", False) else 1,
-            "target_type_": encoder.target_type_,
-            "n_classes_": getattr(encoder, "n_classes_", None),
-            "classes_": getattr(encoder, "classes_", None),
-            "target_encoder_": encoder,
-        }
-        meta.update(data or {})
-        return _build.Meta(meta)
+        check_same_rows(inputs, y_val)
+        weights = check_sample_weight(w_val, len(y_val))
+        return inputs.rows(self, preprocessor), encoder.encode(y_val), weights
 
     # -- scoring ---------------------------------------------------------------------------
     def _routed_score(self, scorer, X, y, sample_weight):
-        """``scorer(y, predict(X), sample_weight=..., **score__*)``."""
+        """``scorer(y, predict(X), sample_weight=..., **score__*)`` (a float for a lazy X:
+        the predictions, y and the weights computed together)."""
         kwargs = score_options(self, routed_params(self))
         check_target_columns(y)
-        if is_dask_collection(X):  # a float: the lazy predictions, y and weights computed
-            predictions, y, sample_weight = compute(self.predict(X), y, sample_weight)
-            return float(scorer(np.asarray(y), predictions, sample_weight=sample_weight, **kwargs))
-        return scorer(y, self.predict(X), sample_weight=sample_weight, **kwargs)
+        return dispatch(X).score(self, scorer, y, sample_weight, kwargs)
 
     def _set_target_attributes(self, encoder):
         self.n_outputs_ = encoder.n_outputs_
@@ -548,19 +491,29 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         return export_model(self, input=input)
 
     # -- prediction ------------------------------------------------------------------------
-    def _model_output(self, X, call_kwargs=None):
-        """Raw model outputs (float32, shape (n, width)) for X, streamed in ordered batches
-        (``batch_size``: a ``predict`` keyword, else ``predict__batch_size``, else 8192 rows);
-        a list of them, in the target encoder's order, for several outputs."""
+    def _predict(self, X, method, finish, call_kwargs):
+        """``method`` (e.g. "predict_proba") on X: ``finish`` (raw model outputs -> the
+        method's result) of the model's outputs; a lazy array for a lazy X (dask)."""
+        check_is_fitted(self, "model_")
+        return dispatch(X).predict(self, method, finish, call_kwargs or {})
+
+    def _first_rows(self, X, n):
+        """The first ``n`` rows of X as X's own kind, or None where X is not in memory or has
+        several inputs."""
+        return dispatch(X).head(n)
+
+    def _model_output(self, inputs, call_kwargs=None):
+        """Raw model outputs (float32, shape (n, width)) for ``inputs`` (``_inputs.dispatch``),
+        streamed in ordered batches (``batch_size``: a ``predict`` keyword, else
+        ``predict__batch_size``, else 8192 rows); a list of them, in the target encoder's
+        order, for several outputs."""
         check_is_fitted(self, "model_")
         batch_size = predict_batch_size(self, routed_params(self), call_kwargs or {},
                                         _PREDICT_BATCH_SIZE)
-        X = _multi_input.check_inputs(self, X, reset=False, preprocessor=self.preprocessor_)
-        Xt = _multi_input.transform_inputs(self, self.preprocessor_, X)
-        source = self._rows(Xt, self.preprocessor_)
+        source = inputs.prediction_rows(self)
         if batch_size == -1:  # all rows in one batch
             batch_size = max(1, source.n_rows)
-        with explaining_errors(source):
+        with reading(source):
             outputs = [
                 self._call_model(batch)
                 for batch in _dataset.prediction_batches(source, batch_size=batch_size)
@@ -568,22 +521,6 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         if isinstance(outputs[0], list):  # several outputs: one array per output
             return [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
         return np.concatenate(outputs, axis=0)
-
-    def _lazy(self, X, method, finish):
-        """``method`` (e.g. "predict_proba") over a dask X as a lazy dask array, one block at
-        a time; nothing is computed until asked. ``finish`` turns raw model outputs into the
-        method's result; it is applied to one zero row, for the result's shape and dtype."""
-        check_is_fitted(self, "model_")
-        X = check_collection_X(self, X, reset=False, preprocessor=self.preprocessor_)
-        template = finish(self._call_model(np.zeros((1,) + tuple(self.input_shape_), np.float32)))
-        if isinstance(template, list):  # several outputs' probabilities: one array each,
-            # sliced from one mapped array (compute them together: dask.compute(*result))
-            widths = [np.asarray(t).shape[1] for t in template]
-            joined = map_rows(X, _BlockMethod(self, method, joined=True),
-                              np.concatenate([np.asarray(t) for t in template], axis=1))
-            bounds = np.cumsum([0] + widths)
-            return [joined[:, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        return map_rows(X, _BlockMethod(self, method), np.asarray(template))
 
     def _call_model(self, batch):
         """The model's output for one batch, run in whole blocks of ``_padding.ROW_BLOCK``
@@ -605,168 +542,3 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             parts = [out[name] for name in self.target_encoder_.names_] if isinstance(out, dict) else out
             return [part.numpy()[:n] for part in parts]
         return out.numpy()[:n]
-
-
-
-
-class _BlockMethod:
-    """``estimator.<method>(block)`` as a numpy array: the function a lazy prediction maps over
-    the blocks (a class, so a distributed scheduler can pickle it with the estimator)."""
-
-    def __init__(self, estimator, method, joined=False):
-        self.estimator = estimator
-        self.method = method
-        self.joined = joined  # several outputs' arrays side by side
-
-    def __call__(self, block):
-        out = getattr(self.estimator, self.method)(block)
-        if self.joined:
-            return np.concatenate([np.asarray(part) for part in out], axis=1)
-        return np.asarray(out)
-
-
-def _fit_on_blocks(preprocessor, rows, y, sample_size, seed):
-    """Fit ``preprocessor`` on the blocks of a dask X (``sources.dask.DaskRows``): in one pass
-    with ``partial_fit`` where it has one (StandardScaler, MinMaxScaler, ...); else with
-    ``fit`` on a uniform random sample of ``sample_size`` rows (seeded by ``seed``)."""
-    if hasattr(preprocessor, "partial_fit"):
-        _partial_fit_on_blocks(preprocessor, rows, y)
-        return
-    sample, which = rows.sample(sample_size, seed)
-    preprocessor.fit(sample, y[which])
-
-
-def _partial_fit_on_blocks(preprocessor, rows, y):
-    for start, block in rows.blocks():
-        preprocessor.partial_fit(block, y[start:start + len(block)])
-
-
-def _check_distributable(strategy, batch_size):
-    """Refuse what a distribution strategy cannot serve, before anything is built."""
-    n = _distribution.replicas(strategy)
-    if batch_size != -1 and batch_size < n:
-        raise ValueError(
-            f"batch_size={batch_size} is smaller than the {n} replicas of the distribution "
-            f"strategy ({type(strategy).__name__}): each replica needs at least one row of "
-            f"every batch. Pass batch_size >= {n} (batch_size is the global batch, split "
-            "across the replicas)."
-        )
-
-
-def _check_diverged(history, advice):
-    losses = np.asarray(history.get("loss", []), dtype=float)
-    if losses.size and not np.isfinite(losses).all():
-        raise TrainingDivergedError(
-            "Training diverged: the loss became NaN or infinite at epoch "
-            f"{int(np.flatnonzero(~np.isfinite(losses))[0]) + 1}. " + advice
-        )
-
-
-class _NewFit:
-    """The stages of a fit that starts from scratch: fit the target encoder and a clone of
-    the preprocessor, build and compile a new model, and set the fitted attributes."""
-
-    def __init__(self, estimator, classes, trained=False, strategy=None):
-        self.est = estimator
-        self.classes = classes
-        # initialize: wrap the given trained keras.Model (a builder is built untrained)
-        self.trained = trained and _build.is_model_instance(estimator.model)
-        self.strategy = strategy  # a tf.distribute strategy, or None
-        self.data = {}  # scikeras's meta keys about the raw data
-
-    def check(self, X, y):
-        est = self.est
-        dask = is_dask_collection(X)
-        check = check_collection_X if dask else _multi_input.check_inputs
-        X = check(est, X, reset=True, preprocessor=est.preprocessor)
-        if is_multi_target(y, None if dask else sklearn_num_samples(X)):
-            # one target per output, each its own encoder
-            encoder = MultiOutputEncoder(
-                est._new_target_encoder, "classifier" if is_classifier(est) else "regressor"
-            )
-        else:
-            encoder = est._new_target_encoder()
-        y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
-        shape = X.shape if hasattr(X, "shape") else (sklearn_num_samples(X),)
-        y_dtype = ({name: np.asarray(t).dtype for name, t in y.data.items()}
-                   if isinstance(y, MultiOutput) else np.asarray(y).dtype)
-        self.data = {"X_shape_": tuple(shape),
-                     "X_dtype_": getattr(X, "dtype", None), "y_dtype_": y_dtype}
-        return X, y, encoder
-
-    def preprocess(self, X, y, incremental):
-        preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
-        if isinstance(X, MultiInput):
-            preprocessor, X = _multi_input.fit_transform_inputs(preprocessor, X, y, incremental)
-        elif preprocessor is not None:
-            with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
-                # its transform may return a row source
-                if incremental and hasattr(preprocessor, "partial_fit"):
-                    X = preprocessor.partial_fit(X, y).transform(X)
-                else:
-                    X = preprocessor.fit_transform(X, y)
-        self.data["feature_encoder_"] = preprocessor
-        return preprocessor, X
-
-    def preprocess_streamed(self, rows, y, incremental, seed):
-        """A clone of the preprocessor fitted on the blocks of a dask X (``_fit_on_blocks``)."""
-        preprocessor = None if self.est.preprocessor is None else clone(self.est.preprocessor)
-        if preprocessor is not None:
-            _fit_on_blocks(preprocessor, rows, y, self.est.preprocessor_sample_size, seed)
-        return preprocessor
-
-    def model(self, source, encoder, routed, seed):
-        est = self.est
-        meta = est._meta(source, encoder, self.data)
-        with _training.model_scope(self.strategy):
-            model = _compiling.make_compiled_model(est, routed, meta, encoder, seed, trained=self.trained)
-        return _pool.reuse_or_keep(model), {}
-
-    def keep(self, preprocessor, encoder, source):
-        est = self.est
-        est.preprocessor_ = preprocessor
-        est.target_encoder_ = encoder
-        est.input_shape_ = input_shape(source)
-        est._set_target_attributes(encoder)
-
-
-class _ContinuedFit:
-    """The stages of a fit that continues ``model_`` (``warm_start``, ``partial_fit``): the
-    fitted preprocessor and target encoder are reused (``partial_fit`` updates an incremental
-    preprocessor), and the history goes on."""
-
-    def __init__(self, estimator):
-        self.est = estimator
-
-    def check(self, X, y):
-        est = self.est
-        check = check_collection_X if is_dask_collection(X) else _multi_input.check_inputs
-        X = check(est, X, reset=False, preprocessor=est.preprocessor_)
-        return X, est._check_targets_again(y), est.target_encoder_
-
-    def preprocess(self, X, y, incremental):
-        preprocessor = self.est.preprocessor_
-        Xt = _multi_input.transform_inputs(
-            self.est, preprocessor, X, partial_fit_y=y if incremental else None
-        )
-        return preprocessor, Xt
-
-    def preprocess_streamed(self, rows, y, incremental, seed):
-        """The fitted preprocessor; ``partial_fit`` updates an incremental one over the blocks."""
-        preprocessor = self.est.preprocessor_
-        if preprocessor is not None and incremental and hasattr(preprocessor, "partial_fit"):
-            _partial_fit_on_blocks(preprocessor, rows, y)
-        return preprocessor
-
-    def model(self, source, encoder, routed, seed):
-        est = self.est
-        fitted = est.input_shape_ if isinstance(est.input_shape_, dict) else tuple(est.input_shape_)
-        if input_shape(source) != fitted:
-            raise ValueError(
-                f"The preprocessor now outputs shape {input_shape(source)}, but the model "
-                f"was built for {est.input_shape_}; refit from scratch."
-            )
-        return est.model_, {k: list(v) for k, v in est.history_.items()}
-
-    def keep(self, preprocessor, encoder, source):
-        pass

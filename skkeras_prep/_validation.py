@@ -1,10 +1,11 @@
-"""Input checks for X, transformed X, sample weights and estimator parameters.
+"""Checks of X, of the preprocessor's output and of sample weights.
 
-Every error says what was wrong and how to fix it. Nothing here needs TensorFlow.
+What is allowed is decided here; which checks an input gets, and when, is its adapter's
+(``_inputs``). Nothing here applies the preprocessor, reads a row source or needs TensorFlow.
+Every error says what was wrong and how to fix it.
 """
 
 import collections.abc
-import contextlib
 import numbers
 import os
 import warnings
@@ -15,8 +16,6 @@ from sklearn.utils import get_tags
 from sklearn.utils.validation import validate_data
 
 from ._compat import sklearn_num_samples
-from .sources import RowSource, as_source, streaming_rows_of
-from .sources.dask import check_collection
 from .exceptions import SkKerasPrepWarning
 
 # The model computes in float32: larger magnitudes become infinite when a batch is cast.
@@ -28,18 +27,18 @@ LARGE_INPUT = float(2**24)
 MAX_SAMPLE_WEIGHT = 1e15
 
 
-def _is_frame(X):
+def is_frame(X):
     return hasattr(X, "columns") and hasattr(X, "iloc")
 
 
-def _record_frame(estimator, X):
+def record_frame(estimator, X):
     """Remember a fit DataFrame's columns and dtypes (private, set with n_features_in_).
 
     scikit-learn's ``feature_names_in_`` exists only for string column names; with integer
     names, a DataFrame whose columns come in another order at predict would be read by
     position and give wrong predictions silently. The dtypes name a column whose dtype
     changed when the preprocessor fails on it at predict."""
-    if _is_frame(X):
+    if is_frame(X):
         estimator._frame_columns = list(X.columns)
         estimator._frame_dtypes = {c: str(X[c].dtype) for c in X.columns} if X.columns.is_unique else {}
     else:
@@ -53,7 +52,7 @@ def align_frame_columns(estimator, X):
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
         names = getattr(estimator, "_frame_columns", None)
-    if names is None or not _is_frame(X):
+    if names is None or not is_frame(X):
         return X
     if getattr(estimator, "feature_names_in_", None) is not None:
         columns = [str(c) if not isinstance(c, str) else c for c in X.columns]
@@ -141,32 +140,6 @@ def _check_row_shape(estimator, X):
             )
 
 
-@contextlib.contextmanager
-def nd_input_hint(preprocessor, X):
-    """Re-raise a 2-D-only preprocessor's refusal of N-D X (scikit-learn: "Found array with
-    dim 4 ...") with what to do instead."""
-    try:
-        yield
-    except ValueError as error:
-        ndim = len(getattr(X, "shape", ()))
-        if ndim <= 2 or "dim" not in str(error):
-            raise
-        name = type(preprocessor).__name__
-        raise ValueError(
-            f"The preprocessor {name} takes 2-D input only, but X has {ndim} dimensions "
-            f"(shape {tuple(X.shape)}). For images, pass preprocessor=None: the model gets the "
-            "N-D rows as they are. Scale them yourself (X / 255, at fit and at predict), or "
-            "in the model (model=a keras.Model whose first layer is "
-            "keras.layers.Rescaling(1 / 255)); with a builder from skkeras_prep.models or a "
-            "keras.Model, the estimator saves and loads without trusted=. A "
-            "FunctionTransformer of a module-level function "
-            "(def scale(X): return X / 255; not a lambda, which save refuses) accepts N-D "
-            "arrays too, and loading it needs trusted=. To use "
-            f"{name} on the flattened values, pass X.reshape(len(X), -1) and add a Reshape "
-            f"layer to the model. ({error})"
-        ) from error
-
-
 def first_input_tags(preprocessor):
     """The input tags of the step that receives X (a Pipeline's first step), or None for a
     third-party transformer without tags."""
@@ -196,7 +169,7 @@ def _is_1d(X):
         isinstance(v, (str, bytes, os.PathLike)) or np.ndim(v) == 0 for v in X)
 
 
-def _looks_like_paths(X):
+def looks_like_paths(X):
     """Whether X is a non-empty 1-D sequence whose first item is a file path (str or path-like)."""
     if isinstance(X, np.ndarray):
         if X.ndim != 1 or X.dtype.kind not in "OU" or not len(X):
@@ -206,7 +179,7 @@ def _looks_like_paths(X):
     return isinstance(X[0], (str, os.PathLike))
 
 
-_PATHS_HINT = (
+PATHS_HINT = (
     "X looks like a list of image file paths. Pass preprocessor="
     "skkeras_prep.images.ImageLoader(size=(height, width)) to read them (docs/images.md)."
 )
@@ -297,7 +270,7 @@ def _as_numeric(X):
     return X
 
 
-def _check_not_iterator(data, what):
+def check_not_iterator(data, what):
     """Refuse a generator or other one-pass iterator, which array checks take for a scalar."""
     if isinstance(data, collections.abc.Iterator):
         raise ValueError(
@@ -308,65 +281,68 @@ def _check_not_iterator(data, what):
         )
 
 
-def check_X(estimator, X, *, reset, preprocessor):
-    """Validate X and set or check ``n_features_in_`` / ``feature_names_in_``.
+def check_present(X):
+    """Refuse an X that holds no rows to check: None, or a one-pass iterator."""
+    if X is None:
+        raise ValueError("X is None; pass an array-like or DataFrame of shape (n_samples, n_features).")
+    check_not_iterator(X, "X")
 
-    X may have any rank >= 2: ``(n, h, w)`` or ``(n, h, w, c)`` images too, and a list of
-    same-sized image arrays is stacked. ``n_features_in_`` is then ``X.shape[1]``, as
-    scikit-learn's ``validate_data`` sets it; the whole row shape is checked at predict
-    (without a preprocessor) against ``input_shape_``.
+
+def check_X(estimator, X, *, reset, preprocessor):
+    """Validate X and set or check ``n_features_in_`` / ``feature_names_in_`` on
+    ``estimator`` (the estimator, or the record of one of several inputs).
+
+    X may have any rank >= 2: ``(n, h, w)`` or ``(n, h, w, c)`` images too.
+    ``n_features_in_`` is then ``X.shape[1]``, as scikit-learn's ``validate_data`` sets it; the
+    whole row shape is checked at predict (without a preprocessor) against ``input_shape_``.
 
     Without a preprocessor X must be numeric, finite and inside float32's range (sklearn's
     own checks, then ours); at fit, values beyond 2**24 get a warning. With one, X is passed
     on as it is (DataFrames keep their columns for a ColumnTransformer); only the shape, the
     row count and the feature count are checked here, the rest by the preprocessor and by
-    ``check_transformed`` afterwards.
+    ``check_transformed`` afterwards. What is particular to a kind of X (a DataFrame's
+    columns, a list of images, file paths) its adapter checks first (``_inputs``).
     """
-    if X is None:
-        raise ValueError("X is None; pass an array-like or DataFrame of shape (n_samples, n_features).")
-    _check_not_iterator(X, "X")
-    X = stack_images(X)
-    if not reset:
-        X = align_frame_columns(estimator, X)
-    else:
-        _record_frame(estimator, X)
+    check_present(X)
     if preprocessor is None:
-        if not reset:
-            _check_row_shape(estimator, X)
-        if _looks_like_paths(X):
-            raise ValueError(_PATHS_HINT)
-        try:
-            X = validate_data(
-                estimator,
-                X,
-                reset=reset,
-                accept_sparse=("csr", "csc", "coo"),
-                dtype="numeric",
-                allow_nd=True,
-                ensure_all_finite=True,
-                ensure_min_samples=1,
-            )
-        except ValueError as error:
-            hint = _no_preprocessor_hint(str(error))
-            if hint is None:
-                raise
-            raise ValueError(f"{error} {hint}") from error
-        data = X.data if sp.issparse(X) else X
-        if data.dtype.kind == "O":
-            X = data = _as_numeric(X)
-        check_float32_range(
-            data, "X", "Rescale X before passing it (for example divide it by a power of ten)."
+        return _check_numeric_X(estimator, X, reset)
+    return _check_X_for_preprocessor(estimator, X, reset, preprocessor)
+
+
+def _check_numeric_X(estimator, X, reset):
+    """``check_X`` without a preprocessor: the model takes X as it is."""
+    if not reset:
+        _check_row_shape(estimator, X)
+    try:
+        X = validate_data(
+            estimator, X, reset=reset, accept_sparse=("csr", "csc", "coo"), dtype="numeric",
+            allow_nd=True, ensure_all_finite=True, ensure_min_samples=1,
         )
-        if reset and _scanned(data) and _magnitude(data) > LARGE_INPUT:
-            warnings.warn(
-                f"X has values up to {_magnitude(data):.3g} and there is no preprocessor. The "
-                "model computes in float32, which holds integers exactly only up to 2**24 "
-                "(about 1.7e7), and a network trains poorly on inputs this large (huge loss, "
-                "saturated outputs). Scale X, e.g. preprocessor=StandardScaler().",
-                SkKerasPrepWarning,
-                stacklevel=4,
-            )
-        return X
+    except ValueError as error:
+        hint = _no_preprocessor_hint(str(error))
+        if hint is None:
+            raise
+        raise ValueError(f"{error} {hint}") from error
+    data = X.data if sp.issparse(X) else X
+    if data.dtype.kind == "O":
+        X = data = _as_numeric(X)
+    check_float32_range(
+        data, "X", "Rescale X before passing it (for example divide it by a power of ten)."
+    )
+    if reset and _scanned(data) and _magnitude(data) > LARGE_INPUT:
+        warnings.warn(
+            f"X has values up to {_magnitude(data):.3g} and there is no preprocessor. The "
+            "model computes in float32, which holds integers exactly only up to 2**24 "
+            "(about 1.7e7), and a network trains poorly on inputs this large (huge loss, "
+            "saturated outputs). Scale X, e.g. preprocessor=StandardScaler().",
+            SkKerasPrepWarning,
+            stacklevel=6,
+        )
+    return X
+
+
+def _check_X_for_preprocessor(estimator, X, reset, preprocessor):
+    """``check_X`` with a preprocessor: the shape, row and feature counts only."""
     if isinstance(X, str) or np.isscalar(X):
         raise ValueError(f"X must be 2-D array-like or a DataFrame, got {type(X).__name__}.")
     if takes_1d(preprocessor) and _is_1d(X):
@@ -395,35 +371,6 @@ def check_X(estimator, X, *, reset, preprocessor):
     return X
 
 
-def _changed_dtypes(estimator, X):
-    """The DataFrame columns whose dtype differs from the one seen at fit."""
-    seen = getattr(estimator, "_frame_dtypes", None)
-    if not seen or not _is_frame(X) or not X.columns.is_unique:
-        return []
-    return [(c, seen[c], str(X[c].dtype)) for c in X.columns if c in seen and str(X[c].dtype) != seen[c]]
-
-
-def transform(estimator, preprocessor, X):
-    """``preprocessor.transform(X)`` for a fitted estimator; when it fails on a DataFrame
-    whose columns changed dtype since fit, the error names those columns."""
-    try:
-        with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
-            # its transform may return a row source
-            return preprocessor.transform(X)
-    except (TypeError, ValueError) as error:
-        changed = _changed_dtypes(estimator, X)
-        if not changed:
-            raise
-        described = "; ".join(f"{c!r} was {old} at fit and is {new} now" for c, old, new in changed)
-        message = (
-            f"The preprocessor {type(preprocessor).__name__} failed on X because column(s) "
-            f"changed dtype since fit: {described}. Pass each column with the dtype it had at "
-            "fit (for text categories: X[column].astype(str)). The preprocessor's own error is "
-            "chained below."
-        )
-        raise (TypeError if isinstance(error, TypeError) else ValueError)(message) from error
-
-
 def _output_names(preprocessor, width):
     """The preprocessor's output feature names, or None where it cannot give them."""
     try:
@@ -441,16 +388,12 @@ def _named_columns(columns, preprocessor, width):
     return f"{shown}{more}{named}"
 
 
-def check_transformed(Xt, preprocessor):
-    """The preprocessor's output as a row source (``skkeras_prep.sources``), checked: 2-D
-    or N-D (rows of any shape), numeric, finite, within float32's range. What is allowed is decided here; how the values
-    are found and which columns hold them is the source's own (dense arrays and sparse
-    matrices store them differently). A ``RowSource`` returned by ``transform`` is taken as
-    it is: it checks its own rows."""
+def check_transformed(source, preprocessor):
+    """``source``, the row source of the preprocessor's output (``sources.as_source``),
+    checked: numeric, finite, within float32's range; rows of any shape. What is allowed is
+    decided here; how the values are found and which columns hold them is the source's own
+    (dense arrays and sparse matrices store them differently). Returns the numeric source."""
     name = type(preprocessor).__name__
-    if isinstance(Xt, RowSource):
-        return Xt
-    source = as_source(Xt)
     numeric = source.as_numeric()
     if numeric is None:
         raise ValueError(
@@ -519,37 +462,3 @@ def check_weight_range(w, what):
             "computes in. What matters is how the weights compare: divide them by their mean "
             "(sample_weight / sample_weight.mean())."
         )
-
-
-def check_collection_X(estimator, X, *, reset, preprocessor):
-    """``check_X`` for a dask collection, computing nothing: its kind (``sources.dask``), the
-    feature count and column names (set at fit, compared later), and, without a
-    preprocessor, a numeric dtype. Values are checked block by block as they stream."""
-    check_collection(X, allowed=("array", "frame"))
-    if not reset:
-        X = align_frame_columns(estimator, X)
-    # scikit-learn reads feature names from in-memory frames only: an empty pandas frame with
-    # the dask frame's columns and dtypes stands in for it (nothing computed)
-    empty = _empty_frame(X) if _is_frame(X) else X
-    if reset:
-        _record_frame(estimator, empty)
-    dtypes = list(X.dtypes) if _is_frame(X) else [X.dtype]
-    if preprocessor is None:
-        # pandas extension dtypes (strings, categories) have a kind too: "O"
-        text = [str(c) for c, d in zip(getattr(X, "columns", ["X"]), dtypes) if getattr(d, "kind", "O") not in "biuf"]
-        if text:
-            raise ValueError(
-                f"X has non-numeric column(s) {text[:10]} and there is no preprocessor. Pass one "
-                "that encodes them, e.g. preprocessor=ColumnTransformer([(\"cat\", "
-                "OneHotEncoder(handle_unknown=\"ignore\"), columns)], remainder=StandardScaler())."
-            )
-    elif any(getattr(d, "kind", "O") == "c" for d in dtypes):
-        raise ValueError("Complex data not supported; X has a complex dtype.")
-    validate_data(estimator, empty, reset=reset, skip_check_array=True)
-    return X
-
-
-def _empty_frame(X):
-    import pandas as pd
-
-    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in X.dtypes.items()}, columns=X.columns)

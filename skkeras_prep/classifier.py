@@ -10,7 +10,6 @@ from ._class_weight import row_weights
 from ._params import NONE, InstanceOf, Options
 from ._routing import routed_params
 from ._targets import ClassifierTargetEncoder, MultiOutputEncoder
-from .sources.dask import is_dask_collection
 
 
 class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
@@ -328,10 +327,8 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         trained with a loss that reads logits (``from_logits=True``) gets the sigmoid or
         softmax applied here. With several outputs, a list with one such array per output (as
         scikit-learn's multi-output classifiers return)."""
-        if is_dask_collection(X):
-            return self._lazy(X, "predict_proba", lambda out: self.target_encoder_.to_proba(out))
-        output = self._model_output(X, kwargs)  # raises NotFittedError before fit
-        return self.target_encoder_.to_proba(output)
+        # raises NotFittedError before fit
+        return self._predict(X, "predict_proba", lambda out: self.target_encoder_.to_proba(out), kwargs)
 
     def predict_log_proba(self, X, **kwargs):
         """Natural logarithm of ``predict_proba(X)``, shape (n_samples, n_classes).
@@ -363,11 +360,10 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         """Labels from ``classes_`` (an indicator matrix for multilabel targets); a lazy dask
         array for a dask X; ``batch_size=...`` as in ``predict_proba``. With several outputs,
         shape (n_samples, n_outputs), one column per output."""
-        if is_dask_collection(X):
-            encoder = lambda out: self.target_encoder_.to_labels(self.target_encoder_.to_proba(out))  # noqa: E731
-            return self._lazy(X, "predict", encoder)
-        proba = self.predict_proba(X, **kwargs)
-        return self.target_encoder_.to_labels(proba)
+        def labels(out):
+            return self.target_encoder_.to_labels(self.target_encoder_.to_proba(out))
+
+        return self._predict(X, "predict", labels, kwargs)
 
     def score(self, X, y, sample_weight=None):
         """Accuracy of ``predict(X)``; ``score__<name>`` parameters are passed to

@@ -11,7 +11,6 @@ from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
 from ._targets import MultiOutputEncoder, RegressorTargetEncoder
 from .exceptions import SkKerasPrepWarning
-from .sources.dask import is_dask_collection
 
 _PROBE_ROWS = 1000  # rows initialize predicts to tell a model of standardized y
 
@@ -311,10 +310,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         lazy dask array for a dask X. ``batch_size=...`` sets the rows per prediction batch
         for this call (else ``predict__batch_size``, else 8192); it changes memory use, not
         the result."""
-        if is_dask_collection(X):
-            return self._lazy(X, "predict", lambda out: self.target_encoder_.to_predictions(out))
-        output = self._model_output(X, kwargs)
-        return self.target_encoder_.to_predictions(output)
+        return self._predict(X, "predict", lambda out: self.target_encoder_.to_predictions(out), kwargs)
 
     def score(self, X, y, sample_weight=None):
         """R² of ``predict(X)``; ``score__<name>`` parameters are passed to
@@ -330,13 +326,13 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
 def _warn_if_standardized(reg, X, y):
     """Warn when a wrapped model's predictions on the first rows fit standardized y far
     better than y itself (a ``model_`` of a regressor fitted with "auto" re-wrapped)."""
-    if isinstance(reg.target_encoder_, MultiOutputEncoder) or is_dask_collection(X):
+    head = reg._first_rows(X, _PROBE_ROWS)  # None for a lazy X or several inputs
+    if isinstance(reg.target_encoder_, MultiOutputEncoder) or head is None:
         return
     from sklearn.utils import _safe_indexing
 
-    rows = slice(0, _PROBE_ROWS)
-    pred = np.asarray(reg.predict(_safe_indexing(X, rows)), dtype=float)
-    truth = np.asarray(_safe_indexing(y, rows), dtype=float).reshape(pred.shape)
+    pred = np.asarray(reg.predict(head), dtype=float)
+    truth = np.asarray(_safe_indexing(y, np.arange(len(pred))), dtype=float).reshape(pred.shape)
     mean, std = truth.mean(axis=0), truth.std(axis=0)
     if not np.all(std > 0):
         return

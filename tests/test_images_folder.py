@@ -20,7 +20,8 @@ from sklearn.utils import get_tags
 import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
 from skkeras_prep.images import ImageLoader, image_folder
-from skkeras_prep.sources import ImageFileSource, RowSource, streaming_rows_of
+from skkeras_prep.sources import ImageFileSource, RowSource
+from skkeras_prep.sources.protocol import streaming_rows_of
 
 CLASSES = ("ants", "bees", "cats")
 PER_CLASS = 12

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from skkeras_prep._inputs import dispatch
 from skkeras_prep.sources import ArraySource, RowSource, RowSubset, SparseSource, as_source
 
 
@@ -171,7 +172,7 @@ def test_a_preprocessor_may_return_a_source_decoded_in_the_graph(iris):
     # prediction decodes the same way: the same codes as float input give the same outputs
     codes = est.preprocessor_.transform(X).codes.astype(np.float32) / 255.0
     direct = est.model_(codes, training=False).numpy()
-    np.testing.assert_allclose(est._model_output(X), direct, atol=1e-6)
+    np.testing.assert_allclose(est._model_output(dispatch(X)), direct, atol=1e-6)
 
 
 def test_sequential_sources_train_and_predict_in_order(iris):
@@ -182,7 +183,7 @@ def test_sequential_sources_train_and_predict_in_order(iris):
     assert len(est.history_["loss"]) == 20
     assert est.history_["loss"][-1] < est.history_["loss"][0]
     expected = est.model_(X.astype(np.float32), training=False).numpy()
-    np.testing.assert_allclose(est._model_output(X), expected, atol=1e-6)
+    np.testing.assert_allclose(est._model_output(dispatch(X)), expected, atol=1e-6)
     with pytest.raises(ValueError, match="read in order"):
         est.set_params(validation_split=0.2).fit(X, y)
 

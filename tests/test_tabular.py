@@ -283,7 +283,7 @@ def test_row_store_keeps_sparse_as_csr(kind, sparse_data):
 
 def test_check_transformed_keeps_sparse(sparse_data):
     X, _ = sparse_data
-    out = check_transformed(sp.csr_matrix(X), StandardScaler(with_mean=False))
+    out = check_transformed(as_source(sp.csr_matrix(X)), StandardScaler(with_mean=False))
     assert isinstance(out, SparseSource) and sp.issparse(out.X)
 
 

@@ -4,7 +4,7 @@ checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md
 - Such a file has format version ``SEVERAL_IO_VERSION`` (2); a file of one input and one
   output keeps version 1, so that older releases, which read version 1 only, keep reading
   it and refuse the others with their "written by a newer skkeras_prep" error.
-- The per-input records of the checks (``_multi_input._InputRecord``: ``n_features_in_``,
+- The per-input records of the checks (``_inputs.named.InputRecord``: ``n_features_in_``,
   ``feature_names_in_``, a DataFrame input's columns and dtypes) are private attributes of
   the estimator, so the state stores them as plain values (``input_records``), and load
   rebuilds them after checking their names and kinds.
@@ -55,7 +55,7 @@ def input_records(estimator):
 def restore_input_records(estimator, saved, refuse):
     """Rebuild the per-input records from the state's ``input_records``; ``refuse(why)``
     returns the error to raise for a file whose records are malformed."""
-    from .._multi_input import _InputRecord
+    from .._inputs.named import InputRecord
 
     names = getattr(estimator, "input_names_", None)
     if saved is None and names is None:
@@ -70,7 +70,7 @@ def restore_input_records(estimator, saved, refuse):
             for key, value in fields.items()
         ):
             raise refuse(f"the record of input {name!r} holds unexpected fields")
-        record = _InputRecord()
+        record = InputRecord()
         vars(record).update(fields)
         records[name] = record
     estimator._input_records = records

@@ -19,9 +19,9 @@ from ._common import ExportError, input_name
 
 
 def _input_transformer(preprocessor, name):
-    from .._multi_input import _transformer
+    from .._inputs.named import transformer_of
 
-    return _transformer(preprocessor, name)
+    return transformer_of(preprocessor, name)
 
 
 def several_inputs_layers(estimator, input, one_input_layers):

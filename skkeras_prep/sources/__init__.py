@@ -12,7 +12,7 @@ from .arrays import ArraySource
 from .dask import DaskSource, is_dask_collection
 from .images import ImageFileSource
 from .multi import MultiSource, input_shape, input_width
-from .protocol import RowSource, RowSubset, explaining_errors, streaming_rows_of, streams_rows
+from .protocol import RowSource, RowSubset
 from .sparse import SparseSource
 
 #: Adapters tried in order by ``as_source``; dense arrays come last and accept array-likes.
@@ -35,6 +35,5 @@ def as_source(X):
 
 __all__ = [
     "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "MultiSource", "RowSource",
-    "RowSubset", "SparseSource", "as_source", "explaining_errors", "input_shape", "input_width",
-    "streaming_rows_of", "streams_rows",
+    "RowSubset", "SparseSource", "as_source", "input_shape", "input_width",
 ]

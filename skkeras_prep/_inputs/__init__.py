@@ -1,0 +1,73 @@
+"""The input adapters and their dispatcher: the one place that asks what kind X is.
+
+``dispatch(X)`` returns X as a structure of named inputs (``named.NamedInputs``; a single X
+is the structure of one unnamed entry), each entry an adapter of its kind:
+
+=========================================  ============================
+X                                          adapter
+=========================================  ============================
+a dict or ``MultiInput``                   one entry per input
+a dask array or DataFrame                  ``dask.DaskInput``
+a scipy sparse matrix                      ``memory.SparseInput``
+a pandas DataFrame                         ``memory.FrameInput``
+a 1-D sequence of file paths               ``memory.PathsInput``
+anything else (arrays, memmaps, lists)     ``memory.ArrayInput``
+=========================================  ============================
+
+The estimator calls the structure only (``kind.InputKind`` lists what every adapter does);
+the row sources the adapters make are read by ``_dataset`` (``reading`` puts a source's own
+explanation on an error raised while it streams).
+"""
+
+import contextlib
+
+import scipy.sparse as sp
+
+from .._validation import check_present, is_frame, looks_like_paths
+from ..multi_io import MultiInput, is_multi_input
+from ..sources import input_shape, input_width
+from ..sources.dask import is_dask_collection
+from ..sources.protocol import explaining_errors
+from .dask import DaskInput
+from .memory import ArrayInput, FrameInput, PathsInput, SparseInput
+from .named import NamedInputs
+
+__all__ = ["dispatch", "input_shape", "input_width", "reading"]
+
+
+def _adapter(X):
+    """The adapter of one input, by its kind."""
+    if is_dask_collection(X):  # before pandas and array-likes: a dask DataFrame has both looks
+        return DaskInput(X)
+    if sp.issparse(X):
+        return SparseInput(X)
+    if is_frame(X):
+        return FrameInput(X)
+    if looks_like_paths(X):
+        return PathsInput(X)
+    return ArrayInput(X)
+
+
+def dispatch(X):
+    """X as ``NamedInputs``: one entry per input of a dict or ``MultiInput``, else one
+    unnamed entry. Refuses an X without rows (None, an iterator) with what to pass."""
+    check_present(X)
+    if is_multi_input(X):
+        X = MultiInput(X)
+        return NamedInputs({name: _adapter(part) for name, part in X.items()})
+    return NamedInputs({None: _adapter(X)})
+
+
+@contextlib.contextmanager
+def reading(source):
+    """Around training on ``source``: an error raised while it streams is re-raised as the
+    source explains it (e.g. an image file that fails to decode in the graph), or as the
+    error a streamed block raised itself instead of TensorFlow's wrapped copy of it."""
+    with explaining_errors(source):
+        try:
+            yield
+        except Exception:
+            failure = getattr(source, "failure", None)
+            if failure is not None:
+                raise failure from None
+            raise
