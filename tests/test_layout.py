@@ -151,6 +151,11 @@ def _place(module, packages, top, inner):
     if head not in packages:
         return top.get(f"{head}.py"), None
     row = top.get(f"{head}/", top.get(f"{head}.py"))
+    if row is None:  # a package whose modules have rows of their own (`_persistence/x.py`)
+        rows = [rank for name, rank in top.items() if name.startswith(f"{head}/")]
+        if len(parts) == 1:  # its __init__, which imports them: with the last of them
+            return (max(rows) if rows else None), None
+        return top.get(f"{head}/{parts[1]}.py"), None
     own = inner.get(head)
     if own is None or len(parts) == 1:
         return row, None
@@ -227,6 +232,8 @@ _FAKE_DESIGN = """
 | `sources/` | a package |
 | `b.py`, `c.py` | two in one row |
 | `export/` | a package with a table |
+| `store/one.py` | a package whose modules have rows |
+| `store/two.py` | its second module |
 
 ## The export package
 | module | responsibility |
@@ -252,8 +259,12 @@ def test_layering_checker_names_importer_and_imported():
         f"{NAME}.export._common": {f"{NAME}.export.layers"},  # below, in the package's table
         f"{NAME}.export.layers": {f"{NAME}.export._common"},
         f"{NAME}.export.new": {f"{NAME}.export._common"},  # not in the package's table
+        f"{NAME}.store.one": {m["a"]},  # a module with a row of its own in a package
+        f"{NAME}.store.two": {f"{NAME}.store.one"},
+        f"{NAME}.store": {f"{NAME}.store.two"},  # its __init__ ranks with its last module
         NAME: {m["zz"]},  # the public face may import anything
     }
+    graph[f"{NAME}.store.one"] = {m["a"], f"{NAME}.store.two"}  # below it, in the same package
     found = layering_violations(graph, design_tables(_FAKE_DESIGN))
     assert found == {
         (m["a"], m["b"]): f"{m['b']} is listed below {m['a']}",
@@ -262,6 +273,8 @@ def test_layering_checker_names_importer_and_imported():
             f"{NAME}.export.layers is listed below {NAME}.export._common in its package's table",
         (f"{NAME}.export.new", f"{NAME}.export._common"):
             f"{NAME}.export.new is not in its package's table in docs/DESIGN.md",
+        (f"{NAME}.store.one", f"{NAME}.store.two"):
+            f"{NAME}.store.two is listed below {NAME}.store.one",
     }
 
 
