@@ -16,22 +16,20 @@ outputs into labels or values.
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from . import _augment, _build, _compiling, _dataset, _padding, _pool, _training
 from . import distribution as _distribution
 from ._call_options import fit_options, predict_batch_size, score_options
+from ._estimator_params import EstimatorParams
 from ._fit_stages import ContinuedFit, NewFit, check_diverged, check_distributable
 from ._fit_stages import check_same_rows
 from ._html_repr import PartsReprMixin
 from ._inputs import dispatch, input_shape, reading
-from ._pickling import classes_scope, picklable_state
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
-from ._routing import check_routed_names, extra_params, init_param_names, is_routed_name, params_for
-from ._routing import per_input_params, routed_params, set_per_input_params
+from ._routing import check_routed_names, extra_params, params_for, routed_params
 from ._targets import check_target_columns
 from ._validation import check_sample_weight, check_weight_range, first_input_tags
 
@@ -55,7 +53,7 @@ def _accepts_nan(transformer):
     return type(transformer).__module__.startswith("sklearn.impute")
 
 
-class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
+class _KerasPipelineBase(PartsReprMixin, EstimatorParams):
     """Shared parameters, parameter routing, fit orchestration and batched prediction."""
 
     # What each constructor parameter accepts; checked at the start of every fit by
@@ -156,111 +154,6 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         self.preprocessor_sample_size = preprocessor_sample_size
         self.distribution = distribution
         self._routed = routed
-
-    # Parameters added after version 0.1, with their defaults: a pickle written by an earlier
-    # version lacks them (``__setstate__``).
-    _ADDED_PARAMETERS = {
-        "augmentation": None, "validation_batch_size": None, "run_eagerly": None,
-        "jit_compile": None, "shuffle_window_chunks": 4, "preprocessor_sample_size": 100_000,
-        "distribution": None,
-    }
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for name, default in self._ADDED_PARAMETERS.items():
-            if name not in vars(self):
-                setattr(self, name, default)
-
-    # -- parameters ------------------------------------------------------------------------
-    @classmethod
-    def _get_param_names(cls):
-        """The parameters of every ``__init__`` from this class up to the shared base, so that
-        a subclass in the scikeras style (its own ``__init__`` with new parameters, passing
-        the others on as ``**kwargs``) keeps all of them in ``get_params`` and ``clone``.
-        Remembered per tuple of those ``__init__`` functions (reading their signatures cost
-        about 0.2 ms, several times a fit and a clone)."""
-        inits = []
-        for klass in cls.__mro__:
-            init = klass.__dict__.get("__init__")
-            if init is not None and issubclass(klass, _KerasPipelineBase):
-                inits.append(init)
-            if klass is _KerasPipelineBase:
-                break
-        return list(init_param_names(tuple(inits)))
-
-    def __sklearn_clone__(self):
-        """scikit-learn's clone, sharing a ``tf.distribute`` strategy instance instead of
-        deep-copying it: a copy would restart the strategy's collective keys, so fits of two
-        clones could collide; a strategy holds no training state. A ``keras.Model`` given as
-        ``model`` is shared too: fits only read it (each fit trains a clone of it, see
-        ``_build.build_model``), and deep-copying it cost about 75 ms a clone (issue 21: a
-        CV clones the estimator once per fold)."""
-        import keras
-
-        shared = isinstance(self.model, keras.Model)  # not copied: no classes needed for it
-        params = [value for name, value in vars(self).items()
-                  if not name.endswith("_") and not (shared and name == "model")]
-        with classes_scope(params):  # clone deep-copies the user's Keras objects
-            if not shared:
-                new = super().__sklearn_clone__()
-            else:
-                without = object.__new__(type(self))
-                vars(without).update(vars(self), model=None)
-                new = BaseEstimator.__sklearn_clone__(without)
-                new.model = self.model
-        if _distribution.is_strategy(self.distribution):
-            new.distribution = self.distribution
-        return new
-
-    def __getstate__(self):
-        """Pickled state: a ``tf.distribute`` strategy instance in ``distribution`` cannot be
-        pickled, so its ``StrategySpec`` (name and devices) goes in its place; Keras objects
-        naming the user's classes carry them (``_pickling``)."""
-        state = super().__getstate__()
-        if "distribution" in state:
-            state = dict(state, distribution=_distribution.picklable(state["distribution"]))
-        return picklable_state(state)  # the user's own Keras classes unpickle too
-
-    def get_params(self, deep=True):
-        """The constructor parameters, plus the routed ``model__*``, ``optimizer__*``,
-        ``loss__*`` and ``callbacks__*`` ones (and, with ``deep``, those of sub-objects)."""
-        params = super().get_params(deep=deep)
-        params.update(extra_params(self))
-        if deep:
-            params.update(per_input_params(self.preprocessor))
-        return params
-
-    def _builder_param_names(self, model):
-        if hasattr(model, "get_params") and not isinstance(model, type):
-            return set(model.get_params(deep=True))
-        return set()
-
-    def set_params(self, **params):
-        """Set constructor or routed parameters; unknown names without ``__`` are refused
-        here, values are checked at the next ``fit``. Returns self."""
-        if not params:
-            return self
-        params = set_per_input_params(params.get("preprocessor", self.preprocessor), params)
-        if not params:
-            return self
-        builder_names = self._builder_param_names(params.get("model", self.model))
-        plain, routed = {}, {}
-        known = set(self.get_params(deep=True))
-        extras = extra_params(self)
-        for key, value in params.items():
-            if key.startswith("model__") and key[len("model__"):] in builder_names:
-                # a parameter of a builder object: set it on the builder the sklearn way
-                plain[key] = value
-                extras.pop(key, None)
-            elif is_routed_name(key) or key in extras:
-                routed[key] = value
-            else:
-                if key not in known and "__" not in key:
-                    check_routed_names([key], type(self).__name__)
-                plain[key] = value
-        super().set_params(**plain)
-        self._routed = {**extras, **routed}
-        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
