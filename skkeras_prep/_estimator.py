@@ -419,18 +419,17 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
             # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
             augment = _augment.for_fit(self.augmentation, input_shape(source),
                                        seeds[0] + epochs_before)
-            y_encoded = encoder.encode(y)
-            y_heads = encoder.target_heads()  # None for one output
+            targets = encoder.targets(y)  # one head, or one per output
             settings = _training.TrainingSettings.of(self, callbacks, options)
             fraction = 0.0 if validation is not None else settings.validation_fraction
-            stratify = self._stratify_labels(y_encoded) if fraction and y_heads is None else None
+            stratify = self._stratify_labels(targets.values) if fraction and targets.single else None
             with explaining_errors(source):  # e.g. an image file that fails to decode
                 try:
                     keras_history = _training.train(
-                        model, source, y_encoded, weights, settings=settings,
+                        model, source, targets, weights, settings=settings,
                         epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
-                        split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
-                        augment=augment, validation=validation, y_heads=y_heads,
+                        split_seed=seeds[2], stratify=stratify, augment=augment,
+                        validation=validation,
                     )
                 except Exception:
                     failure = getattr(source, "failure", None)  # a streamed block's own error,
@@ -464,7 +463,7 @@ class _KerasPipelineBase(PartsReprMixin, BaseEstimator):
         y_val = self._check_targets_again(y_val, encoder)
         check_consistent_length(X_val, y_val)
         weights = check_sample_weight(rest[0] if rest else None, len(y_val))
-        return self._rows(Xt, preprocessor), encoder.encode(y_val), weights
+        return self._rows(Xt, preprocessor), encoder.targets(y_val), weights
 
     def _rows(self, Xt, preprocessor):
         """The row source of transformed X: checked as the preprocessor's output where there
