@@ -363,7 +363,7 @@ def _sequential_training_dataset(source, targets, sample_weight, *, batch_size, 
 def _sequential_dataset(rows, batches, augment=None):
     """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields
     (``augment``: training batches only; y cut as the targets' heads say). A source read in
-    order is one part (``sources.multi.MultiSource`` refuses parts read in order)."""
+    order is one part: parts of several inputs must be indexable, to be aligned row by row."""
     source = rows.X
     x_type, x_shape = _gathered_spec(source)
     signature = (
