@@ -38,18 +38,20 @@ def _cases():
     yr = X[:, 0] * 2.0 - X[:, 3]
     Xb = rng.normal(size=(300, 2)).astype(np.float32)
 
+    def base():
+        return {"model": MLP(hidden_layer_sizes=(8,)), "preprocessor": StandardScaler(),
+                "epochs": 3, "batch_size": 32, "random_state": 0}
+
     def clf(**kw):
-        return KerasPipelineClassifier(**{"model": MLP(hidden_layer_sizes=(8,)),
-                                          "preprocessor": StandardScaler(), "epochs": 3, "batch_size": 32, "random_state": 0, **kw})
+        return KerasPipelineClassifier(**{**base(), **kw})
 
     def reg(**kw):
-        return KerasPipelineRegressor(**{"model": MLP(hidden_layer_sizes=(8,)),
-                                         "preprocessor": StandardScaler(), "epochs": 3, "batch_size": 32, "random_state": 0, **kw})
+        return KerasPipelineRegressor(**{**base(), **kw})
 
     def two_inputs(meta):
         a = keras.Input(meta["input_shape_"]["a"], name="a")
         b = keras.Input(meta["input_shape_"]["b"], name="b")
-        h = keras.layers.Dense(6, activation="relu")(keras.layers.Concatenate()([a, b]))
+        h = keras.layers.Concatenate()([keras.layers.Dense(4, activation="tanh")(a), b])
         return keras.Model({"a": a, "b": b}, keras.layers.Dense(3, activation="softmax")(h))
 
     def two_heads(meta):
@@ -62,54 +64,59 @@ def _cases():
     def two_values(meta):
         x = keras.Input(meta["input_shape_"])
         h = keras.layers.Dense(6, activation="relu")(x)
-        return keras.Model(x, [keras.layers.Dense(1, name="r1")(h), keras.layers.Dense(1, name="r2")(h)])
+        return keras.Model(x, [keras.layers.Dense(1, name="r1")(h),
+                               keras.layers.Dense(1, name="r2")(h)])
 
-    callback = keras.callbacks.Callback  # an epoch callback: model.fit, not the compiled loop
-    yield "clf sparse labels, loop in memory", lambda: clf().fit(X, y3).predict_proba(X)
-    yield "clf one-hot, loop in memory", lambda: clf(loss="categorical_crossentropy").fit(X, y3).predict_proba(X)
-    yield "clf binary column, loop in memory", lambda: clf().fit(X, y2).predict_proba(X)
-    yield "clf sparse labels, model.fit", lambda: clf(callbacks=[callback()]).fit(X, y3).predict_proba(X)
-    yield "clf binary, model.fit", lambda: clf(callbacks=[callback()]).fit(X, y2).predict_proba(X)
-    yield "clf sparse X, loop on tf.data", lambda: clf(preprocessor=None).fit(sp.csr_matrix(X), y3).predict_proba(X)
-    yield "reg, loop in memory", lambda: reg().fit(X, yr).predict(X)
-    yield "reg, model.fit", lambda: reg(callbacks=[callback()]).fit(X, yr).predict(X)
-    yield "reg two columns, loop in memory", lambda: reg().fit(X, np.c_[yr, -yr]).predict(X)
-    yield "clf validation_split", lambda: clf(validation_split=0.2).fit(X, y3).predict_proba(X)
-    yield "clf early_stopping", lambda: clf(early_stopping=True, epochs=4).fit(X, y3).predict_proba(X)
-    yield "reg validation_split", lambda: reg(validation_split=0.2).fit(X, yr).predict(X)
-    yield "clf validation_data", lambda: clf().fit(X[:200], y3[:200], validation_data=(X[200:], y3[200:])).predict_proba(X)
-    yield "several inputs, loop", lambda: clf(model=two_inputs, preprocessor=None).fit(
-        {"a": X, "b": Xb}, y3).predict_proba({"a": X, "b": Xb})
-    yield "several inputs, model.fit", lambda: clf(model=two_inputs, preprocessor=None, callbacks=[callback()]).fit(
-        {"a": X, "b": Xb}, y3).predict_proba({"a": X, "b": Xb})
-    yield "several inputs, predicted in batches", lambda: clf(model=two_inputs, preprocessor=None).fit(
-        {"a": X, "b": Xb}, y3).predict_proba({"a": X, "b": Xb}, batch_size=64)
-    yield "clf predicted in batches", lambda: clf().fit(X, y3).predict_proba(X, batch_size=64)
-    yield "several inputs, validation_split", lambda: clf(model=two_inputs, preprocessor=None, validation_split=0.2).fit(
-        {"a": X, "b": Xb}, y3).predict_proba({"a": X, "b": Xb})
+    def out(est, X_fit, y_fit, X_pred=None, fit=None, **predict):
+        est.fit(X_fit, y_fit, **(fit or {}))
+        method = est.predict_proba if hasattr(est, "predict_proba") else est.predict
+        return method(X_fit if X_pred is None else X_pred, **predict)
 
-    def heads(**kw):
-        est = clf(model=two_heads, preprocessor=None, **kw)
-        return est.fit(X, {"kind": y3, "flag": y2, "value": y2}).predict_proba(X)
-
-    def values(**kw):
-        return reg(model=two_values, **kw).fit(X, [yr, -yr]).predict(X)
-
-    yield "several outputs clf, loop", lambda: heads()
-    yield "several outputs clf, model.fit", lambda: heads(callbacks=[callback()])
-    yield "several outputs clf, validation_split", lambda: heads(validation_split=0.2)
-    yield "several outputs reg, loop", lambda: values()
-    yield "several outputs reg, validation_split", lambda: values(validation_split=0.2)
-
-    def dask_fit(est, target, **kw):
+    def on_dask(est, y_fit):
         with dask.config.set(scheduler="synchronous"):
-            est = est.fit(da.from_array(X, chunks=(60, 5)), da.from_array(target, chunks=60), **kw)
+            est.fit(da.from_array(X, chunks=(60, 5)), da.from_array(y_fit, chunks=60))
             method = est.predict_proba if hasattr(est, "predict_proba") else est.predict
             return np.asarray(method(X))
 
-    yield "dask X clf", lambda: dask_fit(clf(), y3)
-    yield "dask X clf, model.fit", lambda: dask_fit(clf(callbacks=[callback()]), y3)
-    yield "dask X reg, validation_split", lambda: dask_fit(reg(validation_split=0.2), yr)
+
+    both = {"a": X, "b": Xb}
+    inputs = {"model": two_inputs, "preprocessor": None}
+    heads = {"model": two_heads, "preprocessor": None}
+    y_heads = {"kind": y3, "flag": y2, "value": y2}
+    each_epoch = {"callbacks": [keras.callbacks.Callback()]}  # model.fit, not the compiled loop
+    cases = {
+        "clf sparse labels, loop in memory": lambda: out(clf(), X, y3),
+        "clf one-hot, loop in memory": lambda: out(clf(loss="categorical_crossentropy"), X, y3),
+        "clf binary column, loop in memory": lambda: out(clf(), X, y2),
+        "clf sparse labels, model.fit": lambda: out(clf(**each_epoch), X, y3),
+        "clf binary, model.fit": lambda: out(clf(**each_epoch), X, y2),
+        "clf sparse X, loop on tf.data": lambda: out(clf(preprocessor=None), sp.csr_matrix(X), y3),
+        "reg, loop in memory": lambda: out(reg(), X, yr),
+        "reg, model.fit": lambda: out(reg(**each_epoch), X, yr),
+        "reg two columns, loop in memory": lambda: out(reg(), X, np.c_[yr, -yr]),
+        "clf validation_split": lambda: out(clf(validation_split=0.2), X, y3),
+        "clf early_stopping": lambda: out(clf(early_stopping=True, epochs=4), X, y3),
+        "reg validation_split": lambda: out(reg(validation_split=0.2), X, yr),
+        "clf validation_data": lambda: out(clf(), X[:200], y3[:200], X,
+                                           fit={"validation_data": (X[200:], y3[200:])}),
+        "clf predicted in batches": lambda: out(clf(), X, y3, batch_size=64),
+        "several inputs, loop": lambda: out(clf(**inputs), both, y3),
+        "several inputs, model.fit": lambda: out(clf(**inputs, **each_epoch), both, y3),
+        "several inputs, predicted in batches": lambda: out(clf(**inputs), both, y3, batch_size=64),
+        "several inputs, validation_split": lambda: out(
+            clf(**inputs, validation_split=0.2), both, y3),
+        "several outputs clf, loop": lambda: out(clf(**heads), X, y_heads),
+        "several outputs clf, model.fit": lambda: out(clf(**heads, **each_epoch), X, y_heads),
+        "several outputs clf, validation_split": lambda: out(
+            clf(**heads, validation_split=0.2), X, y_heads),
+        "several outputs reg, loop": lambda: out(reg(model=two_values), X, [yr, -yr]),
+        "several outputs reg, validation_split": lambda: out(
+            reg(model=two_values, validation_split=0.2), X, [yr, -yr]),
+        "dask X clf": lambda: on_dask(clf(), y3),
+        "dask X clf, model.fit": lambda: on_dask(clf(**each_epoch), y3),
+        "dask X reg, validation_split": lambda: on_dask(reg(validation_split=0.2), yr),
+    }
+    yield from cases.items()
 
 
 def _run(out):

@@ -221,7 +221,8 @@ def training_dataset(source, targets, sample_weight, *, batch_size, epochs, shuf
             source, targets, sample_weight, batch_size=batch_size, epochs=epochs,
             shuffle=shuffle, seed=seed, stack=stack, augment=augment,
         ), per_epoch
-    rows = _labelled_rows(source, targets, sample_weight, stack, order=_EpochOrder(n, seed, shuffle))
+    rows = _labelled_rows(source, targets, sample_weight, stack,
+                          order=_EpochOrder(n, seed, shuffle))
 
     def gather(step):
         epoch, batch = divmod(int(step), per_epoch)
@@ -403,7 +404,8 @@ def evaluation_dataset(source, targets, sample_weight, *, batch_size, stack):
     batch_size = _capped_batch_size(source, batch_size)
     rows = _labelled_rows(source, targets, sample_weight, stack)
     if not source.indexable:  # a known length: Keras then runs every batch, with no warning
-        dataset = _sequential_dataset(rows, lambda: _sequential_evaluation_batches(rows, batch_size))
+        dataset = _sequential_dataset(
+            rows, lambda: _sequential_evaluation_batches(rows, batch_size))
         return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(n, batch_size)))
 
     def gather(batch):

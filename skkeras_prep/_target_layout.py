@@ -34,7 +34,8 @@ class Targets:
 
     def __repr__(self):
         names = [head[0] for head in self.heads]
-        return f"Targets(n={len(self)}, shape={self.values.shape}, dtype={self.dtype.name}, heads={names})"
+        return (f"Targets(n={len(self)}, shape={self.values.shape}, dtype={self.dtype.name}, "
+                f"heads={names})")
 
     @property
     def single(self):

@@ -15,7 +15,8 @@ import pytest
 
 from skkeras_prep import KerasPipelineClassifier, _dataset
 from skkeras_prep._target_layout import Targets, side_by_side
-from skkeras_prep._targets import ClassifierTargetEncoder, MultiOutputEncoder, RegressorTargetEncoder
+from skkeras_prep._targets import (ClassifierTargetEncoder, MultiOutputEncoder,
+                                   RegressorTargetEncoder)
 from skkeras_prep.sources import ArraySource, MultiSource
 
 N = 12
@@ -172,7 +173,8 @@ def test_a_fit_lets_the_encoded_targets_go(monkeypatch):
                                "flag": keras.layers.Dense(1, activation="sigmoid")(x)})
 
     X = np.random.default_rng(0).normal(size=(N, 2))
-    KerasPipelineClassifier(two_heads, epochs=1, random_state=0).fit(X, {"kind": LABELS, "flag": FLAGS})
+    est = KerasPipelineClassifier(two_heads, epochs=1, random_state=0)
+    est.fit(X, {"kind": LABELS, "flag": FLAGS})
     gc.collect()
     assert len(seen) == 1 and seen[0]() is None
 
