@@ -143,8 +143,8 @@ PROFILED = {  # label -> function names whose cumulative time is reported (file:
     "tracing (all tf.function / tf.data traces)": ["func_graph.py:func_graph_from_py_func"],
     "training pipeline (tf.data / in-memory batches)": ["_dataset.py:training_dataset",
                                                         "_dataset.py:in_memory_batches"],
-    "training (keras fit or compiled epoch loop)": ["trainer.py:fit", "_loop.py:run_arrays",
-                                                    "_loop.py:run"],
+    "training (keras fit or compiled epoch loop)": ["trainer.py:fit", "_compiled_epochs.py:run_arrays",
+                                                    "_compiled_epochs.py:run"],
     "predict / score": ["_estimator.py:_model_output"],
     "whole fit": ["_estimator.py:_fit"],
 }

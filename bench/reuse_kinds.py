@@ -164,7 +164,7 @@ WARM_PARTS = {  # label -> functions (file:function) whose cumulative time is re
     "compiling (the optimizer included)": ["_compiling.py:compile_model"],
     "pool key": ["_pool.py:pool_key"],
     "copying the state into the pooled model": ["_pool.py:_copy_state"],
-    "compiled training loop": ["_loop.py:run_arrays"],
+    "compiled training loop": ["_compiled_epochs.py:run_arrays"],
     "score (predict, accuracy)": ["classifier.py:score"],
 }
 

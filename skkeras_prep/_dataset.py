@@ -15,9 +15,12 @@ index inside a parallel, prefetched ``tf.data`` map (and decoded there, for a so
   window of ``SEQUENTIAL_WINDOW_CHUNKS`` chunks (or the source's ``window_chunks``), the
   epoch's batches made across chunk edges; validation batches in order, chunk by chunk.
 
-Several inputs (``sources.MultiSource``) are gathered by the same one ``tf.numpy_function``
-(one array per input, then y and w) and handed to the model as a dict; several outputs have
-their targets stored side by side and cut into a dict per batch (``_model_targets``).
+Every source is read through its ``parts`` (``{None: source}`` for one input, ``{input name:
+source}`` for several): one ``tf.numpy_function`` gathers one array per part, then y and w, and
+the model gets a bare tensor for one unnamed part, else a dict by input name. Targets come as
+one ``_target_layout.Targets``, whose heads cut each batch into what Keras compares with the
+outputs (the batch itself for one output, a dict by output name for several). So nothing here
+asks how many inputs or outputs there are.
 
 Only the batch is converted to float32 (and densified, for sparse input) by the source's
 ``gather``, so the data is never copied whole. Gathered indices are sorted within a batch for memory locality; the order of rows
@@ -36,7 +39,7 @@ import threading
 import numpy as np
 import tensorflow as tf
 
-from .sources.multi import MultiSource
+from ._target_layout import split_batch
 
 AUTOTUNE = tf.data.AUTOTUNE
 # The map functions below are TensorFlow ops only, with no Python control flow on tensors, so
@@ -133,70 +136,58 @@ def _gathered_spec(source):
 
 
 def _gathered_specs(source):
-    """(dtype, shape) of each array ``gather`` returns: one, or one per input of a
-    ``MultiSource`` (whose ``gather`` returns a tuple)."""
-    parts = source.parts.values() if isinstance(source, MultiSource) else [source]
-    return [_gathered_spec(part) for part in parts]
+    """(dtype, shape) of the array ``gather`` returns for each of the source's parts."""
+    return [_gathered_spec(part) for part in source.parts.values()]
+
+
+def _structure(names, values):
+    """Values by part: the value itself for one unnamed part, else a dict by name."""
+    return values[0] if names == [None] else dict(zip(names, values))
 
 
 def _model_inputs(source):
-    """Like ``_model_input``, for the list of gathered tensors: the model's input tensor, or
-    for a ``MultiSource`` the dict ``{input name: tensor}`` a multi-input model takes."""
-    if not isinstance(source, MultiSource):
-        to_input = _model_input(source)
-        return lambda batch: to_input(batch[0])
-    converters = [(name, _model_input(part)) for name, part in source.parts.items()]
-    return lambda batch: {name: convert(t) for (name, convert), t in zip(converters, batch)}
+    """Like ``_model_input``, for the list of gathered tensors (one per part): the model's
+    input tensor for one unnamed part, else the dict ``{input name: tensor}``."""
+    converters = [_model_input(part) for part in source.parts.values()]
+    names = list(source.parts)
+    return lambda batch: _structure(names, [convert(t) for convert, t in zip(converters, batch)])
 
 
-def _model_targets(heads):
-    """A batch of encoded targets -> what Keras compares with the outputs: the batch itself,
-    or for several outputs (``heads``, from the target encoder's ``target_heads``) the dict
-    ``{output name: its columns}``, each cast to its loss's dtype."""
-    if heads is None:
-        return lambda y: y
-
-    def split(y):
-        out = {}
-        for name, start, stop, dtype, squeeze in heads:
-            part = y[:, start] if squeeze else y[:, start:stop]
-            out[name] = tf.cast(part, dtype)
-        return out
-
-    return split
+def _model_targets(targets):
+    """A batch of encoded targets -> what Keras compares with the outputs (``Targets.split``,
+    with TensorFlow's cast). It holds the heads only, never the targets' values."""
+    heads = targets.heads
+    return lambda y: split_batch(heads, y, tf.cast)
 
 
 def _gather_parts(source, index):
-    x = source.gather(index)
-    return x if isinstance(x, tuple) else (x,)
+    """Rows ``index`` of every part of ``source``: one array per input."""
+    return tuple(part.gather(index) for part in source.parts.values())
 
 
-def _labelled_rows(source, y, sample_weight, y_dtype, stack, **extra):
-    """The holder of the source, y and weights for a pipeline of (x, y, w) batches; y is cast
-    to ``y_dtype`` (default: its own) per batch, and the holder is emptied when ``stack``
-    closes."""
-    y = np.asarray(y)
-    rows = _Rows(X=source, y=y, w=np.asarray(sample_weight, dtype=np.float32),
-                 y_dtype=np.dtype(y.dtype if y_dtype is None else y_dtype), **extra)
+def _labelled_rows(source, targets, sample_weight, stack, **extra):
+    """The holder of the source, the targets (``_target_layout.Targets``) and the weights for
+    a pipeline of (x, y, w) batches; emptied when ``stack`` closes."""
+    rows = _Rows(X=source, y=targets, w=np.asarray(sample_weight, dtype=np.float32), **extra)
     stack.callback(rows.release)
     return rows
 
 
 def _labelled_batch(rows, index):
     """The gathered input(s) (one array per input), then y and w, as one flat tuple."""
-    return (*_gather_parts(rows.X, index), rows.y[index].astype(rows.y_dtype), rows.w[index])
+    return (*_gather_parts(rows.X, index), rows.y.batch(index), rows.w[index])
 
 
-def _labelled_loader(gather, rows, y_heads=None):
+def _labelled_loader(gather, rows):
     """A ``tf.data`` map function: a step number -> ``gather(step)`` as (x, y, w) tensors of
-    known shape. Shapes, types and the decoder are read now, so the traced function holds no
-    arrays. x is a dict for several inputs, y for several outputs (``y_heads``)."""
+    known shape. Shapes, types, the decoders and the target heads are read now, so the traced
+    function holds no arrays. x and y are structures (``_model_inputs``, ``_model_targets``)."""
     x_specs = _gathered_specs(rows.X)
     k = len(x_specs)
-    types = [t for t, _ in x_specs] + [tf.as_dtype(rows.y_dtype), tf.float32]
-    shapes = [s for _, s in x_specs] + [(None,) + rows.y.shape[1:], (None,)]
+    types = [t for t, _ in x_specs] + [tf.as_dtype(rows.y.dtype), tf.float32]
+    shapes = [s for _, s in x_specs] + [(None,) + rows.y.row_shape, (None,)]
     to_input = _model_inputs(rows.X)
-    to_targets = _model_targets(y_heads)
+    to_targets = _model_targets(rows.y)
 
     @_ops_only
     def load(step):
@@ -215,22 +206,22 @@ def _augmented(dataset, augment):
     return dataset.map(lambda x, t, w: (augment(x), t, w))
 
 
-def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
-                     y_dtype=None, augment=None, y_heads=None):
+def training_dataset(source, targets, sample_weight, *, batch_size, epochs, shuffle, seed, stack,
+                     augment=None):
     """Batches (x, y, w) for ``epochs`` passes over the rows of ``source``, and the number of
-    batches in an epoch; see the module docstring. Each batch of y is cast to ``y_dtype``
-    (default: y's own), so targets can be stored compactly, and cut into one target per
-    output where ``y_heads`` says so. ``augment`` (or None) transforms each training batch's
-    x (never validation or prediction batches). The arrays are let go when ``stack`` (a
+    batches in an epoch; see the module docstring. Each batch of ``targets`` (a
+    ``_target_layout.Targets``) is cast to its dtype, so targets can be stored compactly, and
+    cut as its heads say. ``augment`` (or None) transforms each training batch's x (never
+    validation or prediction batches). The arrays are let go when ``stack`` (a
     ``contextlib.ExitStack``) closes."""
     n = source.n_rows
     per_epoch = n_batches(n, batch_size)
     if not source.indexable:
         return _sequential_training_dataset(
-            source, y, sample_weight, batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-            seed=seed, stack=stack, y_dtype=y_dtype, augment=augment, y_heads=y_heads,
+            source, targets, sample_weight, batch_size=batch_size, epochs=epochs,
+            shuffle=shuffle, seed=seed, stack=stack, augment=augment,
         ), per_epoch
-    rows = _labelled_rows(source, y, sample_weight, y_dtype, stack,
+    rows = _labelled_rows(source, targets, sample_weight, stack,
                           order=_EpochOrder(n, seed, shuffle))
 
     def gather(step):
@@ -244,7 +235,7 @@ def training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle, s
     parallel = TRAIN_MAP_PARALLELISM if source.graph_decoder() is None else AUTOTUNE
     dataset = tf.data.Dataset.range(epochs * per_epoch)
     dataset = dataset.map(
-        _labelled_loader(gather, rows, y_heads), num_parallel_calls=parallel, deterministic=True
+        _labelled_loader(gather, rows), num_parallel_calls=parallel, deterministic=True
     )
     return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH), per_epoch
 
@@ -255,31 +246,25 @@ MAX_IN_MEMORY_BYTES = 64 * 2**20
 MAX_IN_MEMORY_ORDER = 4 * 2**20
 
 
-def in_memory_batches(source, y, sample_weight, *, batch_size, epochs, shuffle, seed,
-                      y_dtype=None, y_heads=None):
+def in_memory_batches(source, targets, sample_weight, *, batch_size, epochs, shuffle, seed):
     """The training batches of ``training_dataset`` as whole arrays, for small data: (x, y,
     w, order, batch_size), where row ``order[e, b * batch_size:(b + 1) * batch_size]`` of x,
     y and w make batch b of epoch e, exactly the rows, order and dtypes the pipeline gathers.
-    x is a dict ``{input name: array}`` for a ``MultiSource``, and y a dict ``{output name:
-    targets}`` for several outputs (``y_heads``, cut and cast as ``_model_targets`` does).
+    x and y are structures as the pipeline's are: an array for one input (output), a dict by
+    name for several (``_structure``; y cut and cast by ``Targets.split``).
     None for rows that are not a dense array (sparse rows stay sparse and are densified one
     batch at a time; rows read in order or decoded in the graph), or too large
     (``MAX_IN_MEMORY_BYTES``, ``MAX_IN_MEMORY_ORDER``)."""
     from .sources.arrays import ArraySource
 
     n = source.n_rows
-    parts = source.parts if isinstance(source, MultiSource) else {None: source}
+    parts = source.parts
     if (not all(isinstance(p, ArraySource) and p.graph_decoder() is None for p in parts.values())
             or n * max(source.row_bytes, 1) > MAX_IN_MEMORY_BYTES
             or n * epochs > MAX_IN_MEMORY_ORDER):
         return None
-    x = {name: np.asarray(part.gather(slice(0, n))) for name, part in parts.items()}
-    x = x[None] if None in x else x
-    y = np.asarray(y)
-    y = y.astype(np.dtype(y.dtype if y_dtype is None else y_dtype), copy=False)
-    if y_heads is not None:
-        y = {name: (y[:, start] if squeeze else y[:, start:stop]).astype(dtype)
-             for name, start, stop, dtype, squeeze in y_heads}
+    x = _structure(list(parts), [np.asarray(part.gather(slice(0, n))) for part in parts.values()])
+    y = targets.split(targets.values.astype(targets.dtype, copy=False), lambda a, d: a.astype(d))
     w = np.asarray(sample_weight, dtype=np.float32)
     per_epoch = n_batches(n, batch_size)
     if per_epoch == 1:
@@ -362,35 +347,34 @@ def _sequential_batches(rows, epochs, batch_size, shuffle, seed):
             usable = total - total % batch_size
             for start in range(0, usable, batch_size):
                 batch, part = served(start, start + batch_size)
-                yield batch, rows.y[part].astype(rows.y_dtype), rows.w[part]
+                yield batch, rows.y.batch(part), rows.w[part]
             carry_x, carry_i = served(usable, total)
             del x  # before the next window is filled (``_windows``)
         if carry_x is not None and len(carry_x):
-            yield carry_x, rows.y[carry_i].astype(rows.y_dtype), rows.w[carry_i]
+            yield carry_x, rows.y.batch(carry_i), rows.w[carry_i]
 
 
-def _sequential_training_dataset(source, y, sample_weight, *, batch_size, epochs, shuffle,
-                                 seed, stack, y_dtype, augment, y_heads=None):
-    rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+def _sequential_training_dataset(source, targets, sample_weight, *, batch_size, epochs, shuffle,
+                                 seed, stack, augment):
+    rows = _labelled_rows(source, targets, sample_weight, stack)
     return _sequential_dataset(
-        rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed), augment,
-        y_heads,
-    )
+        rows, lambda: _sequential_batches(rows, epochs, batch_size, shuffle, seed), augment)
 
 
-def _sequential_dataset(rows, batches, augment=None, y_heads=None):
+def _sequential_dataset(rows, batches, augment=None):
     """A ``tf.data`` pipeline of the (x, y, w) numpy batches that ``batches()`` yields
-    (``augment``: training batches only; y cut per output as ``y_heads`` says)."""
+    (``augment``: training batches only; y cut as the targets' heads say). A source read in
+    order is one part: parts of several inputs must be indexable, to be aligned row by row."""
     source = rows.X
     x_type, x_shape = _gathered_spec(source)
     signature = (
         tf.TensorSpec(x_shape, x_type),
-        tf.TensorSpec((None,) + rows.y.shape[1:], tf.as_dtype(rows.y_dtype)),
+        tf.TensorSpec((None,) + rows.y.row_shape, tf.as_dtype(rows.y.dtype)),
         tf.TensorSpec((None,), tf.float32),
     )
     dataset = tf.data.Dataset.from_generator(batches, output_signature=signature)
     to_input = _model_input(source)
-    to_targets = _model_targets(y_heads)
+    to_targets = _model_targets(rows.y)
     dataset = dataset.map(_ops_only(lambda x, t, w: (to_input(x), to_targets(t), w)),
                           num_parallel_calls=AUTOTUNE)
     return _augmented(dataset, augment).prefetch(TRAIN_PREFETCH)
@@ -405,24 +389,23 @@ def _sequential_evaluation_batches(rows, batch_size):
         usable = len(x) - len(x) % batch_size
         for offset in range(0, usable, batch_size):
             part = slice(first + offset, first + offset + batch_size)
-            yield x[offset:offset + batch_size], rows.y[part].astype(rows.y_dtype), rows.w[part]
+            yield x[offset:offset + batch_size], rows.y.batch(part), rows.w[part]
         carry, first = x[usable:], first + usable
     if carry is not None and len(carry):
         part = slice(first, first + len(carry))
-        yield carry, rows.y[part].astype(rows.y_dtype), rows.w[part]
+        yield carry, rows.y.batch(part), rows.w[part]
 
 
-def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=None, y_heads=None):
-    """One ordered pass of (x, y, w) batches, for validation data; y is cast per batch as in
-    ``training_dataset``; the arrays are let go when ``stack`` closes. A source read in order
-    is read chunk by chunk."""
+def evaluation_dataset(source, targets, sample_weight, *, batch_size, stack):
+    """One ordered pass of (x, y, w) batches, for validation data; ``targets`` are cast and
+    cut per batch as in ``training_dataset``; the arrays are let go when ``stack`` closes. A
+    source read in order is read chunk by chunk."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
-    rows = _labelled_rows(source, y, sample_weight, y_dtype, stack)
+    rows = _labelled_rows(source, targets, sample_weight, stack)
     if not source.indexable:  # a known length: Keras then runs every batch, with no warning
         dataset = _sequential_dataset(
-            rows, lambda: _sequential_evaluation_batches(rows, batch_size), y_heads=y_heads
-        )
+            rows, lambda: _sequential_evaluation_batches(rows, batch_size))
         return dataset.apply(tf.data.experimental.assert_cardinality(n_batches(n, batch_size)))
 
     def gather(batch):
@@ -431,39 +414,39 @@ def evaluation_dataset(source, y, sample_weight, *, batch_size, stack, y_dtype=N
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
     dataset = dataset.map(
-        _labelled_loader(gather, rows, y_heads), num_parallel_calls=AUTOTUNE, deterministic=True
+        _labelled_loader(gather, rows), num_parallel_calls=AUTOTUNE, deterministic=True
     )
     return dataset.prefetch(AUTOTUNE)
 
 
 def prediction_batches(source, *, batch_size):
-    """Ordered float32 batches of the source's rows, as the model receives them. One batch is
-    returned directly; more stream via tf.data. Wide rows get smaller batches
-    (``MAX_EVAL_BATCH_BYTES``)."""
+    """Ordered float32 batches of the source's rows, as the model receives them (an array for
+    one unnamed part, a dict by input name for several). One batch is returned directly; more
+    stream via tf.data. Wide rows get smaller batches (``MAX_EVAL_BATCH_BYTES``)."""
     n = source.n_rows
     batch_size = _capped_batch_size(source, batch_size)
-    if isinstance(source, MultiSource):
-        yield from _multi_prediction_batches(source, batch_size)
-        return
-    decodes = source.graph_decoder() is not None
-    to_input = _model_input(source)
-    if not source.indexable:
+    parts = source.parts
+    if not source.indexable:  # one part (see ``_sequential_dataset``), read chunk by chunk
+        decodes, to_input = source.graph_decoder() is not None, _model_input(source)
         for _, chunk in source.chunks(batch_size):
             yield to_input(tf.convert_to_tensor(chunk)) if decodes else chunk
         return
-    if n <= batch_size and not decodes:
-        yield source.gather(slice(0, n))
+    if n <= batch_size and all(part.graph_decoder() is None for part in parts.values()):
+        yield _structure(list(parts), list(_gather_parts(source, slice(0, n))))
         return
     rows = _Rows(X=source)
 
     def gather(batch):
-        return rows.X.gather(slice(int(batch) * batch_size, min(n, (int(batch) + 1) * batch_size)))
+        start = int(batch) * batch_size
+        return _gather_parts(rows.X, slice(start, min(n, start + batch_size)))
 
-    x_type, x_shape = _gathered_spec(source)
+    specs = _gathered_specs(source)
+    to_inputs = _model_inputs(source)
 
     @_ops_only
     def load(batch):
-        return to_input(tf.ensure_shape(tf.numpy_function(gather, [batch], x_type), x_shape))
+        gathered = tf.numpy_function(gather, [batch], [t for t, _ in specs])
+        return to_inputs([tf.ensure_shape(t, shape) for t, (_, shape) in zip(gathered, specs)])
 
     dataset = tf.data.Dataset.range(n_batches(n, batch_size))
     dataset = dataset.map(load, num_parallel_calls=AUTOTUNE, deterministic=True).prefetch(AUTOTUNE)
@@ -471,16 +454,3 @@ def prediction_batches(source, *, batch_size):
         yield from dataset
     finally:
         rows.release()
-
-
-def _multi_prediction_batches(source, batch_size):
-    """Ordered batches of a ``MultiSource``: dicts ``{input name: batch}``, each part decoded
-    (eagerly) where its source decodes in the graph."""
-    decoders = {name: (_model_input(part) if part.graph_decoder() is not None else None)
-                for name, part in source.parts.items()}
-    for start in range(0, source.n_rows, batch_size):
-        parts = source.gather(slice(start, min(source.n_rows, start + batch_size)))
-        yield {
-            name: part if decoders[name] is None else decoders[name](tf.convert_to_tensor(part))
-            for name, part in zip(source.parts, parts)
-        }

@@ -320,17 +320,15 @@ class _KerasPipelineBase(PartsReprMixin, EstimatorParams):
         validation = self._validation_rows(options["validation_data"], preprocessor, encoder)
         # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
         augment = _augment.for_fit(self.augmentation, input_shape(source), seeds[0] + epochs_before)
-        y_encoded = encoder.encode(y)
-        y_heads = encoder.target_heads()  # None for one output
+        targets = encoder.targets(y)  # one head, or one per output
         settings = _training.TrainingSettings.of(self, callbacks, options)
         fraction = 0.0 if validation is not None else settings.validation_fraction
-        stratify = self._stratify_labels(y_encoded) if fraction and y_heads is None else None
+        stratify = self._stratify_labels(targets.values) if fraction and targets.single else None
         with reading(source):  # e.g. an image file that fails to decode
             keras_history = _training.train(
-                model, source, y_encoded, weights, settings=settings,
+                model, source, targets, weights, settings=settings,
                 epochs=options["epochs"], shuffle_seed=seeds[1] + epochs_before,
-                split_seed=seeds[2], stratify=stratify, y_dtype=encoder.batch_dtype(),
-                augment=augment, validation=validation, y_heads=y_heads,
+                split_seed=seeds[2], stratify=stratify, augment=augment, validation=validation,
             )
         for key, values in keras_history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
@@ -349,7 +347,7 @@ class _KerasPipelineBase(PartsReprMixin, EstimatorParams):
         y_val = self._check_targets_again(y_val, encoder)
         check_same_rows(inputs, y_val)
         weights = check_sample_weight(w_val, len(y_val))
-        return inputs.rows(self, preprocessor), encoder.encode(y_val), weights
+        return inputs.rows(self, preprocessor), encoder.targets(y_val), weights
 
     # -- scoring ---------------------------------------------------------------------------
     def _routed_score(self, scorer, X, y, sample_weight):

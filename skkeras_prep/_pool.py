@@ -14,7 +14,7 @@ fit takes that one instead and copies the fresh model's state into it:
 * metric states are reset and ``stop_training`` is cleared.
 
 The traced functions stay with the model (Keras's train function, the compiled epoch loop of
-``_loop``, the forward function of ``_build.forward_function``), so the next fit and predict
+``_compiled_epochs``, the forward function of ``_build.forward_function``), so the next fit and predict
 run them without tracing again.
 
 Ownership. A fitted estimator owns its model for as long as it is alive: ``adopt`` (at the end

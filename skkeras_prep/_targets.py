@@ -2,113 +2,33 @@
 
 Nothing here needs TensorFlow. An encoder is fitted once per fit on the training targets, is
 told the model's output width once the model is built (``set_output_width``), and then turns
-targets into what the loss expects (``encode``) and model outputs into what scikit-learn's API
-returns (``to_proba``, ``to_labels``, ``to_predictions``).
+targets into what the loss expects (``targets``: a ``_target_layout.Targets``, made from
+``encode`` and ``batch_dtype``) and model outputs into what scikit-learn's API returns
+(``to_proba``, ``to_labels``, ``to_predictions``). The checks of y are in ``_target_checks``,
+the classifier's target layouts and their losses in ``_target_losses``.
+
+Saved files and pickles name the three encoder classes as ``skkeras_prep._targets.<class>``:
+they stay defined here.
 """
 
-import warnings
-
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
+from ._output_keys import per_output, split_targets
+from ._target_checks import (as_target_array as _as_target_array, check_finite_target,
+                             check_float32_range, check_label_values, check_probabilities,
+                             check_target_columns, known_classes, ravel_column,
+                             refuse_several_outputs)
+from ._target_layout import Targets, side_by_side
+from ._target_losses import (BINARY_COLUMN, INDICATOR, ONE_HOT, SPARSE_LABELS, SPARSE_LOSSES,
+                             check_classifier_loss, classifier_layout, width_hint)
 from .multi_io import MultiOutput, is_multi_target
 
+__all__ = ["ClassifierTargetEncoder", "MultiOutputEncoder", "RegressorTargetEncoder",
+           "check_target_columns"]  # also imported from here: BINARY_COLUMN, INDICATOR
+
 _CHUNK = 65536  # rows per chunk when labels are turned into class indices
-
-# How targets are laid out for the loss.
-BINARY_COLUMN = "binary_column"  # float32 (n, 1) of 0/1, for one sigmoid unit
-SPARSE_LABELS = "sparse_labels"  # int32 (n,) class indices, for softmax + sparse CE
-ONE_HOT = "one_hot"  # float32 (n, k) one-hot rows, for softmax + categorical CE
-INDICATOR = "indicator"  # float32 (n, k) 0/1 columns, for multilabel sigmoid units
-
-
-def _as_target_array(y):
-    """Turn a list, Series, categorical, sparse indicator or array target into a numpy array.
-
-    A categorical becomes an array of its categories' own dtype (int categories stay ints;
-    an object array of ints would be an 'unknown' target type for scikit-learn)."""
-    if sp.issparse(y):
-        y = y.toarray()  # a sparse label indicator matrix: n_samples x n_labels, small
-    y = np.asarray(y)
-    if y.dtype.kind == "c":
-        raise ValueError("Complex data not supported: y has a complex dtype; pass real values.")
-    check_target_columns(y)
-    return y
-
-
-def check_target_columns(y):
-    """Refuse a y with rows but no target column (shape ``(n, 0)``), which scikit-learn's
-    checks report as a fault of the target transformer or as an unknown label type."""
-    shape = np.shape(y)
-    if len(shape) >= 2 and 0 in shape[1:]:
-        raise ValueError(
-            f"y has shape {shape}: it has no target column. Pass one target per row of X, "
-            "as an array of shape (n_samples,), or (n_samples, n_outputs) with at least one "
-            "column."
-        )
-
-
-# Losses that compare the output with a target of the same shape (element-wise or over the
-# last axis), by their normalised names (_compiling.loss_name); and the one that takes class
-# indices. Used to pick the target layout from the loss and to refuse impossible pairs.
-SAME_SHAPE_LOSSES = frozenset({
-    "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error", "huber", "log_cosh", "binary_crossentropy",
-    "binary_focal_crossentropy", "categorical_crossentropy", "categorical_focal_crossentropy",
-    "kl_divergence", "kldivergence", "poisson", "hinge", "squared_hinge", "categorical_hinge",
-    "cosine_similarity",
-})
-SPARSE_LOSSES = frozenset({"sparse_categorical_crossentropy"})
-# Losses normalised over the last axis: with a single output column they are always 0.
-PER_ROW_DISTRIBUTION_LOSSES = frozenset({
-    "categorical_crossentropy", "categorical_focal_crossentropy", "categorical_hinge",
-    "kl_divergence", "kldivergence", "cosine_similarity",
-})
-
-
-def _check_label_values(y):
-    """Refuse missing (None, NaN) or mixed-type labels in an object array, naming rows."""
-    if y.dtype.kind != "O" or y.ndim != 1:
-        return
-    missing = np.flatnonzero([v is None or (isinstance(v, float) and v != v) for v in y])
-    if missing.size:
-        raise ValueError(
-            f"y contains missing labels (None or NaN) at {missing.size} row(s), first "
-            f"{missing[:5].tolist()}. Drop those rows, or fill them with a label of their own, "
-            "before fit."
-        )
-    kinds = sorted({"str" if isinstance(v, str) else "number" if isinstance(v, (int, float, np.number))
-                    else type(v).__name__ for v in y})
-    if len(kinds) > 1:
-        raise ValueError(
-            f"y mixes label types ({', '.join(kinds)}); labels must all be strings or all "
-            "numbers. Convert them, e.g. y.astype(str)."
-        )
-
-
-def _refuse_several_outputs(width):
-    """A single target for a model with several outputs: say how to give one per output."""
-    if isinstance(width, dict):
-        raise ValueError(
-            f"The model has several outputs {list(width)}; pass y as a dict keyed by output "
-            "name (or a list in output order, or skkeras_prep.MultiOutput), one target per "
-            "output."
-        )
-
-
-def _ravel_column(y):
-    if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. Please change the "
-            "shape of y to (n_samples,), for example using ravel().",
-            DataConversionWarning,
-            stacklevel=4,
-        )
-        return y.ravel()
-    return y
 
 
 class ClassifierTargetEncoder:
@@ -131,24 +51,10 @@ class ClassifierTargetEncoder:
                 "indicator matrix for multilabel targets. For several output columns of "
                 "labels, wrap the classifier in sklearn.multioutput.MultiOutputClassifier."
             )
-        y = _ravel_column(y)
-        _check_label_values(y)
+        y = ravel_column(y)
+        check_label_values(y)
         check_classification_targets(y)
-        if classes is None:
-            classes = np.unique(y)
-        else:
-            classes = np.unique(np.asarray(classes))
-            unseen = np.setdiff1d(np.unique(y), classes)
-            if unseen.size:
-                raise ValueError(
-                    f"y contains labels {unseen.tolist()} that are not in classes="
-                    f"{classes.tolist()}; pass every label in `classes`."
-                )
-        if classes.size < 2:
-            raise ValueError(
-                f"The target has only one class ({classes.tolist()}); a classifier needs at "
-                "least 2 classes. Check the labels, or the row filter that produced them."
-            )
+        classes = known_classes(y, classes)
         self.classes_ = classes
         self.n_classes_ = classes.size
         self.target_type_ = "binary" if classes.size == 2 else "multiclass"
@@ -165,8 +71,8 @@ class ClassifierTargetEncoder:
                     f"the first fit; got shape {y.shape}."
                 )
             return y
-        y = _ravel_column(y)
-        _check_label_values(y)
+        y = ravel_column(y)
+        check_label_values(y)
         check_classification_targets(y)
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
@@ -187,30 +93,18 @@ class ClassifierTargetEncoder:
         """Pick the target layout for the model's output width and loss; check the width.
         ``from_logits``: the loss reads logits, so ``to_proba`` applies the sigmoid (one
         unit, multilabel, binary cross-entropy) or the softmax (the other losses) first."""
-        _refuse_several_outputs(width)
+        refuse_several_outputs(width)
         allowed = self.expected_widths()
         if width not in allowed:
-            if self.target_type_ == "binary":
-                hint = "1 (a sigmoid unit) or 2 (a softmax over both classes)"
-            elif self.target_type_ == "multiclass":
-                hint = f"{self.n_classes_} (one softmax unit per class)"
-            else:
-                hint = f"{self.n_classes_} (one sigmoid unit per label)"
             raise ValueError(
                 f"The model's output has width {width}, but the {self.target_type_} target "
-                f"with classes {self.classes_.tolist()} needs width {hint}. Use "
+                f"with classes {self.classes_.tolist()} needs width "
+                f"{width_hint(self.target_type_, self.n_classes_)}. Use "
                 "skkeras_prep.models.output_units(meta) in the builder, or read "
                 "meta['n_classes_']."
             )
-        if self.target_type_ == "multilabel-indicator":
-            layout = INDICATOR
-        elif width == 1:
-            layout = BINARY_COLUMN
-        elif loss_name in SAME_SHAPE_LOSSES:
-            layout = ONE_HOT  # e.g. categorical cross-entropy, or mse on softmax outputs
-        else:
-            layout = SPARSE_LABELS  # sparse categorical cross-entropy, or a custom loss
-        self._check_loss(loss_name, width, layout)
+        layout = classifier_layout(self.target_type_, width, loss_name)
+        check_classifier_loss(loss_name, width, layout, self.target_type_)
         self.output_width_ = width
         self.layout_ = layout
         self.logits_activation_ = None
@@ -218,23 +112,6 @@ class ClassifierTargetEncoder:
             sigmoid = layout in (BINARY_COLUMN, INDICATOR) or str(loss_name).startswith("binary")
             self.logits_activation_ = "sigmoid" if sigmoid else "softmax"
         return self
-
-    def _check_loss(self, loss_name, width, layout):
-        """Refuse a loss that cannot work with this target layout, before training."""
-        if loss_name in SPARSE_LOSSES and layout in (BINARY_COLUMN, INDICATOR):
-            what = "one sigmoid unit" if layout == BINARY_COLUMN else "multilabel 0/1 columns"
-            raise ValueError(
-                f"loss={loss_name!r} takes one class index per row and needs a softmax over "
-                f"every class, but this {self.target_type_} target is trained as {what} "
-                f"(output width {width}). Use loss=None (binary cross-entropy) or "
-                "'binary_crossentropy'."
-            )
-        if loss_name in PER_ROW_DISTRIBUTION_LOSSES and width == 1:
-            raise ValueError(
-                f"loss={loss_name!r} compares distributions over the output columns, so with "
-                "one output unit it is constant and nothing is learned. Use loss=None "
-                "(binary cross-entropy), or a softmax output of width 2 for this loss."
-            )
 
     def default_loss(self, width=None):
         """The loss for ``loss=None``, for the output width set (or ``width``)."""
@@ -254,6 +131,12 @@ class ClassifierTargetEncoder:
             out[start:start + _CHUNK] = np.searchsorted(self.classes_, y[start:start + _CHUNK])
         return out
 
+    def targets(self, y):
+        """The encoded targets of a fit (``_target_layout.Targets``): ``encode(y)``, cast to
+        ``batch_dtype()`` one batch at a time. A subclass changes the encoding by overriding
+        ``encode`` (and ``batch_dtype``, for another dtype)."""
+        return Targets(self.encode(y), self.batch_dtype())
+
     def encode(self, y):
         """Targets as stored for training: compact integers (1 byte a row for up to 256
         classes) that ``_dataset`` casts to ``batch_dtype()`` one batch at a time."""
@@ -270,10 +153,6 @@ class ClassifierTargetEncoder:
         """The dtype the loss gets: class indices for sparse cross-entropy, else floats."""
         return np.int32 if self.layout_ == SPARSE_LABELS else np.float32
 
-    def target_heads(self):
-        """None: one output, whose targets are the batch as it is (see MultiOutputEncoder)."""
-        return None
-
     # -- model output -> sklearn -----------------------------------------------------------
     def to_proba(self, output):
         out = np.asarray(output, dtype=np.float64)
@@ -283,13 +162,7 @@ class ClassifierTargetEncoder:
         elif activation == "softmax":
             out = np.exp(out - out.max(axis=1, keepdims=True))
             out /= out.sum(axis=1, keepdims=True)
-        if out.size and (not np.all(np.isfinite(out)) or out.min() < -1e-6 or out.max() > 1 + 1e-6):
-            raise ValueError(
-                "The model's outputs are not probabilities (values outside [0, 1] or not "
-                "finite). End the model with a 'sigmoid' (binary, multilabel) or 'softmax' "
-                "(multiclass) activation, or, if it returns logits, train it with a loss that "
-                "says so (loss__from_logits=True or a loss object with from_logits=True)."
-            )
+        check_probabilities(out)
         out = np.clip(out, 0.0, 1.0)
         if self.layout_ == INDICATOR:
             return out
@@ -315,14 +188,6 @@ class ClassifierTargetEncoder:
         return head + [("probabilities", {"layout": self.layout_})]
 
 
-def _check_finite_target(y):
-    if not np.isfinite(y).all():
-        raise ValueError(
-            "y contains NaN or infinity. Drop or impute those rows before fit; a regressor "
-            "needs a finite target for every row."
-        )
-
-
 class RegressorTargetEncoder:
     """Values -> float32 columns (optionally through a fitted target transformer) and back."""
 
@@ -339,8 +204,8 @@ class RegressorTargetEncoder:
                     "use KerasPipelineClassifier."
                 ) from None
         if y.ndim == 2 and y.shape[1] == 1:
-            y = _ravel_column(y)
-        _check_finite_target(y)
+            y = ravel_column(y)
+        check_finite_target(y)
         self.y_ndim_ = y.ndim
         y2 = y.reshape(len(y), -1).astype(np.float64)
         self.n_outputs_ = y2.shape[1]
@@ -353,7 +218,7 @@ class RegressorTargetEncoder:
 
     def check_values(self, y):
         y = _as_target_array(y).astype(np.float64)
-        _check_finite_target(y)
+        check_finite_target(y)
         y2 = y.reshape(len(y), -1)
         if y2.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -363,7 +228,7 @@ class RegressorTargetEncoder:
         return y
 
     def set_output_width(self, width, loss_name=None, from_logits=False):
-        _refuse_several_outputs(width)
+        refuse_several_outputs(width)
         if from_logits:
             raise ValueError(
                 "The loss has from_logits=True, which is for classification; a regressor's "
@@ -392,30 +257,15 @@ class RegressorTargetEncoder:
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         if self.target_transformer_ is not None:
             y2 = np.asarray(self.target_transformer_.transform(y2), dtype=np.float64)
-        if self.target_transformer_ is not None:
-            if not (np.abs(y2) <= np.finfo(np.float32).max).all():  # NaN, infinite or too large
-                largest = np.abs(np.asarray(y, dtype=np.float64)).max()
-                raise ValueError(
-                    f"The target_transformer {type(self.target_transformer_).__name__} could not "
-                    "bring y into float32's range (the model's precision): y has values up to "
-                    f"{largest:.3g}, too large to standardise in float64 (their squares "
-                    "overflow), and it returned NaN, infinite or still huge values. Divide y "
-                    "by a power of ten before fit (and multiply the predictions back)."
-                )
-        elif np.abs(y2).max(initial=0.0) > np.finfo(np.float32).max:
-            raise ValueError(
-                f"y has values up to {np.abs(y2).max():.3g}, too large for float32 (the model's "
-                "precision). Standardise it with target_transformer='auto' (the default; "
-                "target_transformer=None trains on y as it is), or divide y by a power of ten."
-            )
+        check_float32_range(y, y2, self.target_transformer_)
         return y2.astype(np.float32)
+
+    def targets(self, y):
+        """The encoded targets of a fit (``_target_layout.Targets``), float32 columns."""
+        return Targets(self.encode(y), self.batch_dtype())
 
     def batch_dtype(self):
         return np.float32
-
-    def target_heads(self):
-        """None: one output, whose targets are the batch as it is (see MultiOutputEncoder)."""
-        return None
 
     def to_predictions(self, output):
         out = np.asarray(output, dtype=np.float64).reshape(len(output), -1)
@@ -436,26 +286,13 @@ class RegressorTargetEncoder:
 
 
 # -- several outputs -------------------------------------------------------------------------
-def _split_targets(y, what="y"):
-    """``(keys or None, list of target arrays)`` of a multi-output y: a dict or ``MultiOutput``
-    keyed by output name, or a list/tuple in the model's output order (keys None)."""
-    if isinstance(y, MultiOutput):
-        return (None if y.positional else y.names), list(y.data.values())
-    if isinstance(y, dict):
-        bad = [k for k in y if not isinstance(k, str)]
-        if bad:
-            raise TypeError(f"{what} is a dict whose keys must be output names (strings); got {bad!r}.")
-        return list(y), list(y.values())
-    return None, list(y)
-
-
 class MultiOutputEncoder:
     """One target encoder per model output (a classifier's or a regressor's kind for every
     head). Targets are given as a dict or ``MultiOutput`` keyed by output name, or a list in
     the model's output order; the output names are matched once the model is built
     (``set_output_width``). For training, every head's encoded columns are stored side by side
-    in one array; ``target_heads`` tells ``_dataset`` how to cut a batch into the dict of
-    per-output targets Keras takes."""
+    in one array (``targets``), whose heads tell ``_dataset`` how to cut a batch into the
+    dict of per-output targets Keras takes."""
 
     several_outputs = True
 
@@ -463,19 +300,8 @@ class MultiOutputEncoder:
         self.make_head = make_head
         self.kind = kind  # "classifier" or "regressor": the target type of the whole
 
-    def _targets(self, y, n_expected=None):
-        keys, targets = _split_targets(y)
-        lengths = [len(t) for t in targets]
-        if len(set(lengths)) > 1:
-            shown = dict(zip(keys or [str(i) for i in range(len(targets))], lengths))
-            raise ValueError(
-                f"The targets have different numbers of rows: {shown}. Every output needs one "
-                "target row per sample."
-            )
-        return keys, targets
-
     def fit(self, y, **kwargs):
-        keys, targets = self._targets(y)
+        keys, targets = split_targets(y)
         self.keys_ = keys
         self.names_ = list(keys) if keys is not None else None
         classes = kwargs.pop("classes", None)
@@ -500,9 +326,6 @@ class MultiOutputEncoder:
         # its model handed back to the pool, ``_pool``) only by a garbage collection.
         self.make_head = None
         self.n_outputs_ = len(self.heads_)
-        # the factory is needed by fit only; a fitted encoder keeps no reference to the
-        # estimator (whose bound method it is), so it saves and is freed with its estimator
-        self.make_head = None
         if self.kind == "classifier":
             self.target_type_ = "multiclass-multioutput"
             self.classes_ = [h.classes_ for h in self.heads_]
@@ -522,7 +345,7 @@ class MultiOutputEncoder:
 
     def _aligned(self, y):
         """The targets of ``y`` in head order, checked against the fitted outputs."""
-        keys, targets = self._targets(y)
+        keys, targets = split_targets(y)
         if len(targets) != len(self.heads_):
             raise ValueError(
                 f"y has {len(targets)} target(s), but the estimator was fitted with "
@@ -585,35 +408,13 @@ class MultiOutputEncoder:
             self.n_classes_ = [h.n_classes_ for h in self.heads_]
         return names
 
-    @staticmethod
-    def _per_output(value, names, what):
-        """``value`` for each output: a dict by output name, a list in output order, or one
-        value for all."""
-        if isinstance(value, dict):
-            unknown = [k for k in value if k not in names]
-            missing = [k for k in names if k not in value]
-            if unknown or missing:
-                raise ValueError(
-                    f"{what} is a dict keyed {list(value)}, but the model's outputs are "
-                    f"{names}; give one {what} per output (or {what}=None for the defaults)."
-                )
-            return [value[name] for name in names]
-        if isinstance(value, (list, tuple)):
-            if len(value) != len(names):
-                raise ValueError(
-                    f"{what} is a list of {len(value)}, but the model has {len(names)} outputs "
-                    f"{names}; give one {what} per output."
-                )
-            return list(value)
-        return [value] * len(names)
-
     def set_output_width(self, widths, loss_names=None, from_logits=False):
         """Match the targets to the model's outputs (``widths``: ``{output name: width}``)
         and check each head's width and loss (``loss_names``, ``from_logits``: one value,
         or a dict by output name / list in output order)."""
         names = self._match_outputs(widths)
-        losses = self._per_output(loss_names, names, "loss")
-        logits = self._per_output(from_logits, names, "loss")
+        losses = per_output(loss_names, names, "loss")
+        logits = per_output(from_logits, names, "loss")
         for name, head, loss, head_logits in zip(names, self.heads_, losses, logits):
             try:
                 head.set_output_width(widths[name], loss, from_logits=bool(head_logits))
@@ -631,26 +432,11 @@ class MultiOutputEncoder:
         names = self._match_outputs(width)
         return {name: head.default_loss(width[name]) for name, head in zip(names, self.heads_)}
 
-    def encode(self, y):
-        """Every head's encoded targets side by side, (n, total columns), in one compact
-        dtype; ``target_heads`` says where each head's columns are."""
-        parts = [np.asarray(head.encode(t)) for head, t in zip(self.heads_, self._aligned(y))]
-        columns, start = [], 0
-        for name, head, part in zip(self.names_, self.heads_, parts):
-            width = 1 if part.ndim == 1 else part.shape[1]
-            columns.append((name, start, start + width, np.dtype(head.batch_dtype()).name, part.ndim == 1))
-            start += width
-        self.columns_ = columns
-        dtype = np.result_type(*[p.dtype for p in parts])
-        return np.concatenate([p.reshape(len(p), -1).astype(dtype, copy=False) for p in parts], axis=1)
-
-    def batch_dtype(self):
-        return np.float32  # cast per batch; target_heads casts class indices back to int32
-
-    def target_heads(self):
-        """How a batch of ``encode``'s columns becomes Keras's targets: ``(output name, first
-        column, end column, dtype name, squeeze to 1-D)`` per output."""
-        return list(self.columns_)
+    def targets(self, y):
+        """Every head's encoded targets (its own ``targets``, so a subclass's ``encode``)
+        side by side in one ``_target_layout.Targets``, one named head per output."""
+        parts = [head.targets(t) for head, t in zip(self.heads_, self._aligned(y))]
+        return side_by_side(self.names_, parts)
 
     # -- model output -> sklearn -----------------------------------------------------------
     def to_proba(self, outputs):

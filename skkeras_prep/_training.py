@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from . import _dataset, _loop, _pool
+from . import _compiled_epochs, _dataset, _pool
 from ._compat import keras_distribute_strategy, keras_set_steps_per_execution
 from ._tf_process_state import releasing_gradient_registrations, releasing_kernel_cache
 
@@ -131,19 +131,18 @@ def _split_rows(n, fraction, stratify, seed):
     return np.sort(train_rows), np.sort(val_rows)
 
 
-def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_seed,
-          stratify=None, y_dtype=None, augment=None, validation=None, y_heads=None):
+def train(model, source, targets, weights, *, settings, epochs, shuffle_seed, split_seed,
+          stratify=None, augment=None, validation=None):
     """Train the compiled ``model`` on ``source`` (a ``RowSource``) for ``epochs`` epochs and
     return Keras's history dict.
 
-    ``y`` is the encoded target array and ``weights`` the per-row float32 weights, aligned with
-    the source's rows (for several outputs, every output's columns side by side, cut apart
-    per batch as ``y_heads`` says). ``stratify`` (labels or None) stratifies the validation
-    split. ``shuffle_seed`` seeds the epoch permutations and ``split_seed`` the validation
-    split. ``augment`` (``_augment.for_fit``, or None) transforms the training batches only.
-    ``validation`` (row source, encoded targets, weights), from ``fit(validation_data=...)``,
-    replaces the split (early stopping then watches it). The
-    pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
+    ``targets`` (a ``_target_layout.Targets``: the encoded targets, one head per output) and
+    ``weights`` (per-row float32) are aligned with the source's rows. ``stratify`` (labels or
+    None) stratifies the validation split. ``shuffle_seed`` seeds the epoch permutations and
+    ``split_seed`` the validation split. ``augment`` (``_augment.for_fit``, or None)
+    transforms the training batches only. ``validation`` (row source, ``Targets``, weights),
+    from ``fit(validation_data=...)``, replaces the split (early stopping then watches it).
+    The pipelines' arrays are let go when training ends (see ``_dataset``), then the gradient
     registrations and the eager kernels this fit's traced functions left behind
     (docs/DESIGN.md, "Memory over many fits").
     """
@@ -151,68 +150,78 @@ def train(model, source, y, weights, *, settings, epochs, shuffle_seed, split_se
         # A model kept for reuse keeps its traced functions, and their kernels are looked up
         # again by its next fit: the cache is emptied only every so many such fits.
         stack.enter_context(releasing_kernel_cache(reused_model=_pool.reusable(model)))  # closes last
-        val_batch = settings.validation_batch_size or max(settings.batch_size, 1024)
-        if validation is not None:
-            val_source, val_y, val_weights = validation
-            validation = _dataset.evaluation_dataset(
-                val_source, val_y, val_weights, batch_size=val_batch, stack=stack, y_dtype=y_dtype,
-                y_heads=y_heads,
-            )
-        fraction = 0.0 if validation is not None else settings.validation_fraction
-        if fraction:
-            if source.indexable:
-                train_rows, val_rows = _split_rows(source.n_rows, fraction, stratify, split_seed)
-                train_source, val_source = source.take(train_rows), source.take(val_rows)
-            else:  # read in order: the source holds out what it can read cheaply
-                train_source, val_source, train_rows, val_rows = source.hold_out(fraction, split_seed)
-            validation = _dataset.evaluation_dataset(
-                val_source, y[val_rows], weights[val_rows],
-                batch_size=val_batch, stack=stack, y_dtype=y_dtype, y_heads=y_heads,
-            )
-            source, y, weights = train_source, y[train_rows], weights[train_rows]
-
+        (source, targets, weights), validation = _validation_data(
+            (source, targets, weights), validation, settings, stratify=stratify,
+            seed=split_seed, stack=stack)
         callbacks = list(settings.callbacks)
         build_optimizer(model)
         stack.enter_context(releasing_gradient_registrations(model))
         # The compiled epoch loop takes batches of arrays or of dicts of them (several
         # inputs or outputs), from whole arrays in memory or from the tf.data pipeline.
-        fast = _loop.usable(model, callbacks=callbacks, validation=validation,
-                            verbose=settings.verbose)
+        fast = _compiled_epochs.usable(model, callbacks=callbacks, validation=validation,
+                                       verbose=settings.verbose)
         if fast and augment is None:  # augmentation is a map of the tf.data pipeline
             batches = _dataset.in_memory_batches(
-                source, y, weights, batch_size=settings.batch_size, epochs=epochs,
-                shuffle=settings.shuffle, seed=shuffle_seed, y_dtype=y_dtype, y_heads=y_heads,
+                source, targets, weights, batch_size=settings.batch_size, epochs=epochs,
+                shuffle=settings.shuffle, seed=shuffle_seed,
             )
             if batches is not None:
                 per_epoch = _dataset.n_batches(source.n_rows, settings.batch_size)
-                return _loop.run_arrays(model, batches, epochs=epochs, steps_per_epoch=per_epoch)
+                return _compiled_epochs.run_arrays(model, batches, epochs=epochs,
+                                                   steps_per_epoch=per_epoch)
         dataset, per_epoch = _dataset.training_dataset(
-            source, y, weights, batch_size=settings.batch_size, epochs=epochs,
-            shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, y_dtype=y_dtype,
-            augment=augment, y_heads=y_heads,
+            source, targets, weights, batch_size=settings.batch_size, epochs=epochs,
+            shuffle=settings.shuffle, seed=shuffle_seed, stack=stack, augment=augment,
         )
         if fast:
-            return _loop.run(model, dataset, epochs=epochs, steps_per_epoch=per_epoch)
-        # A model built in a strategy's scope trains one step per call: Keras's loop of
-        # several steps in one call fails on a distributed iterator (TensorFlow 2.21, Keras
-        # 3.15: "You must feed a value for placeholder tensor ... while/cond/Placeholder").
-        keras_set_steps_per_execution(
-            model, 1 if keras_distribute_strategy(model) is not None
-            else steps_per_execution(per_epoch, settings.verbose, callbacks))
-        callbacks.append(keras.callbacks.TerminateOnNaN())
-        if settings.early_stopping:
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=settings.n_iter_no_change,
-                    min_delta=settings.tol, restore_best_weights=True,
-                )
+            return _compiled_epochs.run(model, dataset, epochs=epochs, steps_per_epoch=per_epoch)
+        return _keras_fit(model, dataset, validation, settings=settings, callbacks=callbacks,
+                          epochs=epochs, steps_per_epoch=per_epoch)
+
+
+def _validation_data(training, validation, settings, *, stratify, seed, stack):
+    """``(training (source, targets, weights), validation dataset or None)``: the pipeline of
+    ``fit(validation_data=...)``'s (source, targets, weights) where given, else of the rows
+    ``validation_split`` (or early stopping) holds out, which leave the training rows."""
+    val_batch = settings.validation_batch_size or max(settings.batch_size, 1024)
+    if validation is not None:
+        return training, _dataset.evaluation_dataset(*validation, batch_size=val_batch, stack=stack)
+    fraction = settings.validation_fraction
+    if not fraction:
+        return training, None
+    source, targets, weights = training
+    if source.indexable:
+        train_rows, val_rows = _split_rows(source.n_rows, fraction, stratify, seed)
+        train_source, val_source = source.take(train_rows), source.take(val_rows)
+    else:  # read in order: the source holds out what it can read cheaply
+        train_source, val_source, train_rows, val_rows = source.hold_out(fraction, seed)
+    validation = _dataset.evaluation_dataset(
+        val_source, targets.take(val_rows), weights[val_rows], batch_size=val_batch, stack=stack)
+    return (train_source, targets.take(train_rows), weights[train_rows]), validation
+
+
+def _keras_fit(model, dataset, validation, *, settings, callbacks, epochs, steps_per_epoch):
+    """``model.fit`` on the pipelines, with the callbacks the estimator adds; the history."""
+    # A model built in a strategy's scope trains one step per call: Keras's loop of
+    # several steps in one call fails on a distributed iterator (TensorFlow 2.21, Keras
+    # 3.15: "You must feed a value for placeholder tensor ... while/cond/Placeholder").
+    keras_set_steps_per_execution(
+        model, 1 if keras_distribute_strategy(model) is not None
+        else steps_per_execution(steps_per_epoch, settings.verbose, callbacks))
+    callbacks.append(keras.callbacks.TerminateOnNaN())
+    if settings.early_stopping:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=settings.n_iter_no_change,
+                min_delta=settings.tol, restore_best_weights=True,
             )
-        result = model.fit(
-            dataset, epochs=epochs, steps_per_epoch=per_epoch, validation_data=validation,
-            callbacks=callbacks, verbose=settings.verbose, shuffle=False,  # the dataset shuffles
         )
-        settings.restored_epoch = restored_epoch(callbacks)
-        return result.history
+    result = model.fit(
+        dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=validation,
+        callbacks=callbacks, verbose=settings.verbose, shuffle=False,  # the dataset shuffles
+    )
+    settings.restored_epoch = restored_epoch(callbacks)
+    return result.history
 
 
 def restored_epoch(callbacks):

@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor, _dataset
 from skkeras_prep._augment import SUPPORTED_OPTIONS, option_layers
+from skkeras_prep._target_layout import Targets
 from skkeras_prep.models import MLP
 from skkeras_prep.sources import ArraySource, RowSource
 
@@ -204,10 +205,10 @@ def test_pipelines_augment_training_x_only(make_source):
     X = np.arange(1, 1 + 12 * 4 * 4, dtype=np.float32).reshape(12, 4, 4, 1)
     y, w = np.arange(12), np.ones(12, dtype=np.float32)
     with contextlib.ExitStack() as stack:
-        train, _ = _dataset.training_dataset(make_source(X), y, w, batch_size=5, epochs=1, shuffle=False,
+        train, _ = _dataset.training_dataset(make_source(X), Targets(y), w, batch_size=5, epochs=1, shuffle=False,
                                              seed=0, stack=stack, augment=lambda x: -x)
         batches = list(train)
         assert all((x.numpy() < 0).all() for x, _, _ in batches)
         np.testing.assert_array_equal(np.concatenate([t.numpy() for _, t, _ in batches]), y)
-        evaluation = _dataset.evaluation_dataset(ArraySource(X), y, w, batch_size=5, stack=stack)
+        evaluation = _dataset.evaluation_dataset(ArraySource(X), Targets(y), w, batch_size=5, stack=stack)
         assert all((x.numpy() > 0).all() for x, _, _ in evaluation)

@@ -19,6 +19,7 @@ from sklearn.utils import get_tags
 
 import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, KerasPipelineRegressor
+from skkeras_prep._target_layout import Targets
 from skkeras_prep.images import ImageLoader, image_folder
 from skkeras_prep.sources import ImageFileSource, RowSource
 from skkeras_prep.sources.protocol import streaming_rows_of
@@ -199,7 +200,7 @@ def test_the_pipeline_of_an_image_source_is_traced_without_autograph(data):
     before = {m for m in sys.modules if m.startswith("__autograph_generated_file")}
     with contextlib.ExitStack() as stack:
         dataset, _ = _dataset.training_dataset(
-            source, np.zeros(len(X), np.int32), np.ones(len(X), np.float32), batch_size=8,
+            source, Targets(np.zeros(len(X), np.int32)), np.ones(len(X), np.float32), batch_size=8,
             epochs=1, shuffle=True, seed=0, stack=stack)
         x, _, _ = next(iter(dataset))
         batches = list(_dataset.prediction_batches(source, batch_size=8))

@@ -409,18 +409,18 @@ def test_a_list_with_one_entry_per_row_is_one_target():
 
 # -- with the pool, the compiled epoch loop, compile rules, logits, validation_data ------------
 def test_multi_io_fits_take_the_compiled_loop_and_match_keras_fit(data, monkeypatch):
-    """The compiled epoch loop (``_loop``) runs dict batches (several inputs, several outputs)
+    """The compiled epoch loop (``_compiled_epochs``) runs dict batches (several inputs, several outputs)
     from whole arrays in memory and from the tf.data pipeline; both give Keras ``fit``'s
     weights and history to the bit (as tests/test_pool.py checks for one input and output)."""
     import skkeras_prep
-    from skkeras_prep import _dataset, _loop
+    from skkeras_prep import _compiled_epochs, _dataset
 
     Xa, Xb, y_bin, y_cls = data
     X, y = {"a": Xa, "b": Xb}, [Xa[:, 0] * 2.0, Xb[:, 1] - 1.0]
     used = []
     for name in ("run", "run_arrays"):
-        original = getattr(_loop, name)
-        monkeypatch.setattr(_loop, name, lambda *a, _f=original, _n=name, **k: (used.append(_n), _f(*a, **k))[1])
+        original = getattr(_compiled_epochs, name)
+        monkeypatch.setattr(_compiled_epochs, name, lambda *a, _f=original, _n=name, **k: (used.append(_n), _f(*a, **k))[1])
 
     def fits(**kw):
         reg = KerasPipelineRegressor(two_values, preprocessor={"a": StandardScaler()}, epochs=3,

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from skkeras_prep._inputs import dispatch
+from skkeras_prep._target_layout import Targets
 from skkeras_prep.sources import ArraySource, RowSource, RowSubset, SparseSource, as_source
 
 
@@ -195,8 +196,8 @@ def test_sequential_batches_cover_each_row_once_per_epoch(monkeypatch):
     monkeypatch.setattr(_dataset, "SEQUENTIAL_WINDOW_CHUNKS", 2)
     n, batch = 45, 4
     X = np.arange(n, dtype=np.float32).reshape(n, 1)
-    rows = _dataset._Rows(X=_SequentialOnly(X), y=np.arange(n), w=np.ones(n, np.float32),
-                          y_dtype=np.dtype(np.int64))
+    rows = _dataset._Rows(X=_SequentialOnly(X), y=Targets(np.arange(n), np.int64),
+                          w=np.ones(n, np.float32))
     batches = list(_dataset._sequential_batches(rows, epochs=2, batch_size=batch, shuffle=True, seed=3))
     assert len(batches) == 2 * _dataset.n_batches(n, batch)
     per_epoch = len(batches) // 2

@@ -168,7 +168,7 @@ def test_targets_are_stored_compactly_and_cast_per_batch(monkeypatch, n_classes,
 
     def spy(X, y, sample_weight, **kwargs):
         dataset, per_epoch = real(X, y, sample_weight, **kwargs)
-        seen["stored"] = np.asarray(y)
+        seen["stored"] = y.values
         seen["batch"] = next(iter(dataset))[1].numpy()
         return dataset, per_epoch
 

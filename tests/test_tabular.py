@@ -31,6 +31,7 @@ from sklearn.utils import get_tags
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skkeras_prep import KerasPipelineClassifier, _dataset, _estimator
+from skkeras_prep._target_layout import Targets
 from skkeras_prep._validation import check_transformed, check_X
 from skkeras_prep.models import MLP
 from skkeras_prep.sources import ArraySource, SparseSource, as_source
@@ -314,7 +315,7 @@ def test_wide_rows_get_smaller_prediction_and_validation_batches():
     assert max(len(b) for b in batches) <= cap
     np.testing.assert_array_equal(np.concatenate(batches), X.toarray())
     with contextlib.ExitStack() as stack:
-        val = _dataset.evaluation_dataset(as_source(X), np.zeros(n), np.ones(n), batch_size=1024, stack=stack)
+        val = _dataset.evaluation_dataset(as_source(X), Targets(np.zeros(n)), np.ones(n), batch_size=1024, stack=stack)
         sizes = [int(x.shape[0]) for x, _, _ in val]
     assert max(sizes) <= cap and sum(sizes) == n
 

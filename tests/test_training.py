@@ -43,7 +43,7 @@ def validation_targets(monkeypatch):
     original = _dataset.evaluation_dataset
 
     def spy(X, y, w, **kwargs):
-        seen.append(np.asarray(y).copy())
+        seen.append(y.values.copy())
         return original(X, y, w, **kwargs)
 
     monkeypatch.setattr(_dataset, "evaluation_dataset", spy)

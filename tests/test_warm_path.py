@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from skkeras_prep import KerasPipelineClassifier, _compiling, _dataset
+from skkeras_prep._target_layout import Targets
 from skkeras_prep.sources.arrays import ArraySource
 
 
@@ -35,7 +36,7 @@ def test_in_memory_order_is_the_pipelines_order(n, batch_size, shuffle):
     x = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
     epochs, seed = 5, 3
     *_, order, _ = _dataset.in_memory_batches(
-        ArraySource(x), np.zeros(n), np.ones(n), batch_size=batch_size, epochs=epochs,
+        ArraySource(x), Targets(np.zeros(n)), np.ones(n), batch_size=batch_size, epochs=epochs,
         shuffle=shuffle, seed=seed)
     pipeline = _dataset._EpochOrder(n, seed, shuffle)
     for epoch in range(epochs):

@@ -30,7 +30,12 @@ class MultiSource(RowSource):
                 f"Input(s) {unordered} are read in order (indexable=False) and cannot be "
                 "aligned row by row with the other inputs; pass them as arrays."
             )
-        self.parts = dict(parts)
+        self._parts = dict(parts)
+
+    @property
+    def parts(self):
+        """``{input name: source}``: the dict the model's input is (``RowSource.parts``)."""
+        return self._parts
 
     @property
     def input_names(self):

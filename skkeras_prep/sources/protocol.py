@@ -87,6 +87,13 @@ class RowSource(abc.ABC):
         """The shape of one row as ``gather`` returns it (before ``graph_decoder``)."""
         return self.row_shape
 
+    @property
+    def parts(self):
+        """The sources the model's inputs are read from, by input name: ``{None: self}`` for
+        a model with one input (it gets a bare tensor), ``{name: source}`` for several (it
+        gets a dict; ``multi.MultiSource``). The pipelines read every source through this."""
+        return {None: self}
+
     def gather(self, index):
         """Rows ``index`` (a sorted 1-D int array or a slice) as a numpy batch of
         ``batch_dtype``, shape ``(len(index),) + gathered_shape``."""
