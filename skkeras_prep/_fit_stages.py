@@ -15,9 +15,9 @@ from . import _build, _compiling, _pool, _training
 from . import distribution as _distribution
 from ._compat import sklearn_num_samples
 from ._inputs import input_shape, input_width
-from ._targets import MultiOutputEncoder
+from ._output_keys import target_dtypes
+from ._targets import encoder_for, model_output_count
 from .exceptions import TrainingDivergedError
-from .multi_io import MultiOutput, is_multi_target
 
 
 def check_same_rows(inputs, y):
@@ -60,8 +60,7 @@ def meta(estimator, source, encoder, data=None):
         "input_shape_": input_shape(source),
         "output_names_": getattr(encoder, "keys_", None),
         "n_outputs_": encoder.n_outputs_,
-        # the number of output tensors the model has (one per target for several outputs)
-        "n_outputs_expected_": len(encoder.heads_) if getattr(encoder, "several_outputs", False) else 1,
+        "n_outputs_expected_": model_output_count(encoder),
         "target_type_": encoder.target_type_,
         "n_classes_": getattr(encoder, "n_classes_", None),
         "classes_": getattr(encoder, "classes_", None),
@@ -86,18 +85,12 @@ class NewFit:
         """Check X (recording what predict compares), fit the target encoder: (y, encoder)."""
         est = self.est
         inputs.check(est, reset=True, preprocessor=est.preprocessor)
-        if is_multi_target(y, inputs.n_rows):  # one target per output, each its own encoder
-            encoder = MultiOutputEncoder(
-                est._new_target_encoder, "classifier" if is_classifier(est) else "regressor"
-            )
-        else:
-            encoder = est._new_target_encoder()
+        encoder = encoder_for(y, inputs.n_rows, est._new_target_encoder,
+                              "classifier" if is_classifier(est) else "regressor")
         y = est._fit_target_encoder(encoder, y, self.classes, trained=self.trained)
         check_same_rows(inputs, y)
         shape, dtype = inputs.description()
-        y_dtype = ({name: np.asarray(t).dtype for name, t in y.data.items()}
-                   if isinstance(y, MultiOutput) else np.asarray(y).dtype)
-        self.data = {"X_shape_": shape, "X_dtype_": dtype, "y_dtype_": y_dtype}
+        self.data = {"X_shape_": shape, "X_dtype_": dtype, "y_dtype_": target_dtypes(y)}
         return y, encoder
 
     def preprocess(self, inputs, y, incremental, seed):

@@ -51,3 +51,13 @@ def per_output(value, names, what):
             )
         return list(value)
     return [value] * len(names)
+
+
+def target_dtypes(y):
+    """The dtype of y as given (scikeras's ``y_dtype_``): one per output, by name, for a
+    ``MultiOutput``."""
+    import numpy as np
+
+    if isinstance(y, MultiOutput):
+        return {name: np.asarray(t).dtype for name, t in y.data.items()}
+    return np.asarray(y).dtype

@@ -286,6 +286,17 @@ class RegressorTargetEncoder:
 
 
 # -- several outputs -------------------------------------------------------------------------
+def encoder_for(y, n_rows, make_one, kind):
+    """A new encoder for y: ``MultiOutputEncoder`` (one ``make_one()`` per output) when y
+    holds one target per model output (``multi_io.is_multi_target``), else ``make_one()``."""
+    return MultiOutputEncoder(make_one, kind) if is_multi_target(y, n_rows) else make_one()
+
+
+def model_output_count(encoder):
+    """The number of output tensors the model has: one per target for several outputs."""
+    return len(encoder.heads_) if getattr(encoder, "several_outputs", False) else 1
+
+
 class MultiOutputEncoder:
     """One target encoder per model output (a classifier's or a regressor's kind for every
     head). Targets are given as a dict or ``MultiOutput`` keyed by output name, or a list in

@@ -54,6 +54,13 @@ def dispatch(X):
     check_present(X)
     if is_multi_input(X):
         X = MultiInput(X)
+        lazy = [name for name, part in X.items() if is_dask_collection(part)]
+        if lazy:
+            raise TypeError(
+                f"Input(s) {lazy} are dask collections; several inputs must be held in memory "
+                "(numpy arrays, sparse matrices or DataFrames). Compute them first, or pass "
+                "one dask input."
+            )
         return NamedInputs({name: _adapter(part) for name, part in X.items()})
     return NamedInputs({None: _adapter(X)})
 

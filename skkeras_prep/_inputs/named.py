@@ -1,7 +1,7 @@
 """X as a structure of named inputs: the one shape every X takes inside the estimator.
 
 A dict or ``MultiInput`` X has one entry per model input; a single X is the structure of one
-unnamed entry. Each entry is an adapter of its own kind (``memory``, ``dask``). The structure
+unnamed entry. Each entry is an adapter of its own kind (``memory``, or one lazy input). The structure
 checks what concerns all of them (the names against the model's and the preprocessor dict's,
 the same rows), gives each entry its record and its transformer, and joins their row sources
 (``sources.MultiSource`` for named entries). Every loop here runs once for a single X.
@@ -79,12 +79,7 @@ class NamedInputs:
         self.parts = dict(parts)
         self.named = None not in self.parts
         if self.named and any(part.lazy for part in self.parts.values()):
-            lazy = [name for name, part in self.parts.items() if part.lazy]
-            raise TypeError(
-                f"Input(s) {lazy} are dask collections; several inputs must be held in memory "
-                "(numpy arrays, sparse matrices or DataFrames). Compute them first, or pass "
-                "one dask input."
-            )
+            raise TypeError("Several named inputs must all be held in memory.")  # dispatch says more
 
     @property
     def lazy(self):

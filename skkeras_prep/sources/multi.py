@@ -65,13 +65,15 @@ class MultiSource(RowSource):
 
 
 def input_shape(source):
-    """The shape of one row as the model receives it: a tuple, or for several inputs a dict
-    ``{name: tuple}``."""
-    return source.row_shape if isinstance(source, MultiSource) else tuple(source.row_shape)
+    """The shape of one row as the model receives it, read through ``parts``: a tuple for
+    one unnamed part, a dict ``{name: tuple}`` for named ones."""
+    shapes = {name: tuple(part.row_shape) for name, part in source.parts.items()}
+    return shapes[None] if None in shapes else shapes
 
 
 def input_width(source):
-    """The number of values in one row: an int, or for several inputs a dict ``{name: int}``."""
-    if isinstance(source, MultiSource):
-        return {name: int(np.prod(shape)) for name, shape in source.row_shape.items()}
-    return int(np.prod(source.row_shape))
+    """The number of values in one row: an int, or a dict ``{name: int}`` for named parts."""
+    shape = input_shape(source)
+    if isinstance(shape, dict):
+        return {name: int(np.prod(one)) for name, one in shape.items()}
+    return int(np.prod(shape))
