@@ -317,9 +317,11 @@ def main(argv=None):
                         help="folder for the PNG files (reused when it holds the right count; "
                              "default: a temporary folder, removed at the end)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "no_regression.md"))
+    parser.add_argument("--json", default=None,
+                        help="raw results (default: --out with the extension .json)")
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else "full"
-    reps = args.reps or SIZES[mode]["reps"]
+    reps = SIZES[mode]["reps"] if args.reps is None else args.reps
     if reps < 1:
         parser.error(f"--reps must be at least 1, got {reps}")
     try:
@@ -362,7 +364,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as fh:
         fh.write(text)
-    raw = os.path.splitext(args.out)[0] + ".json"
+    raw = args.json or os.path.splitext(args.out)[0] + ".json"
     with open(raw, "w") as fh:
         json.dump({"meta": meta, "results": results, "table": table, "rows": rows}, fh,
                   indent=1, default=str)
