@@ -30,7 +30,6 @@ import os
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,7 @@ import time
 from . import baseline as baseline_mod
 from . import cases, images_throughput, out_of_core
 from . import run as bench_run
-from .harness import PeakMeter, run_job_subprocess
+from .harness import PeakMeter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULE = "bench.no_regression"
@@ -287,24 +286,6 @@ def _prepare_images(directory, n):
         images_throughput.write_folder(directory, n)
 
 
-def run_jobs(jobs):
-    results = []
-    for i, job in enumerate(jobs, 1):
-        t0 = time.perf_counter()
-        try:
-            result = run_job_subprocess(job)
-        except subprocess.TimeoutExpired as exc:  # keep going: the table says what is missing
-            result = {"job": job, "error": f"timed out after {exc.timeout} s"}
-        results.append(result)
-        status = "ERROR" if "error" in result else "ok"
-        print(f"[{i}/{len(jobs)}] rep {job['rep']} {job['scenario']:<12} {job['contender']:<22} "
-              f"{status} {time.perf_counter() - t0:6.1f}s load {os.getloadavg()[0]:.2f}",
-              file=sys.stderr, flush=True)
-        if "error" in result:
-            print(result["error"][-2000:], file=sys.stderr)
-    return results
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m bench.no_regression",
@@ -334,7 +315,7 @@ def main(argv=None):
     started = time.perf_counter()
     try:
         _prepare_images(image_dir, SIZES[mode]["images"]["n"])
-        results = run_jobs(plan(mode, reps, base, image_dir))
+        results = bench_run.run_jobs(plan(mode, reps, base, image_dir))
     finally:
         if own_dir:
             shutil.rmtree(image_dir, ignore_errors=True)

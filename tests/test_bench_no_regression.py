@@ -86,7 +86,7 @@ def test_bad_arguments_are_refused_with_the_fix(capsys, monkeypatch, tmp_path):
     def never(jobs):  # a refused command must not start a single run
         raise AssertionError(f"ran {len(jobs)} jobs")
 
-    monkeypatch.setattr(nr, "run_jobs", never)
+    monkeypatch.setattr(nr.bench_run, "run_jobs", never)
     paths = ["--out", str(tmp_path / "nr.md"), "--json", str(tmp_path / "nr.json")]
     with pytest.raises(SystemExit):
         nr.main(["--baseline", "no-such-revision-xyz", "--smoke", *paths])
