@@ -58,6 +58,7 @@ SIZES = {
 }
 RUN_CASES = ("fit_large", "wine_cv")  # bench.run's scenarios, planned by bench.run.plan
 OWN_CASES = ("images", "out_of_core")
+ALL_CASES = RUN_CASES + OWN_CASES
 
 # (case, metric, what it is); every one is a time or a peak RSS: lower is better
 MEASURES = [
@@ -134,11 +135,13 @@ SCENARIOS = {"images": images_case, "out_of_core": out_of_core_case}
 
 
 # -- plan ----------------------------------------------------------------------------------
-def plan(mode, reps, base, image_dir):
+def plan(mode, reps, base, image_dir, cases=ALL_CASES):
     """Jobs in run order: repetition-major; in each repetition bench.run's cases, then the
-    image and out-of-core cases, the two revisions of each in an order rotated by r."""
+    image and out-of-core cases (those of ``cases``), the two revisions of each in an order
+    rotated by r."""
     sizes = SIZES[mode]
-    run_jobs = bench_run.plan(sizes["run_mode"], list(RUN_CASES), [CURRENT], reps, baseline=base)
+    run_cases = [c for c in RUN_CASES if c in cases]
+    run_jobs = bench_run.plan(sizes["run_mode"], run_cases, [CURRENT], reps, baseline=base)
     base_job = {"case": baseline_mod.CASE, "import_path": base["path"],
                 "revision": {k: base[k] for k in ("rev", "sha", "short")}}
     jobs = []
@@ -146,7 +149,7 @@ def plan(mode, reps, base, image_dir):
         jobs += [j for j in run_jobs if j["rep"] == rep]
         names = [CURRENT, base["contender"]]
         names = names[rep % 2:] + names[:rep % 2]
-        for scenario in OWN_CASES:
+        for scenario in (c for c in OWN_CASES if c in cases):
             params = dict(sizes[scenario], seed=rep)
             if scenario == "images":
                 params["dir"] = image_dir
@@ -294,6 +297,8 @@ def main(argv=None):
                         help="the git revision to compare with (a hash, a branch, HEAD~N)")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3; smoke 1)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the plumbing, measures nothing")
+    parser.add_argument("--cases", default=",".join(ALL_CASES),
+                        help=f"a subset of {','.join(ALL_CASES)} (default: all)")
     parser.add_argument("--images-dir", default=None,
                         help="folder for the PNG files (reused when it holds the right count; "
                              "default: a temporary folder, removed at the end)")
@@ -305,6 +310,10 @@ def main(argv=None):
     reps = SIZES[mode]["reps"] if args.reps is None else args.reps
     if reps < 1:
         parser.error(f"--reps must be at least 1, got {reps}")
+    chosen = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in chosen if c not in ALL_CASES]
+    if unknown or not chosen:
+        parser.error(f"--cases {args.cases!r}: unknown {unknown}; choose from {','.join(ALL_CASES)}")
     try:
         base = baseline_mod.export(args.baseline)
     except ValueError as exc:
@@ -314,8 +323,9 @@ def main(argv=None):
     load_start = [round(v, 2) for v in os.getloadavg()]
     started = time.perf_counter()
     try:
-        _prepare_images(image_dir, SIZES[mode]["images"]["n"])
-        results = bench_run.run_jobs(plan(mode, reps, base, image_dir))
+        if "images" in chosen:
+            _prepare_images(image_dir, SIZES[mode]["images"]["n"])
+        results = bench_run.run_jobs(plan(mode, reps, base, image_dir, chosen))
     finally:
         if own_dir:
             shutil.rmtree(image_dir, ignore_errors=True)

@@ -37,6 +37,8 @@ def test_plan_alternates_revisions_in_every_case_and_marks_the_baseline():
         assert (job.get("module") == nr.MODULE) is own
         if job["scenario"] == "images":
             assert job["params"]["dir"] == "/images" and job["params"]["n"] == nr.SIZES["smoke"]["images"]["n"]
+    some = nr.plan("smoke", 2, BASE, "/images", cases=["wine_cv", "out_of_core"])
+    assert [j["scenario"] for j in some] == ["wine_cv"] * 2 + ["out_of_core"] * 2 + ["wine_cv"] * 2 + ["out_of_core"] * 2
 
 
 def _entry(contender, values):
@@ -92,6 +94,9 @@ def test_bad_arguments_are_refused_with_the_fix(capsys, monkeypatch, tmp_path):
         nr.main(["--baseline", "no-such-revision-xyz", "--smoke", *paths])
     err = capsys.readouterr().err
     assert "--baseline 'no-such-revision-xyz' is not a commit" in err or "needs the `git` command" in err
+    with pytest.raises(SystemExit):
+        nr.main(["--baseline", "HEAD", "--smoke", "--cases", "images,fit", *paths])
+    assert "unknown ['fit']; choose from fit_large,wine_cv,images,out_of_core" in capsys.readouterr().err
     for reps in ("0", "-2"):
         with pytest.raises(SystemExit):
             nr.main(["--baseline", "HEAD", "--smoke", "--reps", reps, *paths])
