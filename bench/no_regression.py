@@ -1,6 +1,7 @@
 """No regression against an earlier revision (issue 22): one command, one table.
 
     .venv/bin/python -m bench.no_regression --baseline 1a28e87 [--reps 3] [--smoke]
+        [--cases fit_large,wine_cv,images,out_of_core] [--images-dir DIR] [--out PATH]
 
 Four cases, each run for the current skkeras_prep and for the library exported from
 ``--baseline`` (``git archive``, bench/baseline.py), every run in a fresh worker process
@@ -10,9 +11,13 @@ Four cases, each run for the current skkeras_prep and for the library exported f
   fit_large,wine_cv --contenders skkeras_prep --baseline REV --no-profile`` (bench/cases.py,
   sizes of bench.run's full mode);
 * ``images``: one epoch of ``fit`` from a folder of PNG files, then ``predict_proba`` on the
-  same files: bench/images_throughput.py's skkeras_prep contender on ``--images`` files;
+  same files: bench/images_throughput.py's skkeras_prep contender, on 8,000 files (written
+  once per run into ``--images-dir`` or a temporary folder);
 * ``out_of_core``: one epoch of ``fit`` on a lazily generated dask array, then
-  ``predict_proba`` computed: bench/out_of_core.py's dask phase on ``--dask-rows`` rows.
+  ``predict_proba`` computed: bench/out_of_core.py's dask phase, on 2,000,000 x 100 rows.
+
+Sizes (``SIZES``) make each image and out-of-core run take a few seconds, long enough for 5%
+to stand out of the noise; ``--smoke`` shrinks everything to check the plumbing.
 
 Repetitions alternate: repetition r runs every case, and within a case the two revisions in
 an order rotated by r, so load that changes over minutes hits both alike. Each cell is the
@@ -20,7 +25,7 @@ median over repetitions (min-max); ratio = current median / baseline median, and
 is "within 5% or better" (ratio <= 1.05) for every time and peak RSS. Writes the table, the
 command, the machine, load averages, versions and both revisions to ``--out``
 (default bench/results/no_regression.md) and the raw results next to it as JSON
-(bench/results/no_regression.json, git-ignored).
+(``--json``; bench/results/*.json is git-ignored).
 """
 
 import argparse
