@@ -190,12 +190,15 @@ def compare(table, base_contender, tolerance=TOLERANCE):
         if not (now and then and key in now and key in then):
             continue
         ratio = bench_run._ratio(now[key], then[key])
-        overlap = (min(now.get(key + "_all") or [now[key]]) <= max(then.get(key + "_all") or [then[key]]))
+        now_all, then_all = now.get(key + "_all") or [now[key]], then.get(key + "_all") or [then[key]]
+        overlap = min(now_all) <= max(then_all)
+        # runs of one repetition ran next to each other (results are in plan order)
+        pairs = [a / b for a, b in zip(now_all, then_all) if b] if len(now_all) == len(then_all) else []
         out.append({"case": scenario, "key": key, "measure": name,
                     "current": _cell(now, key), "baseline": _cell(then, key), "ratio": ratio,
                     "within": ratio is not None and ratio <= 1 + tolerance,
                     "spread_current": _spread(now, key), "spread_baseline": _spread(then, key),
-                    "ranges_overlap": overlap})
+                    "ranges_overlap": overlap, "pair_ratios": pairs})
     return out
 
 
@@ -246,9 +249,14 @@ def render(meta, rows, checks):
             + ("overlap: within the noise of this run" if r["ranges_overlap"] else "do not overlap")
             + ")" for r in misses) + "."]
     if meta["reps"] > 1:
-        lines += ["", "Noise, (max - min) / median of the repetitions, current / baseline: "
-                  + "; ".join(f"{r['case']} {r['measure']} {_pct(r['spread_current'])} / "
-                              f"{_pct(r['spread_baseline'])}" for r in rows) + "."]
+        lines += ["", "Noise: the spread of each side's repetitions, (max - min) / median, and "
+                  "the ratio of each repetition's pair of runs (run next to each other, so "
+                  "least moved by load that changes over minutes):", "",
+                  "| case | measure | spread current | spread baseline | ratio per repetition |",
+                  "|---|---|---:|---:|---|"]
+        lines += [f"| {r['case']} | {r['measure']} | {_pct(r['spread_current'])} | "
+                  f"{_pct(r['spread_baseline'])} | {', '.join(f'{p:.3f}' for p in r['pair_ratios'])} |"
+                  for r in rows]
     if checks:
         lines += ["", "Same seeds, same work (medians, current / baseline): " + "; ".join(checks) + "."]
     if meta["errors"]:

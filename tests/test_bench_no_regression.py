@@ -65,6 +65,7 @@ def test_compare_judges_each_measure_against_five_percent():
     assert rows["peak_rss_mb"]["ratio"] == pytest.approx(901 / 851)
     assert not rows["peak_rss_mb"]["within"] and not rows["peak_rss_mb"]["ranges_overlap"]
     assert rows["peak_rss_mb"]["spread_current"] == pytest.approx(5 / 901)
+    assert rows["fit_s"]["pair_ratios"] == pytest.approx([1.04, 1.03 / 0.99, 1.05 / 1.01])
     meta = {"command": "python -m bench.no_regression --baseline abc1234", "date": "d", "mode": "full",
             "reps": 3, "wall_s": 60.0, "machine": "m", "load_start": [1, 1, 1], "load_end": [1, 1, 1],
             "load_min": 1.0, "load_median": 1.0, "load_max": 1.0, "versions": "v",
@@ -74,6 +75,7 @@ def test_compare_judges_each_measure_against_five_percent():
     assert "| fit_large | fit s | 1.04 (1.03-1.05) | 1.00 (0.99-1.01) | 1.040 | yes |" in text
     assert "| fit_large | peak RSS in fit MB | 901 (900-905) | 851 (850-852) | 1.059 | **no** |" in text
     assert "1 of 2 measures within 5%" in text and "do not overlap" in text
+    assert "| fit_large | fit s | 2% | 2% | 1.040, 1.040, 1.040 |" in text
 
 
 def test_worker_runs_scenarios_of_bench_modules_only():
