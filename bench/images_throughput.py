@@ -111,13 +111,20 @@ def _compiled_cnn():
     return model
 
 
-def run_skkeras_prep(directory):
+def skkeras_estimator(seed=0):
+    """The skkeras_prep contender's estimator (also bench/no_regression.py's image case)."""
     from skkeras_prep import KerasPipelineClassifier
-    from skkeras_prep.images import ImageLoader, image_folder
+    from skkeras_prep.images import ImageLoader
 
-    est = KerasPipelineClassifier(lambda meta: cnn(meta["n_classes_"]),
-                                  ImageLoader(size=(SIZE, SIZE)), epochs=1, batch_size=BATCH,
-                                  random_state=0)
+    return KerasPipelineClassifier(lambda meta: cnn(meta["n_classes_"]),
+                                   ImageLoader(size=(SIZE, SIZE)), epochs=1, batch_size=BATCH,
+                                   random_state=seed)
+
+
+def run_skkeras_prep(directory):
+    from skkeras_prep.images import image_folder
+
+    est = skkeras_estimator()
 
     def train():
         est.fit(*image_folder(directory))

@@ -19,6 +19,7 @@ Writes the table and the exact command to bench/results/out_of_core.md (``--out`
 
 import argparse
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -66,19 +67,27 @@ def lazy_data(n_rows, cols, chunk, seed):
     return X, y
 
 
+def estimator(*, hidden, batch_size, seed, window):
+    """The estimator of both phases (also bench/no_regression.py's out-of-core case)."""
+    from skkeras_prep import KerasPipelineClassifier
+    from skkeras_prep.models import MLP
+
+    return KerasPipelineClassifier(
+        MLP(hidden_layer_sizes=(hidden,)), epochs=1, batch_size=batch_size,
+        random_state=seed, shuffle_window_chunks=window,
+    )
+
+
 def child(args):
     """One phase in this process; prints a JSON line with its figures."""
     import dask
 
     rss_start = current_rss()
-    from skkeras_prep import KerasPipelineClassifier
-    from skkeras_prep.models import MLP
+    importlib.import_module("skkeras_prep.models")  # the library's import is part of rss_imports
 
     rss_imports = current_rss()
-    est = KerasPipelineClassifier(
-        MLP(hidden_layer_sizes=(args.hidden,)), epochs=1, batch_size=args.batch_size,
-        random_state=args.seed, shuffle_window_chunks=args.window,
-    )
+    est = estimator(hidden=args.hidden, batch_size=args.batch_size, seed=args.seed,
+                    window=args.window)
     if args.child == "dask":
         X, y = lazy_data(args.rows, args.cols, args.chunk, args.seed)
         rows = args.rows

@@ -556,6 +556,28 @@ def _library_files(results, contender):
 
 
 # -- main ----------------------------------------------------------------------------------
+def run_jobs(jobs, runner=run_job_subprocess, reraise=False):
+    """Run ``jobs`` one after the other, printing a progress line each; a job that fails
+    becomes a result with an ``"error"`` (unless ``reraise``), so the run goes on."""
+    results = []
+    for i, job in enumerate(jobs, 1):
+        t0 = time.perf_counter()
+        try:
+            result = runner(job)
+        except Exception as exc:  # keep going: one broken peer must not lose the run
+            if reraise:
+                raise
+            result = {"job": job, "error": repr(exc)}
+        results.append(result)
+        status = "ERROR" if "error" in result else "ok"
+        print(f"[{i}/{len(jobs)}] rep {job['rep']} {job['scenario']:<15} {job['contender']:<22} "
+              f"{status} {time.perf_counter() - t0:6.1f}s load {os.getloadavg()[0]:.2f}",
+              file=sys.stderr, flush=True)
+        if "error" in result:
+            print(result["error"][-2000:], file=sys.stderr)
+    return results
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
@@ -625,22 +647,7 @@ def main(argv=None):
     runner = run_job_inprocess if args.in_process else run_job_subprocess
     load_start = [round(v, 2) for v in os.getloadavg()]
     started = time.perf_counter()
-    results = []
-    for i, job in enumerate(jobs, 1):
-        t0 = time.perf_counter()
-        try:
-            result = runner(job)
-        except Exception as exc:  # keep going: one broken peer must not lose the run
-            if args.in_process:
-                raise
-            result = {"job": job, "error": repr(exc)}
-        results.append(result)
-        status = "ERROR" if "error" in result else "ok"
-        print(f"[{i}/{len(jobs)}] rep {job['rep']} {job['scenario']:<15} {job['contender']:<14} "
-              f"{status} {time.perf_counter() - t0:6.1f}s load {os.getloadavg()[0]:.2f}",
-              file=sys.stderr, flush=True)
-        if "error" in result:
-            print(result["error"][-2000:], file=sys.stderr)
+    results = run_jobs(jobs, runner, reraise=args.in_process)
     wall = time.perf_counter() - started
     table = aggregate(results)
     targets = evaluate_targets(table, args.mode)

@@ -1,7 +1,9 @@
 """Run one benchmark job: ``python -m bench.worker JOB.json RESULT.json``.
 
-A job is ``{"scenario": ..., "contender": ..., "params": {...}, "rep": int}``. The result
-holds the scenario's rows plus the load average before and after and the process's
+A job is ``{"scenario": ..., "contender": ..., "params": {...}, "rep": int}``, and optionally
+``"module"``: the bench module whose ``SCENARIOS`` table holds the scenario (default
+``bench.cases``; bench/no_regression.py keeps its image and out-of-core cases there). The
+result holds the scenario's rows plus the load average before and after and the process's
 lifetime peak RSS.
 
 A job with ``"import_path"`` (a baseline revision, see bench/baseline.py) runs the case
@@ -10,6 +12,7 @@ folder named by ``SKKERAS_PREP_IMPORT_PATH`` at ``sys.path[0]`` before anything 
 library, and ``execute`` refuses to report if ``skkeras_prep.__file__`` is not inside it.
 """
 
+import importlib
 import json
 import os
 import platform
@@ -34,6 +37,19 @@ def _library_file():
     return None if module is None else os.path.realpath(module.__file__)
 
 
+def _scenarios(job):
+    """The ``SCENARIOS`` table the job names (``bench.cases`` unless ``job["module"]``)."""
+    from . import cases
+
+    module = job.get("module")
+    if module is None:
+        return cases.SCENARIOS
+    if not (module.startswith("bench.") and module.replace(".", "").replace("_", "").isalnum()):
+        raise ValueError(f"job module {module!r} is not a bench module; name one such as "
+                         "'bench.no_regression'")
+    return importlib.import_module(module).SCENARIOS
+
+
 def execute(job):
     from . import cases
 
@@ -44,7 +60,7 @@ def execute(job):
     cases.quiet()
     load_before = os.getloadavg()
     started = time.perf_counter()
-    rows = cases.SCENARIOS[job["scenario"]](job.get("case", job["contender"]), job["params"])
+    rows = _scenarios(job)[job["scenario"]](job.get("case", job["contender"]), job["params"])
     library = _library_file()
     if import_path and not _inside(library, import_path):
         raise RuntimeError(f"{job['contender']} was to import skkeras_prep from {import_path}, "
