@@ -14,7 +14,7 @@ from sklearn.base import clone, is_classifier
 from . import _build, _compiling, _pool, _training
 from . import distribution as _distribution
 from ._compat import sklearn_num_samples
-from ._inputs import input_shape, input_width
+from ._inputs import input_shape, width_of
 from ._output_keys import target_dtypes
 from ._targets import encoder_for, model_output_count
 from .exceptions import TrainingDivergedError
@@ -55,9 +55,10 @@ def meta(estimator, source, encoder, data=None):
     """What a builder gets as ``meta`` (a dict whose missing keys raise a KeyError listing
     the keys there are). ``data``: scikeras's keys about the raw data (``X_shape_``,
     ``X_dtype_``, ``y_dtype_``, ``feature_encoder_``)."""
+    shape = input_shape(source)
     values = {
-        "n_features_in_": input_width(source),
-        "input_shape_": input_shape(source),
+        "n_features_in_": width_of(shape),
+        "input_shape_": shape,
         "output_names_": getattr(encoder, "keys_", None),
         "n_outputs_": encoder.n_outputs_,
         "n_outputs_expected_": model_output_count(encoder),

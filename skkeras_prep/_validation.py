@@ -303,8 +303,7 @@ def check_X(estimator, X, *, reset, preprocessor):
     ``check_transformed`` afterwards. What is particular to a kind of X (a DataFrame's
     columns, a list of images, file paths) its adapter checks first (``_inputs``).
     """
-    check_present(X)
-    if preprocessor is None:
+    if preprocessor is None:  # an X without rows (None, an iterator): refused by dispatch
         return _check_numeric_X(estimator, X, reset)
     return _check_X_for_preprocessor(estimator, X, reset, preprocessor)
 

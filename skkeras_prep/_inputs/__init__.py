@@ -21,18 +21,18 @@ explanation on an error raised while it streams).
 
 import contextlib
 
+import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_present, is_frame, looks_like_paths
 from ..multi_io import MultiInput, is_multi_input
-from ..sources import input_shape, input_width
+from ..sources import input_shape, input_width, width_of
 from ..sources.dask import is_dask_collection
-from ..sources.protocol import explaining_errors
 from .dask import DaskInput
 from .memory import ArrayInput, FrameInput, PathsInput, SparseInput
 from .named import NamedInputs
 
-__all__ = ["dispatch", "input_shape", "input_width", "reading"]
+__all__ = ["dispatch", "input_shape", "input_width", "reading", "width_of"]
 
 
 def _adapter(X):
@@ -51,6 +51,8 @@ def _adapter(X):
 def dispatch(X):
     """X as ``NamedInputs``: one entry per input of a dict or ``MultiInput``, else one
     unnamed entry. Refuses an X without rows (None, an iterator) with what to pass."""
+    if isinstance(X, np.ndarray) and X.dtype.kind in "biufc":  # the common case, at once
+        return NamedInputs({None: ArrayInput(X)})
     check_present(X)
     if is_multi_input(X):
         X = MultiInput(X)
@@ -67,14 +69,17 @@ def dispatch(X):
 
 @contextlib.contextmanager
 def reading(source):
-    """Around training on ``source``: an error raised while it streams is re-raised as the
-    source explains it (e.g. an image file that fails to decode in the graph), or as the
-    error a streamed block raised itself instead of TensorFlow's wrapped copy of it."""
-    with explaining_errors(source):
-        try:
-            yield
-        except Exception:
-            failure = getattr(source, "failure", None)
-            if failure is not None:
-                raise failure from None
+    """Around training on or predicting from ``source``: an error raised while it streams is
+    re-raised as the error a streamed block raised itself (``source.failure``), instead of
+    TensorFlow's wrapped copy of it, or as the source explains it (``explain_error``: e.g. an
+    image file that fails to decode in the graph), chained to the original; else as it is."""
+    try:
+        yield
+    except Exception as error:
+        failure = getattr(source, "failure", None)
+        if failure is not None:
+            raise failure from None
+        better = source.explain_error(error)
+        if better is None:
             raise
+        raise better from error

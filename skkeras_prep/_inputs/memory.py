@@ -68,14 +68,6 @@ def _explaining_dtype_changes(record, preprocessor, X, error):
     return (TypeError if isinstance(error, TypeError) else ValueError)(message)
 
 
-@contextlib.contextmanager
-def _calling(preprocessor, X):
-    """Around a call of the estimator's preprocessor: its ``transform`` may return a row
-    source (``streaming_rows_of``), and a 2-D-only one refusing N-D X says what to do."""
-    with nd_input_hint(preprocessor, X), streaming_rows_of(preprocessor):
-        yield
-
-
 def source_of(Xt, transformer):
     """The row source of a transformed X: checked as the transformer's output
     (``check_transformed``) where there is one; a ``RowSource`` it returned as it is."""
@@ -99,7 +91,8 @@ class InMemoryInput(InputKind):
     def fit_rows(self, record, transformer, y, *, incremental, seed):
         if transformer is None:
             return source_of(self.X, None)
-        with _calling(transformer, self.X):
+        # its transform may return a row source; a 2-D-only one refusing N-D X says what to do
+        with nd_input_hint(transformer, self.X), streaming_rows_of(transformer):
             if incremental and hasattr(transformer, "partial_fit"):
                 Xt = transformer.partial_fit(self.X, y).transform(self.X)
             else:
@@ -112,7 +105,7 @@ class InMemoryInput(InputKind):
         if update_y is not None and hasattr(transformer, "partial_fit"):
             transformer.partial_fit(self.X, update_y)
         try:
-            with _calling(transformer, self.X):
+            with nd_input_hint(transformer, self.X), streaming_rows_of(transformer):
                 Xt = transformer.transform(self.X)
         except (TypeError, ValueError) as error:
             better = _explaining_dtype_changes(record, transformer, self.X, error)
@@ -128,7 +121,8 @@ class ArrayInput(InMemoryInput):
 
     def _check_kind(self, record, *, reset, preprocessor):
         self.X = stack_images(self.X)
-        super()._check_kind(record, reset=reset, preprocessor=preprocessor)
+        if reset:  # not a DataFrame: forget the columns of an earlier fit's DataFrame
+            record_frame(record, self.X)
 
 
 class SparseInput(InMemoryInput):

@@ -78,6 +78,7 @@ class NamedInputs:
     def __init__(self, parts):
         self.parts = dict(parts)
         self.named = None not in self.parts
+        self._n_rows = None
         if self.named and any(part.lazy for part in self.parts.values()):
             raise TypeError("Several named inputs must all be held in memory.")  # dispatch says more
 
@@ -91,7 +92,10 @@ class NamedInputs:
 
     @property
     def n_rows(self):
-        return next(iter(self.parts.values())).n_rows
+        """The number of rows (counted once X is checked)."""
+        if self._n_rows is None:
+            self._n_rows = next(iter(self.parts.values())).n_rows
+        return self._n_rows
 
     def in_memory(self, y, sample_weight):
         """y and the weights in memory (a lazy single input computes them)."""
@@ -118,6 +122,7 @@ class NamedInputs:
         if reset and self.named:
             estimator._input_records = records
             estimator.input_names_ = list(self.parts)
+        self._n_rows = None  # the checks may have changed X (a list of images stacked)
         if self.named:
             self._same_rows()
         return self

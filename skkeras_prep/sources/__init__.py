@@ -11,7 +11,7 @@ import numpy as np
 from .arrays import ArraySource
 from .dask import DaskSource, is_dask_collection
 from .images import ImageFileSource
-from .multi import MultiSource, input_shape, input_width
+from .multi import MultiSource, input_shape, input_width, width_of
 from .protocol import RowSource, RowSubset
 from .sparse import SparseSource
 
@@ -35,5 +35,5 @@ def as_source(X):
 
 __all__ = [
     "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "MultiSource", "RowSource",
-    "RowSubset", "SparseSource", "as_source", "input_shape", "input_width",
+    "RowSubset", "SparseSource", "as_source", "input_shape", "input_width", "width_of",
 ]

@@ -73,7 +73,11 @@ def input_shape(source):
 
 def input_width(source):
     """The number of values in one row: an int, or a dict ``{name: int}`` for named parts."""
-    shape = input_shape(source)
+    return width_of(input_shape(source))
+
+
+def width_of(shape):
+    """The number of values in one row of ``input_shape``'s ``shape`` (a dict by name too)."""
     if isinstance(shape, dict):
         return {name: int(np.prod(one)) for name, one in shape.items()}
     return int(np.prod(shape))
