@@ -78,13 +78,12 @@ class NamedInputs:
     def __init__(self, parts):
         self.parts = dict(parts)
         self.named = None not in self.parts
+        self.lazy = not self.named and self.parts[None].lazy  # predictions computed when asked
         self._n_rows = None
+        self.records = None  # {name: record}, once checked
         if self.named and any(part.lazy for part in self.parts.values()):
             raise TypeError("Several named inputs must all be held in memory.")  # dispatch says more
 
-    @property
-    def lazy(self):
-        return not self.named and self.parts[None].lazy
 
     @property
     def names(self):
@@ -99,7 +98,7 @@ class NamedInputs:
 
     def in_memory(self, y, sample_weight):
         """y and the weights in memory (a lazy single input computes them)."""
-        if not self.named:
+        if self.lazy:
             return self.parts[None].in_memory(y, sample_weight)
         return y, sample_weight
 
@@ -114,7 +113,7 @@ class NamedInputs:
         """Check every input against its record (set at fit, compared later); at predict
         the inputs are taken in the order seen at fit."""
         self._check_structure(estimator, reset, preprocessor)
-        records = self._records(estimator, reset)
+        records = self.records = self._records(estimator, reset)
         for name in list(self.parts):
             with _naming(name):
                 self.parts[name].check(records[name], reset=reset,
@@ -190,7 +189,7 @@ class NamedInputs:
     def fit_rows(self, estimator, preprocessor, y, *, incremental, seed):
         """Fit ``preprocessor`` (a clone, or None; a dict: each input's transformer) on X and
         return (the fitted preprocessor, X's row source)."""
-        records = self._records(estimator, reset=False)
+        records = self.records or self._records(estimator, reset=False)
         sources, fitted = {}, {}
         for name, part in self.parts.items():
             transformer = transformer_of(preprocessor, name)
@@ -206,7 +205,7 @@ class NamedInputs:
     def rows(self, estimator, preprocessor, *, update_y=None):
         """X's row source through the fitted ``preprocessor``; with ``update_y``, incremental
         transformers are updated first (``partial_fit``)."""
-        records = self._records(estimator, reset=False)
+        records = self.records or self._records(estimator, reset=False)
         sources = {}
         for name, part in self.parts.items():
             with _naming(name):
