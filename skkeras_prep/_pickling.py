@@ -13,10 +13,16 @@ bytes with the classes in a ``keras.saving.custom_object_scope``. A class pickle
 import by name (one defined inside a function) is refused at pickling time with its name and
 the fix. Objects made only of Keras's own classes are left as they are. ``classes_scope``
 does the same for ``clone``, which deep-copies through the same round trip.
+
+The user's plain functions (a loss or metric given as a function) are named in a compiled
+model's config by their name alone (module "builtins"), so the config cannot find them: the
+functions among the estimator's parameters are carried by reference beside each Keras
+object whose config names them (``picklable_state``).
 """
 
 import pickle
 import sys
+import types
 
 import keras
 
@@ -61,11 +67,31 @@ def _user_class(entry):
     return registered, found
 
 
-def _classes_of(obj):
-    """The user's classes ``obj``'s Keras config names, keyed as Keras looks them up."""
+def _classes_of(obj, functions=None):
+    """The user's classes ``obj``'s Keras config names, keyed as Keras looks them up, and
+    those of ``functions`` (``{name: function}``) it names as functions."""
     config = keras.saving.serialize_keras_object(obj)
-    found = (_user_class(entry) for entry in _entries(config))
-    return dict(pair for pair in found if pair is not None)
+    classes = {}
+    for entry in _entries(config):
+        pair = _user_class(entry)
+        if pair is not None:
+            classes[pair[0]] = pair[1]
+        elif entry["class_name"] == "function" and entry.get("config") in (functions or {}):
+            classes[entry["config"]] = functions[entry["config"]]
+    return classes
+
+
+def _user_functions(value):
+    """``{name: function}`` of the user's plain functions in ``value``, at any depth of its
+    dicts, lists and tuples (a loss or metrics given as functions, per output too)."""
+    if isinstance(value, types.FunctionType):
+        own = (value.__module__ or "").split(".")[0] in _OWN_MODULES
+        return {} if own else {value.__name__: value}
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    found = {}
+    for item in items:
+        found.update(_user_functions(item))
+    return found
 
 
 class _WithClasses:
@@ -83,14 +109,14 @@ def _restore(classes, payload):
         return pickle.loads(payload)
 
 
-def _wrapped(value):
+def _wrapped(value, functions):
     if isinstance(value, _KERAS_OBJECTS):
-        classes = _classes_of(value)
+        classes = _classes_of(value, functions)
         return _WithClasses(value, classes) if classes else value
     if isinstance(value, dict):
-        return {key: _wrapped(item) for key, item in value.items()}
+        return {key: _wrapped(item, functions) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_wrapped(item) for item in value)
+        return type(value)(_wrapped(item, functions) for item in value)
     return value
 
 
@@ -120,5 +146,10 @@ def classes_scope(values):
 def picklable_state(state):
     """``state`` (an estimator's ``__dict__``) with each Keras object that names the user's
     classes wrapped so that it unpickles (``model_``, a ``loss`` or metric instance, the
-    ``model`` parameter, routed values)."""
-    return {key: _wrapped(value) for key, value in state.items()}
+    ``model`` parameter, routed values), with the user's functions among the parameters
+    (``loss=my_loss``) that the object's config names by name."""
+    functions = {}
+    for key, value in state.items():
+        if not key.endswith("_"):  # parameters (and routed ones), not fitted attributes
+            functions.update(_user_functions(value))
+    return {key: _wrapped(value, functions) for key, value in state.items()}

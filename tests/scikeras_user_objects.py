@@ -67,3 +67,13 @@ class ScaledLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         return self.scale.factor * ops.mean(ops.square(y_true - y_pred), axis=-1)
+
+
+def squared_error(y_true, y_pred):
+    """A loss given as a plain function (not registered with Keras)."""
+    return ops.mean(ops.square(ops.cast(y_true, y_pred.dtype) - y_pred), axis=-1)
+
+
+def absolute_error(y_true, y_pred):
+    """A metric given as a plain function (not registered with Keras)."""
+    return ops.mean(ops.abs(ops.cast(y_true, y_pred.dtype) - y_pred), axis=-1)

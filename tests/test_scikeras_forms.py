@@ -294,7 +294,11 @@ def test_batch_size_minus_one_is_all_rows_in_one_batch(data):
     dict(loss=user.RegisteredLoss()),
     dict(metrics=[user.CustomMetric]),
     dict(model=user.subclassed_builder),
-], ids=["unregistered-loss", "registered-loss", "metric-class", "model-subclass"])
+    dict(loss=user.squared_error),
+    dict(metrics=[user.absolute_error]),
+    dict(loss=[user.squared_error], metrics=[[user.absolute_error]]),
+], ids=["unregistered-loss", "registered-loss", "metric-class", "model-subclass",
+        "loss-function", "metric-function", "functions-in-lists"])
 def test_pickle_round_trips_user_classes_then_keeps_training(data, params):
     X, _, _, y_reg = data
     est = KerasPipelineRegressor(**{"model": _tiny, **params}, epochs=1, random_state=0)
@@ -304,8 +308,10 @@ def test_pickle_round_trips_user_classes_then_keeps_training(data, params):
     np.testing.assert_allclose(again.predict(X), est.predict(X), rtol=1e-6)
     again.partial_fit(X, y_reg)
     assert again.n_iter_ == 1 and len(again.history_["loss"]) == 2
-    if "metrics" in params:
+    if params.get("metrics") == [user.CustomMetric]:
         assert "custom_metric" in again.history_
+    if params.get("metrics") == [user.absolute_error]:
+        assert "absolute_error" in again.history_
     if "model" in params:
         assert type(again.model_) is user.LinearModel
 
