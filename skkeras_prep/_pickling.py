@@ -84,14 +84,9 @@ def _classes_of(obj, functions=None):
 def _user_functions(value):
     """``{name: function}`` of the user's plain functions in ``value``, at any depth of its
     dicts, lists and tuples (a loss or metrics given as functions, per output too)."""
-    if isinstance(value, types.FunctionType):
-        own = (value.__module__ or "").split(".")[0] in _OWN_MODULES
-        return {} if own else {value.__name__: value}
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
-    found = {}
-    for item in items:
-        found.update(_user_functions(item))
-    return found
+    return {item.__name__: item for item in _leaves(value)
+            if isinstance(item, types.FunctionType)
+            and (item.__module__ or "").split(".")[0] not in _OWN_MODULES}
 
 
 class _WithClasses:
@@ -120,17 +115,22 @@ def _wrapped(value, functions):
     return value
 
 
-def _keras_objects(value):
-    """The Keras objects in ``value``, at any depth of its dicts, lists and tuples (a loss per
-    output, metrics per output), as ``_wrapped`` finds them."""
-    if isinstance(value, _KERAS_OBJECTS):
-        yield value
-    elif isinstance(value, dict):
+def _leaves(value):
+    """The items of ``value`` at any depth of its dicts, lists and tuples (a loss per output,
+    metrics per output), as ``_wrapped`` walks them; other values are their own leaf."""
+    if isinstance(value, dict):
         for item in value.values():
-            yield from _keras_objects(item)
+            yield from _leaves(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _keras_objects(item)
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _keras_objects(value):
+    """The Keras objects in ``value``, at any depth (``_leaves``)."""
+    return (item for item in _leaves(value) if isinstance(item, _KERAS_OBJECTS))
 
 
 def classes_scope(values):

@@ -28,6 +28,7 @@ from .._validation import check_present, is_frame, looks_like_paths
 from ..multi_io import MultiInput, is_multi_input
 from ..sources import input_shape, input_width, width_of
 from ..sources.dask import is_dask_collection
+from ..sources.protocol import explaining_errors
 from .dask import DaskInput
 from .memory import ArrayInput, FrameInput, PathsInput, SparseInput
 from .named import NamedInputs
@@ -70,16 +71,14 @@ def dispatch(X):
 @contextlib.contextmanager
 def reading(source):
     """Around training on or predicting from ``source``: an error raised while it streams is
-    re-raised as the error a streamed block raised itself (``source.failure``), instead of
-    TensorFlow's wrapped copy of it, or as the source explains it (``explain_error``: e.g. an
-    image file that fails to decode in the graph), chained to the original; else as it is."""
-    try:
-        yield
-    except Exception as error:
-        failure = getattr(source, "failure", None)
-        if failure is not None:
+    re-raised as the source explains it (``sources.protocol.explaining_errors``: e.g. an
+    image file that fails to decode in the graph), or as the error a streamed block raised
+    itself (``source.failure``) instead of TensorFlow's wrapped copy of it."""
+    with explaining_errors(source):
+        try:
+            yield
+        except Exception:
+            failure = getattr(source, "failure", None)
+            if failure is None:
+                raise
             raise failure from None
-        better = source.explain_error(error)
-        if better is None:
-            raise
-        raise better from error

@@ -9,11 +9,9 @@ it is. Each kind adds its own checks before the shared ones (``_validation.check
 
 import contextlib
 
-import numpy as np
-
 from .._validation import (PATHS_HINT, align_frame_columns, check_transformed, check_X,
                            is_frame, record_frame, stack_images)
-from ..sources import ArraySource, as_source
+from ..sources import as_source
 from ..sources.protocol import RowSource, streaming_rows_of
 from .kind import InputKind
 
@@ -75,9 +73,7 @@ def source_of(Xt, transformer):
     (``check_transformed``) where there is one; a ``RowSource`` it returned as it is."""
     if isinstance(Xt, RowSource):
         return Xt
-    # a numeric array (most outputs) is an ArraySource at once; as_source picks for the rest
-    numeric = isinstance(Xt, np.ndarray) and Xt.dtype.kind in "biuf"
-    source = ArraySource(Xt) if numeric else as_source(Xt)
+    source = as_source(Xt)
     return source if transformer is None else check_transformed(source, transformer)
 
 
@@ -124,8 +120,7 @@ class ArrayInput(InMemoryInput):
     arrays (stacked into one array)."""
 
     def _check_kind(self, record, *, reset, preprocessor):
-        if not isinstance(self.X, np.ndarray) or self.X.dtype.kind == "O":
-            self.X = stack_images(self.X)  # a list (or object array) of images: one array
+        self.X = stack_images(self.X)  # a list (or object array) of images: one array
         if reset:  # not a DataFrame: forget the columns of an earlier fit's DataFrame
             record_frame(record, self.X)
 

@@ -79,8 +79,6 @@ class NamedInputs:
         self.parts = dict(parts)
         self.named = None not in self.parts
         self.lazy = not self.named and self.parts[None].lazy  # predictions computed when asked
-        self._n_rows = None
-        self.records = None  # {name: record}, once checked
         if self.named and any(part.lazy for part in self.parts.values()):
             raise TypeError("Several named inputs must all be held in memory.")  # dispatch says more
 
@@ -91,10 +89,7 @@ class NamedInputs:
 
     @property
     def n_rows(self):
-        """The number of rows (counted once X is checked)."""
-        if self._n_rows is None:
-            self._n_rows = next(iter(self.parts.values())).n_rows
-        return self._n_rows
+        return next(iter(self.parts.values())).n_rows
 
     def in_memory(self, y, sample_weight):
         """y and the weights in memory (a lazy single input computes them)."""
@@ -113,7 +108,7 @@ class NamedInputs:
         """Check every input against its record (set at fit, compared later); at predict
         the inputs are taken in the order seen at fit."""
         self._check_structure(estimator, reset, preprocessor)
-        records = self.records = self._records(estimator, reset)
+        records = self._records(estimator, reset)
         for name in list(self.parts):
             with _naming(name):
                 self.parts[name].check(records[name], reset=reset,
@@ -121,7 +116,6 @@ class NamedInputs:
         if reset and self.named:
             estimator._input_records = records
             estimator.input_names_ = list(self.parts)
-        self._n_rows = None  # the checks may have changed X (a list of images stacked)
         if self.named:
             self._same_rows()
         return self
@@ -189,7 +183,7 @@ class NamedInputs:
     def fit_rows(self, estimator, preprocessor, y, *, incremental, seed):
         """Fit ``preprocessor`` (a clone, or None; a dict: each input's transformer) on X and
         return (the fitted preprocessor, X's row source)."""
-        records = self.records or self._records(estimator, reset=False)
+        records = self._records(estimator, reset=False)
         sources, fitted = {}, {}
         for name, part in self.parts.items():
             transformer = transformer_of(preprocessor, name)
@@ -205,7 +199,7 @@ class NamedInputs:
     def rows(self, estimator, preprocessor, *, update_y=None):
         """X's row source through the fitted ``preprocessor``; with ``update_y``, incremental
         transformers are updated first (``partial_fit``)."""
-        records = self.records or self._records(estimator, reset=False)
+        records = self._records(estimator, reset=False)
         sources = {}
         for name, part in self.parts.items():
             with _naming(name):
