@@ -42,8 +42,13 @@ def record_frame(estimator, X):
         estimator._frame_columns = list(X.columns)
         estimator._frame_dtypes = {c: str(X[c].dtype) for c in X.columns} if X.columns.is_unique else {}
     else:
-        estimator.__dict__.pop("_frame_columns", None)
-        estimator.__dict__.pop("_frame_dtypes", None)
+        forget_frame(estimator)
+
+
+def forget_frame(estimator):
+    """At the fit of an X that is not a DataFrame: forget an earlier fit's columns."""
+    estimator.__dict__.pop("_frame_columns", None)
+    estimator.__dict__.pop("_frame_dtypes", None)
 
 
 def align_frame_columns(estimator, X):

@@ -14,7 +14,7 @@ import skkeras_prep
 from skkeras_prep import KerasPipelineClassifier, MultiInput
 from skkeras_prep._inputs import dispatch
 from skkeras_prep._inputs.dask import DaskInput
-from skkeras_prep._inputs.memory import ArrayInput, FrameInput, PathsInput, SparseInput
+from skkeras_prep._inputs.memory import ArrayInput, FrameInput, PathsInput, RowsInput, SparseInput
 from skkeras_prep._inputs.named import InputRecord
 
 da = pytest.importorskip("dask.array")
@@ -24,8 +24,8 @@ PACKAGE = pathlib.Path(skkeras_prep.__file__).parent
 
 @pytest.mark.parametrize("make, kind", [
     (lambda: np.zeros((4, 3)), ArrayInput),
-    (lambda: [[0.0, 1.0], [2.0, 3.0]], ArrayInput),
-    (lambda: [np.zeros((5, 5)), np.ones((5, 5))], ArrayInput),  # a list of images
+    (lambda: [[0.0, 1.0], [2.0, 3.0]], RowsInput),
+    (lambda: [np.zeros((5, 5)), np.ones((5, 5))], RowsInput),  # a list of images
     (lambda: sp.csr_matrix(np.eye(3)), SparseInput),
     (lambda: pd.DataFrame({"a": [1, 2], "b": [3, 4]}), FrameInput),
     (lambda: ["a.png", "b.png"], PathsInput),

@@ -11,7 +11,8 @@ a dask array or DataFrame                  ``dask.DaskInput``
 a scipy sparse matrix                      ``memory.SparseInput``
 a pandas DataFrame                         ``memory.FrameInput``
 a 1-D sequence of file paths               ``memory.PathsInput``
-anything else (arrays, memmaps, lists)     ``memory.ArrayInput``
+a numeric numpy array or memmap            ``memory.ArrayInput``
+anything else (lists, other arrays)        ``memory.RowsInput``
 =========================================  ============================
 
 The estimator calls the structure only (``kind.InputKind`` lists what every adapter does);
@@ -30,14 +31,20 @@ from ..sources import input_shape, input_width, width_of
 from ..sources.dask import is_dask_collection
 from ..sources.protocol import explaining_errors
 from .dask import DaskInput
-from .memory import ArrayInput, FrameInput, PathsInput, SparseInput
+from .memory import ArrayInput, FrameInput, PathsInput, RowsInput, SparseInput
 from .named import NamedInputs
 
 __all__ = ["dispatch", "input_shape", "input_width", "reading", "width_of"]
 
 
+def _numeric_array(X):
+    return isinstance(X, np.ndarray) and X.dtype.kind in "biufc"
+
+
 def _adapter(X):
     """The adapter of one input, by its kind."""
+    if _numeric_array(X):
+        return ArrayInput(X)
     if is_dask_collection(X):  # before pandas and array-likes: a dask DataFrame has both looks
         return DaskInput(X)
     if sp.issparse(X):
@@ -46,13 +53,13 @@ def _adapter(X):
         return FrameInput(X)
     if looks_like_paths(X):
         return PathsInput(X)
-    return ArrayInput(X)
+    return RowsInput(X)
 
 
 def dispatch(X):
     """X as ``NamedInputs``: one entry per input of a dict or ``MultiInput``, else one
     unnamed entry. Refuses an X without rows (None, an iterator) with what to pass."""
-    if isinstance(X, np.ndarray) and X.dtype.kind in "biufc":  # the common case, at once
+    if _numeric_array(X):  # the common case, at once
         return NamedInputs({None: ArrayInput(X)})
     check_present(X)
     if is_multi_input(X):

@@ -12,6 +12,8 @@ and owns, for its kind:
 * predicting on it (``predict``: eager here, lazy for dask) and its ``score``.
 """
 
+import functools
+
 import numpy as np
 
 
@@ -25,8 +27,9 @@ class InputKind:
         self.X = X
 
     # -- rows, targets ---------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def n_rows(self):
+        """The number of rows (counted once: the checks keep them)."""
         from .._compat import sklearn_num_samples
 
         return sklearn_num_samples(self.X)

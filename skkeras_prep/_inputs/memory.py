@@ -10,7 +10,7 @@ it is. Each kind adds its own checks before the shared ones (``_validation.check
 import contextlib
 
 from .._validation import (PATHS_HINT, align_frame_columns, check_transformed, check_X,
-                           is_frame, record_frame, stack_images)
+                           forget_frame, is_frame, record_frame, stack_images)
 from ..sources import as_source
 from ..sources.protocol import RowSource, streaming_rows_of
 from .kind import InputKind
@@ -86,7 +86,7 @@ class InMemoryInput(InputKind):
 
     def _check_kind(self, record, *, reset, preprocessor):
         if reset:  # not a DataFrame: forget the columns of an earlier fit's DataFrame
-            record_frame(record, self.X)
+            forget_frame(record)
 
     def fit_rows(self, record, transformer, y, *, incremental, seed):
         if transformer is None:
@@ -116,13 +116,16 @@ class InMemoryInput(InputKind):
 
 
 class ArrayInput(InMemoryInput):
-    """A dense array, a read-only memmap, a list of rows, or a list of same-sized image
-    arrays (stacked into one array)."""
+    """A numeric numpy array or read-only memmap: checked as it is."""
+
+
+class RowsInput(InMemoryInput):
+    """Any other array-like: a list of rows, a list (or object array) of same-sized image
+    arrays (stacked into one array), an array of another dtype."""
 
     def _check_kind(self, record, *, reset, preprocessor):
         self.X = stack_images(self.X)  # a list (or object array) of images: one array
-        if reset:  # not a DataFrame: forget the columns of an earlier fit's DataFrame
-            record_frame(record, self.X)
+        super()._check_kind(record, reset=reset, preprocessor=preprocessor)
 
 
 class SparseInput(InMemoryInput):

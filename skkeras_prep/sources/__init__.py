@@ -23,6 +23,8 @@ def as_source(X):
     """The row source for ``X``: a ``RowSource`` as it is, or an adapter around ``X``."""
     if isinstance(X, RowSource):
         return X
+    if type(X) is np.ndarray:  # the common case (what most transformers return), at once
+        return ArraySource(X)
     if is_dask_collection(X):  # before pandas and array-likes: a dask DataFrame has both looks
         return DaskSource.of_collection(X)
     if hasattr(X, "to_numpy") and not isinstance(X, np.ndarray):  # pandas
