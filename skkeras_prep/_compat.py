@@ -294,6 +294,20 @@ def keras_model_from_bytes(data, custom_objects, safe_mode):
                       safe_mode=safe_mode)
 
 
+def keras_user_losses_and_metrics(model):
+    """``(losses, metrics)`` as the compiled ``model`` was given them (each a value, list or
+    dict, as passed to ``compile``; None where not given): ``model.loss`` is public, the
+    metrics are kept by Keras 3.15.1 (checked) as ``model._compile_metrics._user_metrics``
+    and ``_user_weighted_metrics``."""
+    compiled = getattr(model, "_compile_metrics", None)
+    try:
+        metrics = [] if compiled is None else [compiled._user_metrics,
+                                               compiled._user_weighted_metrics]
+    except AttributeError as exc:
+        raise _moved("keras", "Model._compile_metrics._user_metrics", exc) from None
+    return getattr(model, "loss", None), metrics
+
+
 def keras_compiled_metrics(model):
     """The metrics a compiled model was compiled with, from the public
     ``get_compile_config()``: names stay names (``"accuracy"`` is resolved against the loss),

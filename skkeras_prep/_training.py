@@ -18,7 +18,7 @@ import keras
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from . import _compiled_epochs, _dataset, _pool
+from . import _compiled_epochs, _dataset, _pool, _user_function_errors
 from ._compat import keras_distribute_strategy, keras_set_steps_per_execution
 from ._tf_process_state import releasing_gradient_registrations, releasing_kernel_cache
 
@@ -147,6 +147,7 @@ def train(model, source, targets, weights, *, settings, epochs, shuffle_seed, sp
     (docs/DESIGN.md, "Memory over many fits").
     """
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_user_function_errors.explaining(model, targets))  # outermost: last
         # A model kept for reuse keeps its traced functions, and their kernels are looked up
         # again by its next fit: the cache is emptied only every so many such fits.
         stack.enter_context(releasing_kernel_cache(reused_model=_pool.reusable(model)))  # closes last
