@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from skkeras_prep import KerasPipelineClassifier, _dataset
+from skkeras_prep._inputs.named import MultiSource
 from skkeras_prep._target_layout import Targets, side_by_side
 from skkeras_prep._targets import (ClassifierTargetEncoder, MultiOutputEncoder,
                                    RegressorTargetEncoder)
-from skkeras_prep.sources import ArraySource, MultiSource
+from skkeras_prep.sources import ArraySource
 
 N = 12
 LABELS = np.array(["lo", "mid", "hi"])[np.arange(N) % 3]

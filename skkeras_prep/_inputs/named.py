@@ -1,10 +1,18 @@
-"""X as a structure of named inputs: the one shape every X takes inside the estimator.
+"""X as a structure of named inputs: the one shape every X takes inside the estimator, and the
+one module that knows there may be several.
 
 A dict or ``MultiInput`` X has one entry per model input; a single X is the structure of one
-unnamed entry. Each entry is an adapter of its own kind (``memory``, or one lazy input). The structure
-checks what concerns all of them (the names against the model's and the preprocessor dict's,
-the same rows), gives each entry its record and its transformer, and joins their row sources
-(``sources.MultiSource`` for named entries). Every loop here runs once for a single X.
+unnamed entry. Each entry is an adapter of its own kind (``memory``, or one lazy input). The
+structure reads X (``NamedInputs.of``, through ``multi_io``), checks what concerns all of its
+entries (the names against the model's and the preprocessor dict's, the same rows), gives
+each entry its record and its transformer, and joins their row sources (``joined``: one
+unnamed source as it is, named ones as a ``MultiSource``). Every loop here runs once for a
+single X.
+
+The rest of the package never asks how many inputs there are: a value per input (a row
+shape, a batch, a preprocessor) is one value for a single X and a dict by input name for
+several, and ``entries`` / ``map_inputs`` read and map both alike (``{None: value}`` for one),
+as ``keras.tree.map_structure`` does.
 
 Records: a single X is checked against the estimator itself (``n_features_in_``,
 ``feature_names_in_``, DataFrame columns); each named input against an ``InputRecord`` kept in
@@ -15,9 +23,11 @@ Records: a single X is checked against the estimator itself (``n_features_in_``,
 
 import contextlib
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..sources import MultiSource
+from ..multi_io import MultiInput, is_multi_input
+from ..sources.protocol import RowSource
 
 PASSTHROUGH = "passthrough"
 
@@ -37,6 +47,59 @@ def transformer_of(preprocessor, name):
     if transformer is None or (isinstance(transformer, str) and transformer == PASSTHROUGH):
         return None
     return transformer
+
+
+def entries(value):
+    """``{input name: value}`` of a value per input: a dict by input name as it is, the value
+    of a single X as ``{None: value}``."""
+    return dict(value) if isinstance(value, dict) else {None: value}
+
+
+def rebuilt(parts):
+    """The inverse of ``entries``: ``{None: value}`` -> value, else the dict by input name."""
+    return parts[None] if None in parts else dict(parts)
+
+
+def map_inputs(function, value):
+    """``function`` applied to the value of each input, in the structure ``value`` has."""
+    return rebuilt({name: function(one) for name, one in entries(value).items()})
+
+
+def one_input(value, refusal):
+    """The value of a single X; for several inputs, ``ValueError(refusal)`` with ``{names}``
+    replaced by their names (what cannot take several)."""
+    parts = entries(value)
+    if None not in parts:
+        raise ValueError(refusal.format(names=list(parts)))
+    return parts[None]
+
+
+def input_shape(source):
+    """The shape of one row as the model receives it, read through ``parts``: a tuple for
+    one unnamed part, a dict ``{name: tuple}`` for named ones."""
+    return rebuilt({name: tuple(part.row_shape) for name, part in source.parts.items()})
+
+
+def width_of(shape):
+    """The number of values in one row of ``input_shape``'s ``shape`` (a dict by name too)."""
+    return map_inputs(lambda one: int(np.prod(one)), shape)
+
+
+def input_width(source):
+    """The number of values in one row: an int, or a dict ``{name: int}`` for named parts."""
+    return width_of(input_shape(source))
+
+
+def joined(sources):
+    """One row source of ``{input name: source}``: a single X's source as it is, named
+    sources as a ``MultiSource``."""
+    return sources[None] if None in sources else MultiSource(sources)
+
+
+def whole_transformer(preprocessor):
+    """The transformer a single X goes through whole: the preprocessor, or None for a dict
+    of per-input transformers (or no preprocessor)."""
+    return None if isinstance(preprocessor, dict) else preprocessor
 
 
 @contextlib.contextmanager
@@ -79,9 +142,22 @@ class NamedInputs:
         self.parts = dict(parts)
         self.named = None not in self.parts
         self.lazy = not self.named and self.parts[None].lazy  # predictions computed when asked
-        if self.named and any(part.lazy for part in self.parts.values()):
-            raise TypeError("Several named inputs must all be held in memory.")  # dispatch says more
+        lazy = [name for name, part in self.parts.items() if part.lazy] if self.named else []
+        if lazy:
+            raise TypeError(
+                f"Input(s) {lazy} are dask collections; several inputs must be held in memory "
+                "(numpy arrays, sparse matrices or DataFrames). Compute them first, or pass "
+                "one dask input."
+            )
 
+    @classmethod
+    def of(cls, X, adapter):
+        """X read as its structure: one entry per input of a dict or ``MultiInput``, else one
+        unnamed entry; ``adapter(part)`` is the adapter of one input's kind. A lazy input
+        among several is refused with what to do."""
+        if is_multi_input(X):
+            return cls({name: adapter(part) for name, part in MultiInput(X).items()})
+        return cls({None: adapter(X)})
 
     @property
     def names(self):
@@ -192,9 +268,7 @@ class NamedInputs:
                                               incremental=incremental, seed=seed)
             if transformer is not None:
                 fitted[name] = transformer
-        if not self.named:
-            return preprocessor, sources[None]
-        return fitted, MultiSource(sources)
+        return (fitted if self.named else preprocessor), joined(sources)
 
     def rows(self, estimator, preprocessor, *, update_y=None):
         """X's row source through the fitted ``preprocessor``; with ``update_y``, incremental
@@ -205,7 +279,7 @@ class NamedInputs:
             with _naming(name):
                 sources[name] = part.rows(records[name], transformer_of(preprocessor, name),
                                           update_y=update_y)
-        return sources[None] if not self.named else MultiSource(sources)
+        return joined(sources)
 
     # -- prediction and score --------------------------------------------------------------
     @property
@@ -228,8 +302,6 @@ class NamedInputs:
 
     def as_given(self):
         """X as the user passes it: the single X, or a ``MultiInput`` of the inputs."""
-        from ..multi_io import MultiInput
-
         if not self.named:
             return self.parts[None].X
         return MultiInput({name: part.X for name, part in self.parts.items()})
@@ -237,3 +309,100 @@ class NamedInputs:
     def head(self, n):
         """The first ``n`` rows of a single in-memory X, else None."""
         return None if self.named else self.parts[None].head(n)
+
+
+# -- the parameters of a dict preprocessor (scikit-learn's get_params / set_params) --------
+def per_input_params(preprocessor):
+    """``preprocessor__<input>`` and ``preprocessor__<input>__<param>`` of a dict
+    preprocessor, so a per-input transformer's parameters can be searched like a
+    ``ColumnTransformer``'s; nothing for any other preprocessor."""
+    if not isinstance(preprocessor, dict):
+        return {}
+    params = {}
+    for name, transformer in preprocessor.items():
+        params[f"preprocessor__{name}"] = transformer
+        if hasattr(transformer, "get_params") and not isinstance(transformer, type):
+            for key, value in transformer.get_params(deep=True).items():
+                params[f"preprocessor__{name}__{key}"] = value
+    return params
+
+
+def set_per_input_params(preprocessor, params):
+    """Apply the ``preprocessor__<input>[__<param>]`` entries of ``params`` to a dict
+    preprocessor (replacing a transformer, or setting its parameters the scikit-learn way);
+    return the other entries. Unknown inputs are named."""
+    if not isinstance(preprocessor, dict):
+        return params
+    rest, replaced, nested = {}, {}, {}
+    for key, value in params.items():
+        if not key.startswith("preprocessor__"):
+            rest[key] = value
+            continue
+        name, _, inner = key[len("preprocessor__"):].partition("__")
+        if name not in preprocessor:
+            raise ValueError(
+                f"Invalid parameter {key!r}: the preprocessor dict has no input {name!r}; its "
+                f"inputs are {list(preprocessor)}."
+            )
+        if inner:
+            nested.setdefault(name, {})[inner] = value
+        else:
+            replaced[name] = value
+    for name, transformer in replaced.items():
+        preprocessor[name] = transformer
+    for name, values in nested.items():
+        preprocessor[name].set_params(**values)
+    return rest
+
+
+# -- the row source of named inputs --------------------------------------------------------
+class MultiSource(RowSource):
+    """Rows of several named sources, gathered together."""
+
+    def __init__(self, parts):
+        if not isinstance(parts, dict) or not parts:
+            raise TypeError("MultiSource takes a non-empty dict {input name: RowSource}.")
+        counts = {name: part.n_rows for name, part in parts.items()}
+        if len(set(counts.values())) > 1:
+            raise ValueError(
+                f"The inputs have different numbers of rows after preprocessing: {counts}. "
+                "Every input needs one row per sample."
+            )
+        unordered = [name for name, part in parts.items() if not part.indexable]
+        if unordered:
+            raise ValueError(
+                f"Input(s) {unordered} are read in order (indexable=False) and cannot be "
+                "aligned row by row with the other inputs; pass them as arrays."
+            )
+        self._parts = dict(parts)
+
+    @property
+    def parts(self):
+        """``{input name: source}``: the dict the model's input is (``RowSource.parts``)."""
+        return self._parts
+
+    @property
+    def input_names(self):
+        return list(self.parts)
+
+    @property
+    def n_rows(self):
+        return next(iter(self.parts.values())).n_rows
+
+    @property
+    def row_shape(self):
+        return {name: tuple(part.row_shape) for name, part in self.parts.items()}
+
+    @property
+    def gathered_shape(self):
+        return {name: tuple(part.gathered_shape) for name, part in self.parts.items()}
+
+    def gather(self, index):
+        return tuple(part.gather(index) for part in self.parts.values())
+
+    def take(self, rows):
+        return MultiSource({name: part.take(rows) for name, part in self.parts.items()})
+
+    @property
+    def row_bytes(self):
+        return sum(part.row_bytes for part in self.parts.values())
