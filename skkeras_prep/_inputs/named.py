@@ -6,8 +6,8 @@ unnamed entry. Each entry is an adapter of its own kind (``memory``, or one lazy
 structure reads X (``NamedInputs.of``, through ``multi_io``), checks what concerns all of its
 entries (the names against the model's and the preprocessor dict's, the same rows), gives
 each entry its record and its transformer, and joins their row sources (``joined``: one
-unnamed source as it is, named ones as a ``MultiSource``). Every loop here runs once for a
-single X.
+unnamed source as it is, named ones as a ``sources.named.NamedSource``). Every loop here runs
+once for a single X.
 
 The rest of the package never asks how many inputs there are: a value per input (a row
 shape, a batch, a preprocessor) is one value for a single X and a dict by input name for
@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..multi_io import MultiInput, is_multi_input
-from ..sources.protocol import RowSource
+from ..sources.named import NamedSource
 
 PASSTHROUGH = "passthrough"
 
@@ -65,6 +65,12 @@ def map_inputs(function, value):
     return rebuilt({name: function(one) for name, one in entries(value).items()})
 
 
+def input_names_of(value):
+    """The input names of a value per input (a shape, a batch): None for a single X."""
+    parts = entries(value)
+    return None if None in parts else list(parts)
+
+
 def one_input(value, refusal):
     """The value of a single X; for several inputs, ``ValueError(refusal)`` with ``{names}``
     replaced by their names (what cannot take several)."""
@@ -92,8 +98,8 @@ def input_width(source):
 
 def joined(sources):
     """One row source of ``{input name: source}``: a single X's source as it is, named
-    sources as a ``MultiSource``."""
-    return sources[None] if None in sources else MultiSource(sources)
+    sources as a ``NamedSource``."""
+    return sources[None] if None in sources else NamedSource(sources)
 
 
 def whole_transformer(preprocessor):
@@ -311,6 +317,70 @@ class NamedInputs:
         return None if self.named else self.parts[None].head(n)
 
 
+# -- the model's side: the inputs it is fed by ---------------------------------------------
+def model_input_names(model):
+    """The names the model's inputs are fed by: the keys of a dict of inputs, else the
+    names of its input tensors; None where the model does not say (a subclassed model)."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):
+        return None
+    if isinstance(structure, dict):
+        return list(structure)
+    return [tensor.name for tensor in model.inputs]
+
+
+def check_model_inputs(model, input_shape):
+    """Refuse a model that does not take X's inputs: named inputs whose names differ from
+    X's (both lists named), several inputs for a single X, or, for a single X, a declared
+    input (``keras.Input(shape=...)``) that does not take rows of ``input_shape`` (both
+    shapes named; a model without a declared input is built for it)."""
+    names = model_input_names(model)
+    if isinstance(input_shape, dict):
+        if names is not None and sorted(names) != sorted(input_shape):
+            raise ValueError(
+                f"X has inputs {list(input_shape)}, but the model's inputs are named {names}. "
+                "Key X by the model's input names (keras.Input(..., name=...) or a dict of "
+                "inputs)."
+            )
+        return  # several inputs are matched by name
+    if names is not None and len(names) > 1:
+        raise ValueError(
+            f"The model has several inputs {names}, but X is a single array. Pass X as a dict "
+            "or skkeras_prep.MultiInput keyed by those names."
+        )
+    _check_declared_shape(model, tuple(input_shape))
+
+
+def _check_declared_shape(model, data):
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed or unbuilt Sequential model
+        return
+    if not inputs or len(inputs) != 1:
+        return
+    declared = tuple(inputs[0].shape[1:])
+    if len(declared) != len(data) or any(d is not None and d != n for d, n in zip(declared, data)):
+        raise ValueError(
+            f"The model takes inputs of shape {declared} per row, but the rows it is given "
+            f"have shape {data} (after the preprocessor). Build the model for the data: "
+            "keras.Input(shape=meta['input_shape_']) in a builder (the input_shape_ "
+            "argument of a builder function), or reshape X (or change the preprocessor) so "
+            f"that the rows have shape {declared}."
+        )
+
+
+def structure_key(structure, tensors, own_names):
+    """How a Keras model's inputs (or outputs) are keyed, for the model pool: ``["dict",
+    keys]`` for a dict, ``["list", own_names()]`` for several tensors, None for one (then
+    nothing is fed or read by name)."""
+    if isinstance(structure, dict):
+        return ["dict", list(structure)]
+    if len(tensors) > 1:
+        return ["list", list(own_names() or [])]
+    return None
+
+
 # -- the parameters of a dict preprocessor (scikit-learn's get_params / set_params) --------
 def per_input_params(preprocessor):
     """``preprocessor__<input>`` and ``preprocessor__<input>__<param>`` of a dict
@@ -355,54 +425,92 @@ def set_per_input_params(preprocessor, params):
     return rest
 
 
-# -- the row source of named inputs --------------------------------------------------------
-class MultiSource(RowSource):
-    """Rows of several named sources, gathered together."""
+# -- saved files: the records of named inputs as plain values, and their checks on load ----
+# The record attributes that are saved, and the kinds of value each may hold.
+_RECORD_FIELDS = {
+    "n_features_in_": (int, np.integer),
+    "feature_names_in_": (np.ndarray,),
+    "_frame_columns": (list,),
+    "_frame_dtypes": (dict,),
+}
 
-    def __init__(self, parts):
-        if not isinstance(parts, dict) or not parts:
-            raise TypeError("MultiSource takes a non-empty dict {input name: RowSource}.")
-        counts = {name: part.n_rows for name, part in parts.items()}
-        if len(set(counts.values())) > 1:
-            raise ValueError(
-                f"The inputs have different numbers of rows after preprocessing: {counts}. "
-                "Every input needs one row per sample."
-            )
-        unordered = [name for name, part in parts.items() if not part.indexable]
-        if unordered:
-            raise ValueError(
-                f"Input(s) {unordered} are read in order (indexable=False) and cannot be "
-                "aligned row by row with the other inputs; pass them as arrays."
-            )
-        self._parts = dict(parts)
 
-    @property
-    def parts(self):
-        """``{input name: source}``: the dict the model's input is (``RowSource.parts``)."""
-        return self._parts
+def fitted_names(estimator):
+    """The names of the inputs ``estimator`` was fitted on; None for a single X."""
+    return getattr(estimator, "input_names_", None)
 
-    @property
-    def input_names(self):
-        return list(self.parts)
 
-    @property
-    def n_rows(self):
-        return next(iter(self.parts.values())).n_rows
+def input_records(estimator):
+    """``{input name: {attribute: value}}`` for an estimator fitted on named inputs, else
+    None (the value a saved file's state stores)."""
+    records = getattr(estimator, "_input_records", None)
+    if fitted_names(estimator) is None or records is None:
+        return None
+    return {
+        name: {key: value for key, value in vars(record).items() if key in _RECORD_FIELDS}
+        for name, record in records.items()
+    }
 
-    @property
-    def row_shape(self):
-        return {name: tuple(part.row_shape) for name, part in self.parts.items()}
 
-    @property
-    def gathered_shape(self):
-        return {name: tuple(part.gathered_shape) for name, part in self.parts.items()}
+def restore_input_records(estimator, saved, refuse):
+    """Rebuild the per-input records from the state's ``input_records``; ``refuse(why)``
+    returns the error to raise for a file whose records are malformed."""
+    names = fitted_names(estimator)
+    if saved is None and names is None:
+        return
+    if type(saved) is not dict or not isinstance(names, list) or sorted(saved) != sorted(names):
+        raise refuse(f"its input records {sorted(saved) if type(saved) is dict else saved!r} "
+                     f"do not match its inputs {names!r}")
+    records = {}
+    for name, fields in saved.items():
+        if type(fields) is not dict or not all(
+            key in _RECORD_FIELDS and isinstance(value, _RECORD_FIELDS[key])
+            for key, value in fields.items()
+        ):
+            raise refuse(f"the record of input {name!r} holds unexpected fields")
+        record = InputRecord()
+        vars(record).update(fields)
+        records[name] = record
+    estimator._input_records = records
 
-    def gather(self, index):
-        return tuple(part.gather(index) for part in self.parts.values())
 
-    def take(self, rows):
-        return MultiSource({name: part.take(rows) for name, part in self.parts.items()})
+def _declared_shapes(model):
+    """{input name: row shape} the model declares (keys of a dict of inputs, else the input
+    tensors' names); {} for a subclassed model that declares none."""
+    try:
+        inputs = model.input
+    except (AttributeError, ValueError):  # a subclassed model never called on a structure
+        return {}
+    if isinstance(inputs, dict):
+        return {k: tuple(t.shape)[1:] for k, t in inputs.items()}
+    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    return {getattr(t, "name", None): tuple(t.shape)[1:] for t in inputs}
 
-    @property
-    def row_bytes(self):
-        return sum(part.row_bytes for part in self.parts.values())
+
+def _positive_ints(shape):
+    return isinstance(shape, tuple) and shape and all(type(d) is int and d > 0 for d in shape)
+
+
+def check_loaded_inputs(estimator, model, refuse):
+    """For a loaded file, whose every part is untrusted: the fitted input shape(s) are
+    shapes, and those the ``model`` declares are the same; ``refuse(why)`` makes the error."""
+    names, shapes = fitted_names(estimator), getattr(estimator, "input_shape_", None)
+    if names is None:
+        if not _positive_ints(shapes):
+            raise refuse(f"its input shape {shapes!r} is invalid")
+        try:
+            declared = model.input_shape
+        except Exception:  # a subclassed model that was never called has no input shape
+            declared = None
+        if declared is not None and tuple(declared)[1:] != shapes:
+            raise refuse(f"its model takes inputs of shape {tuple(declared)[1:]}, but the "
+                         f"estimator was fitted on shape {shapes}")
+        return
+    if not (isinstance(shapes, dict) and sorted(shapes) == sorted(names)
+            and all(_positive_ints(s) for s in shapes.values())):
+        raise refuse(f"its input shapes {shapes!r} do not match its inputs {names!r}")
+    declared = _declared_shapes(model)
+    for name, shape in shapes.items():
+        if name in declared and declared[name] != shape:
+            raise refuse(f"its model's input {name!r} takes shape {declared[name]}, but the "
+                         f"estimator was fitted on shape {shape}")
