@@ -109,12 +109,12 @@ def whole_transformer(preprocessor):
 
 
 @contextlib.contextmanager
-def _naming(name):
-    """Errors about one of several inputs start with its name."""
+def _naming(name, kinds=(ValueError, TypeError)):
+    """Errors (of exactly one of ``kinds``) about one of several inputs start with its name."""
     try:
         yield
-    except (ValueError, TypeError) as error:
-        if name is None or type(error) not in (ValueError, TypeError):
+    except kinds as error:
+        if name is None or type(error) not in kinds:
             raise
         raise type(error)(f"Input {name!r}: {error}") from error
 
@@ -514,3 +514,53 @@ def check_loaded_inputs(estimator, model, refuse):
         if name in declared and declared[name] != shape:
             raise refuse(f"its model's input {name!r} takes shape {declared[name]}, but the "
                          f"estimator was fitted on shape {shape}")
+
+
+# -- export: the fitted inputs, their exported inputs, and X as an exported model takes it ---
+def fitted_inputs(estimator):
+    """``{input name: (its record, its transformer, its row shape)}`` of a fitted estimator;
+    a single X: ``{None: (the estimator, preprocessor_, input_shape_)}``."""
+    names = fitted_names(estimator)
+    if names is None:
+        return {None: (estimator, estimator.preprocessor_, tuple(estimator.input_shape_))}
+    return {name: (estimator._input_records[name], transformer_of(estimator.preprocessor_, name),
+                   tuple(estimator.input_shape_[name])) for name in names}
+
+
+def map_fitted(estimator, function, error):
+    """``{input name: function(name, record, transformer, row shape)}`` over the inputs of a
+    fitted estimator (``fitted_inputs``); an ``error`` about one of several inputs starts
+    with its name."""
+    made = {}
+    for name, entry in fitted_inputs(estimator).items():
+        with _naming(name, (error,)):
+            made[name] = function(name, *entry)
+    return made
+
+
+def joined_exports(made, error):
+    """(inputs, features) of an exported model from each input's ``(inputs, features)``: a
+    single X's as they are; named inputs: one flat dict of inputs (a SavedModel signature
+    takes no nesting; a name two inputs give is refused with ``error``) and the features by
+    input name (the dict the trained model was fed)."""
+    if None in made:
+        return made[None]
+    inputs, features = {}, {}
+    for name, (mine, features[name]) in made.items():
+        mine = mine if isinstance(mine, dict) else {name: mine}
+        clashes = sorted(set(mine) & set(inputs))
+        if clashes:
+            raise error(
+                f"Input {name!r} gives exported input names {clashes} that another input "
+                "gives too; rename the inputs or columns so that they differ, and refit."
+            )
+        inputs.update(mine)
+    return inputs, features
+
+
+def as_given(X, one, named):
+    """``one(X)`` for a single X, ``named({input name: part})`` for a dict or ``MultiInput``
+    (X given to an exported model as it was at fit)."""
+    if not is_multi_input(X):
+        return one(X)
+    return named(dict(X.data if isinstance(X, MultiInput) else X))

@@ -1,8 +1,8 @@
 """What a saved file holds for an estimator fitted with several inputs or outputs, and the
 checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md, "File format").
 
-- Such a file has format version ``SEVERAL_IO_VERSION`` (2); a file of one input and one
-  output keeps version 1, so that older releases, which read version 1 only, keep reading
+- Such a file (named inputs or outputs; a dict X of one input is named too) has format
+  version ``NAMED_IO_VERSION`` (2); a file of one unnamed input and one output keeps version 1, so that older releases, which read version 1 only, keep reading
   it and refuse the others with their "written by a newer skkeras_prep" error.
 - The per-input records of the checks (``_inputs.named.InputRecord``: ``n_features_in_``,
   ``feature_names_in_``, a DataFrame input's columns and dtypes) are private attributes of
@@ -21,7 +21,7 @@ __all__ = ["check_consistency", "check_loaded_inputs", "format_version", "input_
            "restore_input_records"]
 
 SINGLE_IO_VERSION = 1
-SEVERAL_IO_VERSION = 2
+NAMED_IO_VERSION = 2
 
 
 def several_outputs(estimator):
@@ -31,7 +31,7 @@ def several_outputs(estimator):
 def format_version(estimator):
     """The format version of the file ``estimator`` is saved in."""
     if fitted_names(estimator) is not None or several_outputs(estimator):
-        return SEVERAL_IO_VERSION
+        return NAMED_IO_VERSION
     return SINGLE_IO_VERSION
 
 
