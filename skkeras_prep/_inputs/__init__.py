@@ -28,10 +28,10 @@ from ..sources.dask import is_dask_collection
 from ..sources.protocol import explaining_errors
 from .dask import DaskInput
 from .memory import ArrayInput, FrameInput, PathsInput, SparseInput
-from .named import (NamedInputs, input_shape, input_width, map_inputs, per_input_params,
-                    set_per_input_params, whole_transformer, width_of)
+from .named import (NamedInputs, input_shape, map_inputs, per_input_params, set_per_input_params,
+                    whole_transformer, width_of)
 
-__all__ = ["dispatch", "input_shape", "input_width", "map_inputs", "per_input_params", "reading",
+__all__ = ["dispatch", "input_shape", "map_inputs", "per_input_params", "reading",
            "set_per_input_params", "whole_transformer", "width_of"]
 
 

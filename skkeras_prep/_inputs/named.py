@@ -1,18 +1,14 @@
-"""X as a structure of named inputs: the one shape every X takes inside the estimator, and the
-one module that knows there may be several.
+"""X as a structure of named inputs, the one shape every X takes inside the estimator; the
+one module that knows there may be several (the rest never asks how many).
 
 A dict or ``MultiInput`` X has one entry per model input; a single X is the structure of one
-unnamed entry. Each entry is an adapter of its own kind (``memory``, or one lazy input). The
-structure reads X (``NamedInputs.of``, through ``multi_io``), checks what concerns all of its
-entries (the names against the model's and the preprocessor dict's, the same rows), gives
-each entry its record and its transformer, and joins their row sources (``joined``: one
-unnamed source as it is, named ones as a ``sources.named.NamedSource``). Every loop here runs
-once for a single X.
-
-The rest of the package never asks how many inputs there are: a value per input (a row
-shape, a batch, a preprocessor) is one value for a single X and a dict by input name for
-several, and ``entries`` / ``map_inputs`` read and map both alike (``{None: value}`` for one),
-as ``keras.tree.map_structure`` does.
+unnamed entry. Each entry is an adapter of its own kind. The structure reads X
+(``NamedInputs.of``), checks what concerns all entries (names against the model's and the
+preprocessor dict's, the same rows), gives each its record and transformer, and joins their
+row sources (``joined``). A value per input (a row shape, a batch, a preprocessor) is one
+value for a single X and a dict by input name for several: ``entries`` / ``map_inputs``
+read and map both alike (``{None: value}`` for one), as ``keras.tree.map_structure`` does.
+The model's inputs, the pool key, loaded files and export ask here too.
 
 Records: a single X is checked against the estimator itself (``n_features_in_``,
 ``feature_names_in_``, DataFrame columns); each named input against an ``InputRecord`` kept in
@@ -72,8 +68,7 @@ def input_names_of(value):
 
 
 def one_input(value, refusal):
-    """The value of a single X; for several inputs, ``ValueError(refusal)`` with ``{names}``
-    replaced by their names (what cannot take several)."""
+    """The value of a single X; several: ``ValueError(refusal)``, ``{names}`` their names."""
     parts = entries(value)
     if None not in parts:
         raise ValueError(refusal.format(names=list(parts)))
@@ -81,8 +76,7 @@ def one_input(value, refusal):
 
 
 def input_shape(source):
-    """The shape of one row as the model receives it, read through ``parts``: a tuple for
-    one unnamed part, a dict ``{name: tuple}`` for named ones."""
+    """The shape of one row the model receives (``parts``): a tuple, or ``{name: tuple}``."""
     return rebuilt({name: tuple(part.row_shape) for name, part in source.parts.items()})
 
 
@@ -91,20 +85,13 @@ def width_of(shape):
     return map_inputs(lambda one: int(np.prod(one)), shape)
 
 
-def input_width(source):
-    """The number of values in one row: an int, or a dict ``{name: int}`` for named parts."""
-    return width_of(input_shape(source))
-
-
 def joined(sources):
-    """One row source of ``{input name: source}``: a single X's source as it is, named
-    sources as a ``NamedSource``."""
+    """One row source of ``{input name: source}``: one unnamed as it is, named: ``NamedSource``."""
     return sources[None] if None in sources else NamedSource(sources)
 
 
 def whole_transformer(preprocessor):
-    """The transformer a single X goes through whole: the preprocessor, or None for a dict
-    of per-input transformers (or no preprocessor)."""
+    """The preprocessor a single X goes through whole; None for a dict of per-input ones."""
     return None if isinstance(preprocessor, dict) else preprocessor
 
 
@@ -318,16 +305,17 @@ class NamedInputs:
 
 
 # -- the model's side: the inputs it is fed by ---------------------------------------------
-def model_input_names(model):
-    """The names the model's inputs are fed by: the keys of a dict of inputs, else the
-    names of its input tensors; None where the model does not say (a subclassed model)."""
+def _model_inputs(model):
+    """``{name: input tensor}`` the model is fed by: a dict of inputs by its keys, else by
+    the tensors' names; None where the model does not say (a subclassed model)."""
     try:
         structure = model.input
-    except (AttributeError, ValueError):
+    except (AttributeError, ValueError):  # a subclassed model never called on a structure
         return None
     if isinstance(structure, dict):
-        return list(structure)
-    return [tensor.name for tensor in model.inputs]
+        return dict(structure)
+    tensors = structure if isinstance(structure, (list, tuple)) else [structure]
+    return {getattr(tensor, "name", None): tensor for tensor in tensors}
 
 
 def check_model_inputs(model, input_shape):
@@ -335,7 +323,8 @@ def check_model_inputs(model, input_shape):
     X's (both lists named), several inputs for a single X, or, for a single X, a declared
     input (``keras.Input(shape=...)``) that does not take rows of ``input_shape`` (both
     shapes named; a model without a declared input is built for it)."""
-    names = model_input_names(model)
+    names = _model_inputs(model)
+    names = None if names is None else list(names)
     if isinstance(input_shape, dict):
         if names is not None and sorted(names) != sorted(input_shape):
             raise ValueError(
@@ -425,66 +414,10 @@ def set_per_input_params(preprocessor, params):
     return rest
 
 
-# -- saved files: the records of named inputs as plain values, and their checks on load ----
-# The record attributes that are saved, and the kinds of value each may hold.
-_RECORD_FIELDS = {
-    "n_features_in_": (int, np.integer),
-    "feature_names_in_": (np.ndarray,),
-    "_frame_columns": (list,),
-    "_frame_dtypes": (dict,),
-}
-
-
+# -- saved files: the fitted inputs' names, and their checks on load ----------------------
 def fitted_names(estimator):
     """The names of the inputs ``estimator`` was fitted on; None for a single X."""
     return getattr(estimator, "input_names_", None)
-
-
-def input_records(estimator):
-    """``{input name: {attribute: value}}`` for an estimator fitted on named inputs, else
-    None (the value a saved file's state stores)."""
-    records = getattr(estimator, "_input_records", None)
-    if fitted_names(estimator) is None or records is None:
-        return None
-    return {
-        name: {key: value for key, value in vars(record).items() if key in _RECORD_FIELDS}
-        for name, record in records.items()
-    }
-
-
-def restore_input_records(estimator, saved, refuse):
-    """Rebuild the per-input records from the state's ``input_records``; ``refuse(why)``
-    returns the error to raise for a file whose records are malformed."""
-    names = fitted_names(estimator)
-    if saved is None and names is None:
-        return
-    if type(saved) is not dict or not isinstance(names, list) or sorted(saved) != sorted(names):
-        raise refuse(f"its input records {sorted(saved) if type(saved) is dict else saved!r} "
-                     f"do not match its inputs {names!r}")
-    records = {}
-    for name, fields in saved.items():
-        if type(fields) is not dict or not all(
-            key in _RECORD_FIELDS and isinstance(value, _RECORD_FIELDS[key])
-            for key, value in fields.items()
-        ):
-            raise refuse(f"the record of input {name!r} holds unexpected fields")
-        record = InputRecord()
-        vars(record).update(fields)
-        records[name] = record
-    estimator._input_records = records
-
-
-def _declared_shapes(model):
-    """{input name: row shape} the model declares (keys of a dict of inputs, else the input
-    tensors' names); {} for a subclassed model that declares none."""
-    try:
-        inputs = model.input
-    except (AttributeError, ValueError):  # a subclassed model never called on a structure
-        return {}
-    if isinstance(inputs, dict):
-        return {k: tuple(t.shape)[1:] for k, t in inputs.items()}
-    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    return {getattr(t, "name", None): tuple(t.shape)[1:] for t in inputs}
 
 
 def _positive_ints(shape):
@@ -509,7 +442,7 @@ def check_loaded_inputs(estimator, model, refuse):
     if not (isinstance(shapes, dict) and sorted(shapes) == sorted(names)
             and all(_positive_ints(s) for s in shapes.values())):
         raise refuse(f"its input shapes {shapes!r} do not match its inputs {names!r}")
-    declared = _declared_shapes(model)
+    declared = {name: tuple(t.shape)[1:] for name, t in (_model_inputs(model) or {}).items()}
     for name, shape in shapes.items():
         if name in declared and declared[name] != shape:
             raise refuse(f"its model's input {name!r} takes shape {declared[name]}, but the "
@@ -558,7 +491,7 @@ def joined_exports(made, error):
     return inputs, features
 
 
-def as_given(X, one, named):
+def read_given(X, one, named):
     """``one(X)`` for a single X, ``named({input name: part})`` for a dict or ``MultiInput``
     (X given to an exported model as it was at fit)."""
     if not is_multi_input(X):

@@ -2,26 +2,34 @@
 checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md, "File format").
 
 - Such a file (named inputs or outputs; a dict X of one input is named too) has format
-  version ``NAMED_IO_VERSION`` (2); a file of one unnamed input and one output keeps version 1, so that older releases, which read version 1 only, keep reading
-  it and refuse the others with their "written by a newer skkeras_prep" error.
+  version ``NAMED_IO_VERSION`` (2); a file of one unnamed input and one output keeps
+  version 1, so that older releases, which read version 1 only, keep reading it and refuse
+  the others with their "written by a newer skkeras_prep" error.
 - The per-input records of the checks (``_inputs.named.InputRecord``: ``n_features_in_``,
   ``feature_names_in_``, a DataFrame input's columns and dtypes) are private attributes of
   the estimator, so the state stores them as plain values (``input_records``), and load
-  rebuilds them after checking their names and kinds (both are the input structure's:
-  ``_inputs.named``, imported here for ``saving`` and ``loading``).
+  rebuilds them after checking their names and kinds.
 - A loaded estimator's inputs (``check_loaded_inputs``, one or several) and outputs must
   agree with its model (``check_consistency``: several outputs).
 """
 
 import numpy as np
 
-from .._inputs.named import check_loaded_inputs, fitted_names, input_records, restore_input_records
+from .._inputs.named import InputRecord, check_loaded_inputs, fitted_names
 
 __all__ = ["check_consistency", "check_loaded_inputs", "format_version", "input_records",
            "restore_input_records"]
 
 SINGLE_IO_VERSION = 1
 NAMED_IO_VERSION = 2
+
+# The record attributes that are saved, and the kinds of value each may hold.
+_RECORD_FIELDS = {
+    "n_features_in_": (int, np.integer),
+    "feature_names_in_": (np.ndarray,),
+    "_frame_columns": (list,),
+    "_frame_dtypes": (dict,),
+}
 
 
 def several_outputs(estimator):
@@ -33,6 +41,40 @@ def format_version(estimator):
     if fitted_names(estimator) is not None or several_outputs(estimator):
         return NAMED_IO_VERSION
     return SINGLE_IO_VERSION
+
+
+def input_records(estimator):
+    """``{input name: {attribute: value}}`` for an estimator fitted on named inputs, else
+    None (the value a saved file's state stores)."""
+    records = getattr(estimator, "_input_records", None)
+    if fitted_names(estimator) is None or records is None:
+        return None
+    return {
+        name: {key: value for key, value in vars(record).items() if key in _RECORD_FIELDS}
+        for name, record in records.items()
+    }
+
+
+def restore_input_records(estimator, saved, refuse):
+    """Rebuild the per-input records from the state's ``input_records``; ``refuse(why)``
+    returns the error to raise for a file whose records are malformed."""
+    names = fitted_names(estimator)
+    if saved is None and names is None:
+        return
+    if type(saved) is not dict or not isinstance(names, list) or sorted(saved) != sorted(names):
+        raise refuse(f"its input records {sorted(saved) if type(saved) is dict else saved!r} "
+                     f"do not match its inputs {names!r}")
+    records = {}
+    for name, fields in saved.items():
+        if type(fields) is not dict or not all(
+            key in _RECORD_FIELDS and isinstance(value, _RECORD_FIELDS[key])
+            for key, value in fields.items()
+        ):
+            raise refuse(f"the record of input {name!r} holds unexpected fields")
+        record = InputRecord()
+        vars(record).update(fields)
+        records[name] = record
+    estimator._input_records = records
 
 
 def _check_classes(estimator, heads, refuse):

@@ -12,7 +12,7 @@ import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
 from .._build import one_output
-from .._inputs.named import as_given, joined_exports, map_fitted
+from .._inputs.named import joined_exports, map_fitted, read_given
 from ._common import MISSING_STRING, NUMBER, STRING, ExportError, input_name, is_missing
 from .heads import output_head
 from .images import exports_images, image_inputs
@@ -138,7 +138,7 @@ def frame_to_inputs(model, frame):
     ``serve`` signature of a SavedModel written by ``model.export``. For a model exported
     from several inputs, ``frame`` is a dict or ``MultiInput`` by input name, as X was at
     fit (``structure.named_to_inputs``)."""
-    return as_given(frame, lambda one: _frame_inputs(model, one),
+    return read_given(frame, lambda one: _frame_inputs(model, one),
                     lambda parts: named_to_inputs(model, parts, frame_to_inputs))
 
 

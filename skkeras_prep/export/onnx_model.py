@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._compat import tf2onnx_op_handlers
-from .._inputs.named import as_given
+from .._inputs.named import read_given
 from .._target_layout import head_names
 from ._common import MISSING_STRING, ExportError
 from .images import exports_images
@@ -206,7 +206,7 @@ def onnx_inputs(session, X):
     ``MultiInput`` by input name of those (``"b"`` for an array, ``"a.<column>"`` for a
     DataFrame's columns)."""
     inputs = {i.name: i for i in session.get_inputs()}
-    return as_given(X, lambda one: _feeds(inputs, one), lambda parts: _named_feeds(inputs, parts))
+    return read_given(X, lambda one: _feeds(inputs, one), lambda parts: _named_feeds(inputs, parts))
 
 
 def _feeds(inputs, X):
