@@ -24,6 +24,7 @@ import numbers
 import keras
 import numpy as np
 
+from ._inputs.named import one_input
 from ._seeding import derived_seed, reseed_model
 
 _AUGMENT = 3  # ``derived_seed`` kind of the augmentation layers
@@ -188,13 +189,10 @@ def for_fit(augmentation, row_shape, seed):
     after. Tabular rows (one axis) are refused."""
     if augmentation is None:
         return None
-    if isinstance(row_shape, dict):
-        raise ValueError(
-            f"augmentation is not supported for X with several inputs {list(row_shape)}; pass "
-            "augmentation=None, and put augmentation layers inside the model (they are active "
-            "in training only)."
-        )
-    row_shape = tuple(row_shape)
+    row_shape = tuple(one_input(
+        row_shape, "augmentation is not supported for X with several inputs {names}; pass "
+        "augmentation=None, and put augmentation layers inside the model (they are active "
+        "in training only)."))
     if len(row_shape) < 2:
         raise ValueError(
             f"augmentation needs image rows, of shape (h, w) or (h, w, c), but the rows have "

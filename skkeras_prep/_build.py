@@ -19,7 +19,9 @@ import numpy as np
 
 from . import _pool
 from ._compat import keras_compiled_metrics
+from ._inputs.named import check_model_inputs, input_names_of, map_inputs
 from ._seeding import reseed_model
+from ._target_layout import named_outputs
 from .exceptions import RoutedArgumentError
 
 
@@ -85,45 +87,12 @@ def clone_keras_model(model):
 
 
 def _batch_shape(input_shape):
-    """``(None,) + shape`` of one input, or a dict of them for several named inputs."""
-    if isinstance(input_shape, dict):
-        return {name: (None,) + tuple(shape) for name, shape in input_shape.items()}
-    return (None,) + tuple(input_shape)
+    """``(None,) + shape`` of each input."""
+    return map_inputs(lambda shape: (None,) + tuple(shape), input_shape)
 
 
 def _zero_row(input_shape):
-    if isinstance(input_shape, dict):
-        return {name: np.zeros((1,) + tuple(shape), dtype="float32") for name, shape in input_shape.items()}
-    return np.zeros((1,) + tuple(input_shape), dtype="float32")
-
-
-def input_names(model):
-    """The names the model's inputs are fed by: the keys of a dict of inputs, else the
-    names of its input tensors; None where the model does not say (a subclassed model)."""
-    try:
-        structure = model.input
-    except (AttributeError, ValueError):
-        return None
-    if isinstance(structure, dict):
-        return list(structure)
-    return [tensor.name for tensor in model.inputs]
-
-
-def check_input_names(model, input_shape):
-    """Refuse a model whose named inputs differ from the inputs of X, naming both lists."""
-    names = input_names(model)
-    if isinstance(input_shape, dict):
-        if names is not None and sorted(names) != sorted(input_shape):
-            raise ValueError(
-                f"X has inputs {list(input_shape)}, but the model's inputs are named {names}. "
-                "Key X by the model's input names (keras.Input(..., name=...) or a dict of "
-                "inputs)."
-            )
-    elif names is not None and len(names) > 1:
-        raise ValueError(
-            f"The model has several inputs {names}, but X is a single array. Pass X as a dict "
-            "or skkeras_prep.MultiInput keyed by those names."
-        )
+    return map_inputs(lambda shape: np.zeros((1,) + tuple(shape), dtype="float32"), input_shape)
 
 
 def is_model_instance(model):
@@ -151,8 +120,7 @@ def build_model(model, routed_model_params, meta, seed, extras=None):
             f"The model builder returned {type(built).__name__}; it must return a "
             "keras.Model (for example keras.Sequential([...]))."
         )
-    check_input_names(built, meta["input_shape_"])
-    check_input_shape(built, meta["input_shape_"])
+    check_model_inputs(built, meta["input_shape_"])
     if not built.built:
         built.build(_batch_shape(meta["input_shape_"]))
     if any(not layer.built for layer in built._flatten_layers()):
@@ -167,8 +135,8 @@ def _check_builder_fits_structure(model, meta):
     """Refuse the package's one-input, one-output builders for several inputs or outputs."""
     from .models import CNN, MLP, KerasApplication
 
-    several = isinstance(meta["input_shape_"], dict) or meta.get("output_names_")
-    if several and (model is None or isinstance(model, (MLP, CNN, KerasApplication))):
+    named = input_names_of(meta["input_shape_"]) is not None or named_outputs(meta)
+    if named and (model is None or isinstance(model, (MLP, CNN, KerasApplication))):
         which = ("The default model (skkeras_prep.models.MLP)" if model is None
                  else f"The builder {type(model).__name__} (skkeras_prep.models)")
         raise ValueError(
@@ -233,27 +201,6 @@ def _owned_copy(builder, built):
     return built
 
 
-def check_input_shape(model, input_shape):
-    """Refuse a model whose declared input (``keras.Input(shape=...)``) does not take rows of
-    ``input_shape``, naming both shapes; a model without a declared input is built for it."""
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):  # a subclassed or unbuilt Sequential model
-        return
-    if not inputs or len(inputs) != 1 or isinstance(input_shape, dict):
-        return  # several inputs: check_input_names matches them by name
-    declared = tuple(inputs[0].shape[1:])
-    data = tuple(input_shape)
-    if len(declared) != len(data) or any(d is not None and d != n for d, n in zip(declared, data)):
-        raise ValueError(
-            f"The model takes inputs of shape {declared} per row, but the rows it is given "
-            f"have shape {data} (after the preprocessor). Build the model for the data: "
-            "keras.Input(shape=meta['input_shape_']) in a builder (the input_shape_ "
-            "argument of a builder function), or reshape X (or change the preprocessor) so "
-            f"that the rows have shape {declared}."
-        )
-
-
 def estimator_builder(estimator, meta):
     """The ``model`` parameter, or, for a subclass in the scikeras style that defines
     ``_keras_build_fn(self, ...)``, that method bound to a shallow copy of the estimator
@@ -285,8 +232,9 @@ def _width(shape, input_shape, name=None):
     if len(shape) != 2:
         which = "output" if name is None else f"output {name!r}"
         per_row = ""
-        if not isinstance(input_shape, dict) and len(tuple(input_shape)) > 1:
-            per_row = f" for rows of shape {tuple(input_shape)}"
+        rows = input_names_of(input_shape) is None and tuple(input_shape)
+        if rows and len(rows) > 1:
+            per_row = f" for rows of shape {rows}"
         raise ValueError(
             f"The model's {which} has shape {shape}{per_row}; it must be (batch, width), one "
             "vector per row. Reduce the other axes before the output layer: a Flatten or "

@@ -26,7 +26,7 @@ from ._estimator_params import EstimatorParams
 from ._fit_stages import ContinuedFit, NewFit, check_diverged, check_distributable
 from ._fit_stages import check_same_rows
 from ._html_repr import PartsReprMixin
-from ._inputs import dispatch, input_shape, reading
+from ._inputs import dispatch, input_shape, reading, whole_transformer
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, params_for, routed_params
@@ -160,17 +160,18 @@ class _KerasPipelineBase(PartsReprMixin, EstimatorParams):
         tags.input_tags.sparse = True
         tags.input_tags.dict = True  # several named inputs (a dict or skkeras_prep.MultiInput)
         tags.target_tags.required = True
-        if self.preprocessor is not None and not isinstance(self.preprocessor, dict):
+        preprocessor = whole_transformer(self.preprocessor)  # None: per input, or none
+        if preprocessor is not None:
             try:
-                inner = get_tags(self.preprocessor).input_tags
+                inner = get_tags(preprocessor).input_tags
             except Exception:  # a third-party transformer without tags: assume numeric arrays
                 inner = None
             if inner is not None:
-                tags.input_tags.allow_nan = _accepts_nan(self.preprocessor)
+                tags.input_tags.allow_nan = _accepts_nan(preprocessor)
                 tags.input_tags.sparse = inner.sparse
                 tags.input_tags.string = inner.string
                 tags.input_tags.categorical = inner.categorical
-            first = first_input_tags(self.preprocessor)
+            first = first_input_tags(preprocessor)
             if first is not None and first.one_d_array:  # image file paths
                 tags.input_tags.one_d_array = True
                 tags.input_tags.two_d_array = first.two_d_array

@@ -7,9 +7,9 @@ an earlier version lacks; a strategy and the user's Keras classes)."""
 from sklearn.base import BaseEstimator
 
 from . import distribution as _distribution
+from ._inputs import per_input_params, set_per_input_params
 from ._pickling import classes_scope, picklable_state
 from ._routing import check_routed_names, extra_params, init_param_names, is_routed_name
-from ._routing import per_input_params, set_per_input_params
 
 
 class EstimatorParams(BaseEstimator):

@@ -14,7 +14,7 @@ from sklearn.base import clone, is_classifier
 from . import _build, _compiling, _pool, _training
 from . import distribution as _distribution
 from ._compat import sklearn_num_samples
-from ._inputs import input_shape, width_of
+from ._inputs import input_shape, map_inputs, width_of
 from ._output_keys import target_dtypes
 from ._targets import encoder_for, model_output_count
 from .exceptions import TrainingDivergedError
@@ -141,7 +141,7 @@ class ContinuedFit:
 
     def model(self, source, encoder, routed, seed):
         est = self.est
-        fitted = est.input_shape_ if isinstance(est.input_shape_, dict) else tuple(est.input_shape_)
+        fitted = map_inputs(tuple, est.input_shape_)
         if input_shape(source) != fitted:
             raise ValueError(
                 f"The preprocessor now outputs shape {input_shape(source)}, but the model "

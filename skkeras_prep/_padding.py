@@ -19,6 +19,8 @@ float32 bit with its batch). See docs/DESIGN.md.
 
 import numpy as np
 
+from ._inputs.named import entries, map_inputs
+
 # Rows per block of the CPU matrix kernels (Eigen: 3 SIMD packets; 48 covers AVX-512).
 ROW_BLOCK = 48
 # The most a block of ROW_BLOCK padded input rows may take; wider rows are not padded.
@@ -26,10 +28,9 @@ PAD_BYTES = 8 * 2**20
 
 
 def row_bytes(batch):
-    """Bytes of one input row of ``batch`` (an array, or a dict of them for several inputs)."""
-    parts = batch.values() if isinstance(batch, dict) else [batch]
+    """Bytes of one input row of ``batch`` (an array per input: ``named.entries``)."""
     total = 0
-    for part in parts:
+    for part in entries(batch).values():
         shape = tuple(part.shape)
         total += int(np.prod(shape[1:], dtype=np.int64)) * np.dtype(_dtype(part)).itemsize
     return total
@@ -44,23 +45,16 @@ def pieces(batch):
     """``[(piece, rows to keep), ...]``: what to run through the model for ``batch``, in order.
     The outputs of each piece, cut to its first ``rows to keep`` rows and concatenated, are the
     outputs for ``batch``. Extra memory: at most ``PAD_BYTES``."""
-    several = isinstance(batch, dict)
-    parts = batch if several else {None: batch}
-    n = len(next(iter(parts.values())))
+    n = len(next(iter(entries(batch).values())))
     tail = n % ROW_BLOCK
     if not tail or not pads(batch):
         return [(batch, n)]
-    parts = {name: np.asarray(part) for name, part in parts.items()}
+    arrays = map_inputs(np.asarray, batch)
     # one call on a padded copy while the copy is small; else the whole blocks as a view
     head = 0 if (n + ROW_BLOCK) * row_bytes(batch) <= PAD_BYTES else n - tail
-
-    def rebuild(cut):
-        out = {name: cut(part) for name, part in parts.items()}
-        return out if several else out[None]
-
-    out = [(rebuild(lambda part: part[:head]), head)] if head else []
-    last = rebuild(lambda part: np.concatenate(
-        [part[head:], np.repeat(part[-1:], ROW_BLOCK - tail, axis=0)]))
+    out = [(map_inputs(lambda part: part[:head], arrays), head)] if head else []
+    last = map_inputs(lambda part: np.concatenate(
+        [part[head:], np.repeat(part[-1:], ROW_BLOCK - tail, axis=0)]), arrays)
     return out + [(last, n - head)]
 
 

@@ -54,6 +54,7 @@ import weakref
 
 from . import _config
 from ._compat import keras_distribute_strategy, keras_layers
+from ._inputs.named import structure_key
 
 MAX_KEYS = 8
 MODELS_PER_KEY = 2
@@ -214,18 +215,9 @@ def _io_names(model):
     and its outputs are matched to the targets by name (``_dataset``, ``_targets``), so two
     models that differ only in those names must not share a key. Nothing for one input and
     output."""
-    names = []
-    for which in ("input", "output"):
-        structure, tensors = getattr(model, which), getattr(model, which + "s")
-        if isinstance(structure, dict):
-            names.append(["dict", list(structure)])
-        elif len(tensors) > 1:
-            own = (getattr(model, "output_names", None) if which == "output"
-                   else [t.name for t in tensors])
-            names.append(["list", list(own or [])])
-        else:
-            names.append(None)
-    return names
+    return [structure_key(model.input, model.inputs, lambda: [t.name for t in model.inputs]),
+            structure_key(model.output, model.outputs,
+                          lambda: getattr(model, "output_names", None))]
 
 
 def _not_pooled(model, reason):

@@ -10,8 +10,9 @@ callbacks, the metrics; ``fit__*``, ``predict__*`` and ``score__*`` to one call 
 ``predict`` or ``score``; see ``_call_options``). This module holds the name logic and how
 routed values become the arguments of one object (``routed_kwargs``: nested
 ``<name>__<arg>__<sub>``; ``split_routed``: per key of a list or dict; ``construct``: a class
-called with them, a mismatch named), and the ``preprocessor__<input>[__<param>]`` parameters
-of a dict preprocessor (one transformer per input); it needs no TensorFlow.
+called with them, a mismatch named); it needs no TensorFlow. (The
+``preprocessor__<input>[__<param>]`` parameters of a dict preprocessor are the input
+structure's: ``_inputs.named``.)
 """
 
 import functools
@@ -160,47 +161,3 @@ def split_routed(prefix, params, keys):
             f"{list(keys)}."
         )
     return shared, per_key
-
-
-# -- a dict preprocessor: one transformer per named input ----------------------------------
-def per_input_params(preprocessor):
-    """``preprocessor__<input>`` and ``preprocessor__<input>__<param>`` of a dict
-    preprocessor, so a per-input transformer's parameters can be searched like a
-    ``ColumnTransformer``'s; nothing for any other preprocessor."""
-    if not isinstance(preprocessor, dict):
-        return {}
-    params = {}
-    for name, transformer in preprocessor.items():
-        params[f"preprocessor__{name}"] = transformer
-        if hasattr(transformer, "get_params") and not isinstance(transformer, type):
-            for key, value in transformer.get_params(deep=True).items():
-                params[f"preprocessor__{name}__{key}"] = value
-    return params
-
-
-def set_per_input_params(preprocessor, params):
-    """Apply the ``preprocessor__<input>[__<param>]`` entries of ``params`` to a dict
-    preprocessor (replacing a transformer, or setting its parameters the scikit-learn way);
-    return the other entries. Unknown inputs are named."""
-    if not isinstance(preprocessor, dict):
-        return params
-    rest, replaced, nested = {}, {}, {}
-    for key, value in params.items():
-        if not key.startswith("preprocessor__"):
-            rest[key] = value
-            continue
-        name, _, inner = key[len("preprocessor__"):].partition("__")
-        if name not in preprocessor:
-            raise ValueError(
-                f"Invalid parameter {key!r}: the preprocessor dict has no input {name!r}; its "
-                f"inputs are {list(preprocessor)}."
-            )
-        if inner:
-            nested.setdefault(name, {})[inner] = value
-        else:
-            replaced[name] = value
-    for name, transformer in replaced.items():
-        preprocessor[name] = transformer
-    for name, values in nested.items():
-        preprocessor[name].set_params(**values)
-    return rest

@@ -84,3 +84,14 @@ def side_by_side(names, parts):
     values = np.concatenate(
         [p.values.reshape(len(p.values), -1).astype(dtype, copy=False) for p in parts], axis=1)
     return Targets(values, np.float32, columns)
+
+
+def named_outputs(meta):
+    """Whether the fit that builder ``meta`` describes has several outputs given by name
+    (``meta["output_names_"]``: y's keys, None for one target or a list of targets)."""
+    return bool(meta.get("output_names_"))
+
+
+def head_names(encoder):
+    """The output names of a target encoder, in its order: None for one output."""
+    return list(encoder.names_) if getattr(encoder, "several_outputs", False) else None

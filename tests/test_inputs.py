@@ -15,7 +15,8 @@ from skkeras_prep import KerasPipelineClassifier, MultiInput
 from skkeras_prep._inputs import dispatch
 from skkeras_prep._inputs.dask import DaskInput
 from skkeras_prep._inputs.memory import ArrayInput, FrameInput, PathsInput, RowsInput, SparseInput
-from skkeras_prep._inputs.named import InputRecord
+from skkeras_prep._inputs.named import (InputRecord, NamedInputs, entries, map_inputs, one_input,
+                                        width_of)
 
 da = pytest.importorskip("dask.array")
 
@@ -62,6 +63,27 @@ def test_a_dask_input_among_several_is_refused_with_what_to_do():
         dispatch(X)
     with pytest.raises(TypeError, match="dask collections"):
         KerasPipelineClassifier(epochs=1).fit(X, np.arange(10) % 2)
+
+
+def test_the_structure_refuses_a_lazy_entry_among_named_ones_whatever_the_adapters():
+    class Lazy:
+        lazy = True
+
+        def __init__(self, X):
+            self.X = X
+
+    assert NamedInputs.of(np.zeros(3), Lazy).lazy  # one lazy input is fine
+    with pytest.raises(TypeError, match=r"Input\(s\) \['a', 'b'\] are dask collections"):
+        NamedInputs.of({"a": np.zeros(3), "b": np.zeros(3)}, Lazy)
+
+
+def test_a_value_per_input_is_read_and_mapped_alike_for_one_input_and_several():
+    assert entries((3, 2)) == {None: (3, 2)} and map_inputs(len, (3, 2)) == 2
+    assert map_inputs(len, {"a": (3,), "b": (1, 2)}) == {"a": 1, "b": 2}
+    assert width_of((3, 2)) == 6 and width_of({"a": (3, 2), "b": (4,)}) == {"a": 6, "b": 4}
+    assert one_input((3,), "no {names}") == (3,)
+    with pytest.raises(ValueError, match=r"^augment: not for \['a', 'b'\]$"):
+        one_input({"a": (1,), "b": (2,)}, "augment: not for {names}")
 
 
 def test_a_single_x_is_checked_against_the_estimator_and_named_inputs_against_records():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import skkeras_prep
+from skkeras_prep import MultiInput
 from skkeras_prep._persistence import format as file_format
 from skkeras_prep.export import frame_to_inputs
 
@@ -73,6 +74,11 @@ def test_exported_inputs_are_named_by_input_and_column(made, fresh):
     exported = fresh["multi_inputs"].export_model()
     assert sorted(exported.input) == ["a.colour", "a.x", "a.z", "b"]
     assert exported.input["a.colour"].dtype == "string"
+    X = made.fixture_inputs()["multi_inputs"]
+    as_dict, as_wrapper = frame_to_inputs(exported, X), frame_to_inputs(exported, MultiInput(X))
+    assert list(as_dict) == list(as_wrapper)  # a MultiInput is read as its dict
+    for key in as_dict:
+        np.testing.assert_array_equal(as_dict[key], as_wrapper[key])
     with pytest.raises(ValueError, match=r"lacks the exported model's input\(s\) \['b'\]"):
         frame_to_inputs(exported, {"a": made.fixture_inputs()["multi_inputs"]["a"]})
 

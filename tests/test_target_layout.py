@@ -17,7 +17,8 @@ from skkeras_prep import KerasPipelineClassifier, _dataset
 from skkeras_prep._target_layout import Targets, side_by_side
 from skkeras_prep._targets import (ClassifierTargetEncoder, MultiOutputEncoder,
                                    RegressorTargetEncoder)
-from skkeras_prep.sources import ArraySource, MultiSource
+from skkeras_prep.sources import ArraySource
+from skkeras_prep.sources.named import NamedSource
 
 N = 12
 LABELS = np.array(["lo", "mid", "hi"])[np.arange(N) % 3]
@@ -115,7 +116,7 @@ def test_every_source_is_read_through_its_parts():
     one = ArraySource(np.zeros((N, 2)))
     assert one.parts == {None: one}
     a, b = ArraySource(np.zeros((N, 2))), ArraySource(np.ones((N, 3)))
-    several = MultiSource({"a": a, "b": b})
+    several = NamedSource({"a": a, "b": b})
     assert several.parts == {"a": a, "b": b}
     assert list(several.take(np.arange(3)).parts) == ["a", "b"]
 
@@ -128,7 +129,7 @@ def test_prediction_batches_are_arrays_for_one_input_and_dicts_for_several(batch
     assert not any(isinstance(batch, dict) for batch in single)
     np.testing.assert_array_equal(np.concatenate([np.asarray(b) for b in single]), Xa)
     batches = list(_dataset.prediction_batches(
-        MultiSource({"a": ArraySource(Xa), "b": ArraySource(Xb)}), batch_size=batch_size))
+        NamedSource({"a": ArraySource(Xa), "b": ArraySource(Xb)}), batch_size=batch_size))
     assert len(batches) == -(-N // batch_size) and all(sorted(b) == ["a", "b"] for b in batches)
     np.testing.assert_array_equal(np.concatenate([np.asarray(b["b"]) for b in batches]), Xb)
 

@@ -4,9 +4,8 @@
 is the structure of one unnamed entry), each entry an adapter of its kind:
 
 =========================================  ============================
-X                                          adapter
+X (each input of a dict / ``MultiInput``)  adapter
 =========================================  ============================
-a dict or ``MultiInput``                   one entry per input
 a dask array or DataFrame                  ``dask.DaskInput``
 a scipy sparse matrix                      ``memory.SparseInput``
 a pandas DataFrame                         ``memory.FrameInput``
@@ -26,15 +25,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._validation import check_present, is_frame, looks_like_paths
-from ..multi_io import MultiInput, is_multi_input
-from ..sources import input_shape, input_width, width_of
 from ..sources.dask import is_dask_collection
 from ..sources.protocol import explaining_errors
 from .dask import DaskInput
 from .memory import ArrayInput, FrameInput, PathsInput, RowsInput, SparseInput
-from .named import NamedInputs
+from .named import (NamedInputs, input_shape, map_inputs, per_input_params, set_per_input_params,
+                    whole_transformer, width_of)
 
-__all__ = ["dispatch", "input_shape", "input_width", "reading", "width_of"]
+__all__ = ["dispatch", "input_shape", "map_inputs", "per_input_params", "reading",
+           "set_per_input_params", "whole_transformer", "width_of"]
 
 
 def _numeric_array(X):
@@ -57,22 +56,12 @@ def _adapter(X):
 
 
 def dispatch(X):
-    """X as ``NamedInputs``: one entry per input of a dict or ``MultiInput``, else one
-    unnamed entry. Refuses an X without rows (None, an iterator) with what to pass."""
+    """X as ``NamedInputs``, each input the adapter of its kind (the structure reads X:
+    ``NamedInputs.of``). Refuses an X without rows (None, an iterator) with what to pass."""
     if _numeric_array(X):  # the common case, at once
         return NamedInputs({None: ArrayInput(X)})
     check_present(X)
-    if is_multi_input(X):
-        X = MultiInput(X)
-        lazy = [name for name, part in X.items() if is_dask_collection(part)]
-        if lazy:
-            raise TypeError(
-                f"Input(s) {lazy} are dask collections; several inputs must be held in memory "
-                "(numpy arrays, sparse matrices or DataFrames). Compute them first, or pass "
-                "one dask input."
-            )
-        return NamedInputs({name: _adapter(part) for name, part in X.items()})
-    return NamedInputs({None: _adapter(X)})
+    return NamedInputs.of(X, _adapter)
 
 
 @contextlib.contextmanager

@@ -231,30 +231,16 @@ def _check_consistency(estimator, path):
     """The fitted parts of a loaded estimator must agree with each other."""
     from .._build import output_width
 
+    _saved_io.check_loaded_inputs(estimator, estimator.model_, functools.partial(not_ours, path))
     encoder = getattr(estimator, "target_encoder_", None)
-    if _saved_io.several_outputs(estimator) or _saved_io.several_inputs(estimator):
+    if _saved_io.several_outputs(estimator):
         width = _saved_io.check_consistency(estimator, functools.partial(not_ours, path))
         if width is None:  # several outputs: every head checked
             return
     if encoder is None or type_name(type(encoder)) not in TARGET_ENCODERS:
         raise not_ours(path, "its target encoder is missing or of the wrong type")
-    if _saved_io.several_inputs(estimator):
-        _check_outputs(estimator, encoder, width, path)
-        return
-    shape = getattr(estimator, "input_shape_", None)
-    if not (isinstance(shape, tuple) and shape and all(
-        type(d) is int and d > 0 for d in shape)):
-        raise not_ours(path, f"its input shape {shape!r} is invalid")
-    model = estimator.model_
     try:
-        declared = model.input_shape
-    except Exception:  # a subclassed model that was never called has no input shape
-        declared = None
-    if declared is not None and tuple(declared)[1:] != shape:
-        raise not_ours(path, f"its model takes inputs of shape {tuple(declared)[1:]}, but "
-                       f"the estimator was fitted on shape {shape}")
-    try:
-        width = output_width(model, shape)
+        width = output_width(estimator.model_, estimator.input_shape_)
     except Exception as exc:
         raise not_ours(path, f"its model's output cannot be checked ({exc})") from None
     _check_outputs(estimator, encoder, width, path)

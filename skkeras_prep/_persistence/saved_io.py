@@ -1,20 +1,27 @@
 """What a saved file holds for an estimator fitted with several inputs or outputs, and the
 checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md, "File format").
 
-- Such a file has format version ``SEVERAL_IO_VERSION`` (2); a file of one input and one
-  output keeps version 1, so that older releases, which read version 1 only, keep reading
-  it and refuse the others with their "written by a newer skkeras_prep" error.
+- Such a file (named inputs or outputs; a dict X of one input is named too) has format
+  version ``NAMED_IO_VERSION`` (2); a file of one unnamed input and one output keeps
+  version 1, so that older releases, which read version 1 only, keep reading it and refuse
+  the others with their "written by a newer skkeras_prep" error.
 - The per-input records of the checks (``_inputs.named.InputRecord``: ``n_features_in_``,
   ``feature_names_in_``, a DataFrame input's columns and dtypes) are private attributes of
   the estimator, so the state stores them as plain values (``input_records``), and load
   rebuilds them after checking their names and kinds.
-- A loaded estimator's inputs and outputs must agree with its model (``check_consistency``).
+- A loaded estimator's inputs (``check_loaded_inputs``, one or several) and outputs must
+  agree with its model (``check_consistency``: several outputs).
 """
 
 import numpy as np
 
+from .._inputs.named import InputRecord, check_loaded_inputs, fitted_names
+
+__all__ = ["check_consistency", "check_loaded_inputs", "format_version", "input_records",
+           "restore_input_records"]
+
 SINGLE_IO_VERSION = 1
-SEVERAL_IO_VERSION = 2
+NAMED_IO_VERSION = 2
 
 # The record attributes that are saved, and the kinds of value each may hold.
 _RECORD_FIELDS = {
@@ -29,22 +36,18 @@ def several_outputs(estimator):
     return getattr(getattr(estimator, "target_encoder_", None), "several_outputs", False)
 
 
-def several_inputs(estimator):
-    return getattr(estimator, "input_names_", None) is not None
-
-
 def format_version(estimator):
     """The format version of the file ``estimator`` is saved in."""
-    if several_inputs(estimator) or several_outputs(estimator):
-        return SEVERAL_IO_VERSION
+    if fitted_names(estimator) is not None or several_outputs(estimator):
+        return NAMED_IO_VERSION
     return SINGLE_IO_VERSION
 
 
 def input_records(estimator):
-    """``{input name: {attribute: value}}`` for an estimator fitted on several inputs, else
-    None (the value stored in the state)."""
+    """``{input name: {attribute: value}}`` for an estimator fitted on named inputs, else
+    None (the value a saved file's state stores)."""
     records = getattr(estimator, "_input_records", None)
-    if not several_inputs(estimator) or records is None:
+    if fitted_names(estimator) is None or records is None:
         return None
     return {
         name: {key: value for key, value in vars(record).items() if key in _RECORD_FIELDS}
@@ -55,9 +58,7 @@ def input_records(estimator):
 def restore_input_records(estimator, saved, refuse):
     """Rebuild the per-input records from the state's ``input_records``; ``refuse(why)``
     returns the error to raise for a file whose records are malformed."""
-    from .._inputs.named import InputRecord
-
-    names = getattr(estimator, "input_names_", None)
+    names = fitted_names(estimator)
     if saved is None and names is None:
         return
     if type(saved) is not dict or not isinstance(names, list) or sorted(saved) != sorted(names):
@@ -76,34 +77,6 @@ def restore_input_records(estimator, saved, refuse):
     estimator._input_records = records
 
 
-def _declared_input_shapes(model):
-    """{input name: row shape} the model declares (keys of a dict of inputs, else the input
-    tensors' names); {} for a subclassed model that declares none."""
-    try:
-        inputs = model.input
-    except (AttributeError, ValueError):  # a subclassed model never called on a structure
-        return {}
-    if isinstance(inputs, dict):
-        return {k: tuple(t.shape)[1:] for k, t in inputs.items()}
-    inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]
-    return {getattr(t, "name", None): tuple(t.shape)[1:] for t in inputs}
-
-
-def _check_input_shapes(estimator, model, refuse):
-    names = estimator.input_names_
-    shapes = getattr(estimator, "input_shape_", None)
-    if not (isinstance(shapes, dict) and sorted(shapes) == sorted(names) and all(
-        isinstance(s, tuple) and s and all(type(d) is int and d > 0 for d in s)
-        for s in shapes.values()
-    )):
-        raise refuse(f"its input shapes {shapes!r} do not match its inputs {names!r}")
-    declared = _declared_input_shapes(model)
-    for name, shape in shapes.items():
-        if name in declared and declared[name] != shape:
-            raise refuse(f"its model's input {name!r} takes shape {declared[name]}, but the "
-                         f"estimator was fitted on shape {shape}")
-
-
 def _check_classes(estimator, heads, refuse):
     classes = [h.classes_ for h in heads]
     mine = getattr(estimator, "classes_", None)
@@ -115,7 +88,7 @@ def _check_classes(estimator, heads, refuse):
 
 def check_consistency(estimator, refuse):
     """The inputs and outputs of a loaded estimator fitted with several of them agree with
-    its model: the input shapes with the model's inputs, each output's width with its
+    its model (their inputs: ``check_loaded_inputs``): each output's width with its
     target head, and the classes with the heads'. ``refuse(why)`` makes the error raised.
     For one output (several inputs), returns the model's output width for the caller's
     single-output checks; else None."""
@@ -123,8 +96,6 @@ def check_consistency(estimator, refuse):
     from .._targets import MultiOutputEncoder
 
     model = estimator.model_
-    if several_inputs(estimator):
-        _check_input_shapes(estimator, model, refuse)
     try:
         widths = output_width(model, estimator.input_shape_)
     except Exception as exc:  # whatever the file's model raises: the file is refused

@@ -12,11 +12,12 @@ import tensorflow as tf
 from sklearn.utils.validation import check_is_fitted
 
 from .._build import one_output
+from .._inputs.named import joined_exports, map_fitted, read_given
 from ._common import MISSING_STRING, NUMBER, STRING, ExportError, input_name, is_missing
 from .heads import output_head
 from .images import exports_images, image_inputs
 from .layers import JoinFeatures
-from .structure import several_inputs_layers, several_inputs_to_inputs, several_output_heads
+from .structure import named_to_inputs, several_output_heads
 from .translators import Block, input_kinds, merge, translate, width
 
 
@@ -58,11 +59,9 @@ def preprocessing_layers(estimator, input=None):
     """(inputs, features): the Keras inputs for raw features, and the float32 tensor the
     translated ``preprocessor_`` makes of them (what ``estimator.model_`` receives).
     ``input`` picks the kind of input where there is a choice (``images.IMAGE_INPUTS``).
-    For several inputs, ``inputs`` is one flat dict and ``features`` a dict by input name
-    (``structure.several_inputs_layers``)."""
+    Each input's layers are ``one_input_layers``; for several inputs, ``inputs`` is one flat
+    dict and ``features`` a dict by input name (``_inputs.named.joined_exports``)."""
     check_is_fitted(estimator, "model_")
-    if getattr(estimator, "input_names_", None) is not None:
-        return several_inputs_layers(estimator, input, one_input_layers)
     if exports_images(estimator):
         return image_inputs(estimator, input)
     if input not in (None, "features"):
@@ -70,7 +69,9 @@ def preprocessing_layers(estimator, input=None):
             f"export_model(input={input!r}): this estimator exports its raw features only "
             "(input=None); 'images' and 'bytes' need an ImageLoader preprocessor."
         )
-    return one_input_layers(estimator, estimator.preprocessor_, tuple(estimator.input_shape_))
+    made = map_fitted(estimator, lambda name, record, transformer, shape: one_input_layers(
+        record, transformer, shape, name=name or "features"), ExportError)
+    return joined_exports(made, ExportError)
 
 
 def one_input_layers(fitted, preprocessor, row_shape, name="features"):
@@ -135,10 +136,13 @@ def frame_to_inputs(model, frame):
     float64 for numeric inputs and strings (missing -> ``""``) for text inputs. An array is
     returned as one float64 tensor. Works for ``model(...)``, ``model.predict`` and the
     ``serve`` signature of a SavedModel written by ``model.export``. For a model exported
-    from several inputs, ``frame`` is a dict by input name, as X was at fit
-    (``structure.several_inputs_to_inputs``)."""
-    if isinstance(frame, dict):
-        return several_inputs_to_inputs(model, frame, frame_to_inputs)
+    from several inputs, ``frame`` is a dict or ``MultiInput`` by input name, as X was at
+    fit (``structure.named_to_inputs``)."""
+    return read_given(frame, lambda one: _frame_inputs(model, one),
+                    lambda parts: named_to_inputs(model, parts, frame_to_inputs))
+
+
+def _frame_inputs(model, frame):
     if not isinstance(model.input, dict):
         return tf.constant(np.asarray(frame, dtype=np.float64))
     columns = {input_name(c): c for c in frame.columns}

@@ -32,7 +32,8 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._compat import tf2onnx_op_handlers
-from ..multi_io import MultiInput
+from .._inputs.named import read_given
+from .._target_layout import head_names
 from ._common import MISSING_STRING, ExportError
 from .images import exports_images
 from .keras_model import export_model, input_name
@@ -72,14 +73,14 @@ def _refuse_what_onnx_cannot_hold(estimator, input):
 def _output_names(estimator):
     """The ONNX output names, in the order of the exported model's outputs."""
     kind = "probabilities" if is_classifier(estimator) else "predictions"
-    encoder = estimator.target_encoder_
-    if not (getattr(encoder, "several_outputs", False) and kind == "probabilities"):
+    outputs = head_names(estimator.target_encoder_)  # None for one output
+    if outputs is None or kind != "probabilities":
         return [kind]
-    names = [f"{kind}.{input_name(name)}" for name in encoder.names_]
+    names = [f"{kind}.{input_name(name)}" for name in outputs]
     clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
         raise ExportError(
-            f"The model outputs {list(encoder.names_)} give the same ONNX output names "
+            f"The model outputs {outputs} give the same ONNX output names "
             f"{clashes} (characters other than letters, digits, '_', '.' and '-' become '_'). "
             "Rename the outputs so that they differ, and refit."
         )
@@ -205,10 +206,10 @@ def onnx_inputs(session, X):
     ``MultiInput`` by input name of those (``"b"`` for an array, ``"a.<column>"`` for a
     DataFrame's columns)."""
     inputs = {i.name: i for i in session.get_inputs()}
-    if isinstance(X, MultiInput):
-        X = X.data
-    if isinstance(X, dict):
-        return _several_inputs_feeds(inputs, X)
+    return read_given(X, lambda one: _feeds(inputs, one), lambda parts: _named_feeds(inputs, parts))
+
+
+def _feeds(inputs, X):
     if len(inputs) == 1 and not hasattr(X, "columns"):
         (name, input), = inputs.items()
         return {name: _array(X, input)}
@@ -263,7 +264,7 @@ def _frame_feeds(inputs, frame, prefix=""):
     return feeds
 
 
-def _several_inputs_feeds(inputs, X):
+def _named_feeds(inputs, X):
     feeds = {}
     for key, part in X.items():
         if hasattr(part, "columns"):

@@ -4,8 +4,10 @@
   array input is one float64 input named as the input (``"a"``), a DataFrame input one
   input per column named ``<input>.<column>`` (``"b.colour"``). The exported model takes
   them as one flat dict (a SavedModel signature takes no nesting), and feeds the trained
-  model the dict ``{input name: features}`` it was trained on. ``frame_to_inputs(model, X)``
-  turns X given as at fit (a dict of arrays / DataFrames) into that dict.
+  model the dict ``{input name: features}`` it was trained on (``keras_model`` maps its
+  one-input layers over the input structure: ``_inputs.named.map_fitted``,
+  ``joined_exports``). ``frame_to_inputs(model, X)`` turns X given as at fit (a dict of
+  arrays / DataFrames) into that dict (``named_to_inputs``).
 - **Several outputs.** Each output goes through its own target head. A classifier returns
   the list of per-output probabilities, in the estimator's output order, as
   ``predict_proba``; a regressor returns one (n, total columns) array, as ``predict``.
@@ -15,41 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ._common import ExportError, input_name
-
-
-def _input_transformer(preprocessor, name):
-    from .._inputs.named import transformer_of
-
-    return transformer_of(preprocessor, name)
-
-
-def several_inputs_layers(estimator, input, one_input_layers):
-    """(flat dict of Keras inputs, {input name: features}) for an estimator fitted on
-    several inputs; ``one_input_layers`` makes one input's (``keras_model``)."""
-    if input not in (None, "features"):
-        raise ExportError(
-            f"export_model(input={input!r}): an estimator fitted on several inputs exports "
-            "their raw features only (input=None)."
-        )
-    inputs, features = {}, {}
-    for name in estimator.input_names_:
-        record = estimator._input_records[name]
-        transformer = _input_transformer(estimator.preprocessor_, name)
-        try:
-            made, features[name] = one_input_layers(
-                record, transformer, tuple(estimator.input_shape_[name]), name=name)
-        except ExportError as error:
-            raise ExportError(f"Input {name!r}: {error}") from error
-        made = made if isinstance(made, dict) else {name: made}
-        clashes = sorted(set(made) & set(inputs))
-        if clashes:
-            raise ExportError(
-                f"Input {name!r} gives exported input names {clashes} that another input "
-                "gives too; rename the inputs or columns so that they differ, and refit."
-            )
-        inputs.update(made)
-    return inputs, features
+from ._common import input_name
 
 
 def several_output_heads(encoder, output, output_head):
@@ -66,15 +34,15 @@ def several_output_heads(encoder, output, output_head):
 
 
 class _Inputs:
-    """A stand-in model holding only the exported inputs of one input of several."""
+    """A stand-in model holding only the exported inputs of one named input."""
 
     def __init__(self, specs):
         self.input = specs
 
 
-def several_inputs_to_inputs(model, X, frame_to_inputs):
-    """The flat dict of inputs of a model exported from several inputs, for X given as at
-    fit (a dict by input name of arrays and DataFrames)."""
+def named_to_inputs(model, X, frame_to_inputs):
+    """The flat dict of inputs of a model exported from named inputs, for X given as at fit
+    (``{input name: array or DataFrame}``)."""
     specs = model.input if isinstance(model.input, dict) else {}
     out = {}
     for name, part in X.items():

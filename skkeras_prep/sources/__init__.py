@@ -11,7 +11,6 @@ import numpy as np
 from .arrays import ArraySource
 from .dask import DaskSource, is_dask_collection
 from .images import ImageFileSource
-from .multi import MultiSource, input_shape, input_width, width_of
 from .protocol import RowSource, RowSubset
 from .sparse import SparseSource
 
@@ -36,6 +35,6 @@ def as_source(X):
 
 
 __all__ = [
-    "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "MultiSource", "RowSource",
-    "RowSubset", "SparseSource", "as_source", "input_shape", "input_width", "width_of",
+    "ADAPTERS", "ArraySource", "DaskSource", "ImageFileSource", "RowSource", "RowSubset",
+    "SparseSource", "as_source",
 ]

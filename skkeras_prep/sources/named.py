@@ -1,5 +1,6 @@
-"""Several named row sources with the same rows, as one source: the inputs of a Keras model
-with several named inputs.
+"""Named row sources with the same rows, as one source: the inputs of a Keras model fed by
+name (a dict of inputs, one or more). ``_inputs.named.joined`` makes one for X given as a
+dict or ``MultiInput``.
 
 ``gather`` returns a tuple of batches, one per input in ``input_names`` order;
 ``_dataset`` turns it into the dict the model takes (each part decoded in the graph where
@@ -7,17 +8,15 @@ its own source says so). ``row_shape`` is a dict ``{name: shape of one row}``. E
 must be indexable (a part read in order cannot be aligned row by row with the others).
 """
 
-import numpy as np
-
 from .protocol import RowSource
 
 
-class MultiSource(RowSource):
-    """Rows of several named sources, gathered together."""
+class NamedSource(RowSource):
+    """Rows of named sources (one per model input), gathered together."""
 
     def __init__(self, parts):
         if not isinstance(parts, dict) or not parts:
-            raise TypeError("MultiSource takes a non-empty dict {input name: RowSource}.")
+            raise TypeError("NamedSource takes a non-empty dict {input name: RowSource}.")
         counts = {name: part.n_rows for name, part in parts.items()}
         if len(set(counts.values())) > 1:
             raise ValueError(
@@ -57,27 +56,8 @@ class MultiSource(RowSource):
         return tuple(part.gather(index) for part in self.parts.values())
 
     def take(self, rows):
-        return MultiSource({name: part.take(rows) for name, part in self.parts.items()})
+        return NamedSource({name: part.take(rows) for name, part in self.parts.items()})
 
     @property
     def row_bytes(self):
         return sum(part.row_bytes for part in self.parts.values())
-
-
-def input_shape(source):
-    """The shape of one row as the model receives it, read through ``parts``: a tuple for
-    one unnamed part, a dict ``{name: tuple}`` for named ones."""
-    shapes = {name: tuple(part.row_shape) for name, part in source.parts.items()}
-    return shapes[None] if None in shapes else shapes
-
-
-def input_width(source):
-    """The number of values in one row: an int, or a dict ``{name: int}`` for named parts."""
-    return width_of(input_shape(source))
-
-
-def width_of(shape):
-    """The number of values in one row of ``input_shape``'s ``shape`` (a dict by name too)."""
-    if isinstance(shape, dict):
-        return {name: int(np.prod(one)) for name, one in shape.items()}
-    return int(np.prod(shape))
