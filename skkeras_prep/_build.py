@@ -20,6 +20,7 @@ import numpy as np
 from . import _pool
 from ._compat import keras_compiled_metrics
 from ._seeding import reseed_model
+from ._target_layout import one_output, output_widths
 from .exceptions import RoutedArgumentError
 
 
@@ -296,19 +297,6 @@ def _width(shape, input_shape, name=None):
     return int(shape[1])
 
 
-def one_output(structure):
-    """The one entry of a list, tuple or dict of one (``keras.Model(inp, [out])`` or
-    ``{name: out}``): a structure of one output is one output, for its width, its target and
-    its predictions; anything else as it is. (A tuple of two ints is a shape, not outputs.)"""
-    if isinstance(structure, dict) and len(structure) == 1:
-        return next(iter(structure.values()))
-    if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(
-        structure[0], (int, type(None))
-    ):
-        return structure[0]
-    return structure
-
-
 def output_width(model, input_shape):
     """The width of the model's output: an int for one output tensor (or a list or dict of
     one), or for several outputs a dict ``{output name: width}`` (keyed as the model's
@@ -318,15 +306,8 @@ def output_width(model, input_shape):
     except Exception:  # some subclassed models cannot infer shapes: run one zero row
         out = model(_zero_row(input_shape))
         shape = keras.tree.map_structure(lambda t: tuple(keras.ops.shape(t)), out)
-    if isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list)):
-        shape = list(shape)  # a tuple of output shapes
-    shape = one_output(shape)
-    if isinstance(shape, dict):
-        return {name: _width(s, input_shape, name) for name, s in shape.items()}
-    if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
-        names = output_names(model, len(shape))
-        return {name: _width(s, input_shape, name) for name, s in zip(names, shape)}
-    return _width(shape, input_shape)
+    return output_widths(shape, lambda s, name=None: _width(s, input_shape, name),
+                         lambda count: output_names(model, count))
 
 
 _FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> its traced forward function

@@ -232,7 +232,7 @@ def _check_consistency(estimator, path):
     from .._build import output_width
 
     encoder = getattr(estimator, "target_encoder_", None)
-    if _saved_io.several_outputs(estimator) or _saved_io.several_inputs(estimator):
+    if _saved_io.named_outputs(estimator) or _saved_io.several_inputs(estimator):
         width = _saved_io.check_consistency(estimator, functools.partial(not_ours, path))
         if width is None:  # several outputs: every head checked
             return

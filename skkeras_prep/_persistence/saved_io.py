@@ -13,6 +13,8 @@ checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md
 
 import numpy as np
 
+from .._target_layout import check_loaded_heads, heads_are_named
+
 SINGLE_IO_VERSION = 1
 SEVERAL_IO_VERSION = 2
 
@@ -25,8 +27,9 @@ _RECORD_FIELDS = {
 }
 
 
-def several_outputs(estimator):
-    return getattr(getattr(estimator, "target_encoder_", None), "several_outputs", False)
+def named_outputs(estimator):
+    """Whether the estimator's target encoder has one named head per output."""
+    return heads_are_named(getattr(estimator, "target_encoder_", None))
 
 
 def several_inputs(estimator):
@@ -35,7 +38,7 @@ def several_inputs(estimator):
 
 def format_version(estimator):
     """The format version of the file ``estimator`` is saved in."""
-    if several_inputs(estimator) or several_outputs(estimator):
+    if several_inputs(estimator) or named_outputs(estimator):
         return SEVERAL_IO_VERSION
     return SINGLE_IO_VERSION
 
@@ -104,15 +107,6 @@ def _check_input_shapes(estimator, model, refuse):
                          f"estimator was fitted on shape {shape}")
 
 
-def _check_classes(estimator, heads, refuse):
-    classes = [h.classes_ for h in heads]
-    mine = getattr(estimator, "classes_", None)
-    if not (isinstance(mine, list) and len(mine) == len(classes) and all(
-        np.shape(a) == np.shape(b) and np.array_equal(a, b) for a, b in zip(mine, classes)
-    )):
-        raise refuse("its classes_ do not match its target encoding")
-
-
 def check_consistency(estimator, refuse):
     """The inputs and outputs of a loaded estimator fitted with several of them agree with
     its model: the input shapes with the model's inputs, each output's width with its
@@ -120,7 +114,6 @@ def check_consistency(estimator, refuse):
     For one output (several inputs), returns the model's output width for the caller's
     single-output checks; else None."""
     from .._build import output_width
-    from .._targets import MultiOutputEncoder
 
     model = estimator.model_
     if several_inputs(estimator):
@@ -129,20 +122,6 @@ def check_consistency(estimator, refuse):
         widths = output_width(model, estimator.input_shape_)
     except Exception as exc:  # whatever the file's model raises: the file is refused
         raise refuse(f"its model's output cannot be checked ({exc})") from None
-    if not several_outputs(estimator):
-        return widths
-    encoder = estimator.target_encoder_
-    heads = getattr(encoder, "heads_", None)
-    names = getattr(encoder, "names_", None)
-    if type(encoder) is not MultiOutputEncoder or not (
-        isinstance(widths, dict) and isinstance(heads, list) and names == list(widths)
-        and len(heads) == len(names)
-    ):
-        raise refuse(f"its model's outputs {widths!r} do not match its target outputs {names!r}")
-    for name, head in zip(names, heads):
-        if getattr(head, "output_width_", None) != widths[name]:
-            raise refuse(f"its model's output {name!r} has width {widths[name]}, but its "
-                         f"target encoding expects {getattr(head, 'output_width_', None)!r}")
-    if encoder.kind == "classifier":
-        _check_classes(estimator, heads, refuse)
-    return None
+    checked = check_loaded_heads(getattr(estimator, "target_encoder_", None), widths,
+                                 getattr(estimator, "classes_", None), refuse)
+    return None if checked else widths
