@@ -285,9 +285,9 @@ def _width(shape, input_shape, name=None):
     shape = tuple(shape)
     if len(shape) != 2:
         which = "output" if name is None else f"output {name!r}"
-        per_row = ""
-        if not isinstance(input_shape, dict) and len(tuple(input_shape)) > 1:
-            per_row = f" for rows of shape {tuple(input_shape)}"
+        per_row = ""  # the row shapes, when an input's rows have several axes (images)
+        if max(keras.tree.flatten(keras.tree.map_shape_structure(len, input_shape))) > 1:
+            per_row = f" for rows of shape {keras.tree.map_shape_structure(tuple, input_shape)}"
         raise ValueError(
             f"The model's {which} has shape {shape}{per_row}; it must be (batch, width), one "
             "vector per row. Reduce the other axes before the output layer: a Flatten or "
