@@ -8,13 +8,10 @@ columns side by side in the array, cut apart into a dict ``{output name: columns
 ``_dataset`` and ``_training`` handle both the same way, and never ask how many outputs there
 are. Nothing here needs TensorFlow: a pipeline passes its own cast (``split``).
 
-This is also the one module of the target side that knows there may be several outputs (see
-tests/test_structure_spread.py): reading a y of several targets (``split_targets``), the
-encoder of several outputs (``MultiOutputEncoder``, one encoder of ``_targets`` per output),
-and the questions every encoder answers the same way whatever its number of outputs
-(``output_count``, ``map_heads``, ``output_widths``, the layout of a loss or metrics on the
-outputs, the targets per output, the checks of a loaded file). The rest of the package asks
-these and never branches on one or several.
+The one module of the target side that knows there may be several outputs: the encoder of
+several outputs (``MultiOutputEncoder``), and what every encoder answers the same way for one
+output or several (``model_output_count``, ``map_heads``, ``output_widths``, a loss laid out
+on the outputs, y per output, a loaded file's heads). The rest of the package asks these.
 """
 
 import copy
@@ -98,7 +95,7 @@ def side_by_side(names, parts):
     return Targets(values, np.float32, columns)
 
 
-# -- the encoder of several outputs -------------------------------------------------------------------------
+# -- the encoder of several outputs ------------------------------------------------------
 def encoder_for(y, n_rows, make_one, kind):
     """A new encoder for y: ``MultiOutputEncoder`` (one ``make_one()`` per output) when y
     holds one target per model output (``multi_io.is_multi_target``), else ``make_one()``."""
