@@ -21,7 +21,7 @@ from . import _pool
 from ._compat import keras_compiled_metrics
 from ._inputs.named import check_model_inputs, input_names_of, map_inputs
 from ._seeding import reseed_model
-from ._target_layout import named_outputs
+from ._target_layout import named_outputs, one_output, output_widths
 from .exceptions import RoutedArgumentError
 
 
@@ -231,10 +231,9 @@ def _width(shape, input_shape, name=None):
     shape = tuple(shape)
     if len(shape) != 2:
         which = "output" if name is None else f"output {name!r}"
-        per_row = ""
-        rows = input_names_of(input_shape) is None and tuple(input_shape)
-        if rows and len(rows) > 1:
-            per_row = f" for rows of shape {rows}"
+        per_row = ""  # the row shapes, when an input's rows have several axes (images)
+        if max(keras.tree.flatten(keras.tree.map_shape_structure(len, input_shape))) > 1:
+            per_row = f" for rows of shape {keras.tree.map_shape_structure(tuple, input_shape)}"
         raise ValueError(
             f"The model's {which} has shape {shape}{per_row}; it must be (batch, width), one "
             "vector per row. Reduce the other axes before the output layer: a Flatten or "
@@ -242,19 +241,6 @@ def _width(shape, input_shape, name=None):
             "skkeras_prep.models.CNN)."
         )
     return int(shape[1])
-
-
-def one_output(structure):
-    """The one entry of a list, tuple or dict of one (``keras.Model(inp, [out])`` or
-    ``{name: out}``): a structure of one output is one output, for its width, its target and
-    its predictions; anything else as it is. (A tuple of two ints is a shape, not outputs.)"""
-    if isinstance(structure, dict) and len(structure) == 1:
-        return next(iter(structure.values()))
-    if isinstance(structure, (list, tuple)) and len(structure) == 1 and not isinstance(
-        structure[0], (int, type(None))
-    ):
-        return structure[0]
-    return structure
 
 
 def output_width(model, input_shape):
@@ -266,15 +252,8 @@ def output_width(model, input_shape):
     except Exception:  # some subclassed models cannot infer shapes: run one zero row
         out = model(_zero_row(input_shape))
         shape = keras.tree.map_structure(lambda t: tuple(keras.ops.shape(t)), out)
-    if isinstance(shape, tuple) and shape and isinstance(shape[0], (tuple, list)):
-        shape = list(shape)  # a tuple of output shapes
-    shape = one_output(shape)
-    if isinstance(shape, dict):
-        return {name: _width(s, input_shape, name) for name, s in shape.items()}
-    if isinstance(shape, list) and shape and isinstance(shape[0], (tuple, list)):
-        names = output_names(model, len(shape))
-        return {name: _width(s, input_shape, name) for name, s in zip(names, shape)}
-    return _width(shape, input_shape)
+    return output_widths(shape, lambda s, name=None: _width(s, input_shape, name),
+                         lambda count: output_names(model, count))
 
 
 _FORWARD_FUNCTIONS = weakref.WeakKeyDictionary()  # model -> its traced forward function

@@ -18,6 +18,8 @@ multiplies every output's loss, since a row has one sample weight.
 import numpy as np
 from sklearn.utils.class_weight import compute_sample_weight
 
+from ._target_layout import output_targets
+
 
 def _check_labels(class_weight, classes, what="class_weight"):
     labels = set(np.asarray(classes).tolist())
@@ -68,28 +70,30 @@ def _per_output_entries(class_weight, names, keyed):
     return [class_weight.get(name) for name in names]
 
 
+def _entries(class_weight, outputs, keyed):
+    """One class_weight entry per output of ``outputs`` (``_target_layout.output_targets``):
+    one output (labelled None) takes ``class_weight`` as its entry."""
+    if outputs[0][0] is None:
+        if isinstance(class_weight, list):
+            raise ValueError(
+                "class_weight is a list, which is for several outputs (one entry per output); "
+                "with one output, pass a dict keyed by label or 'balanced'."
+            )
+        return [class_weight]
+    return _per_output_entries(class_weight, [name for name, _, _ in outputs], keyed)
+
+
 def row_weights(class_weight, y, encoder):
     """float32 weights per row for ``class_weight`` (its kind was checked at fit), or None.
     ``y`` is the checked target (for several outputs, a ``MultiOutput``) and ``encoder`` the
     fitted target encoder."""
     if class_weight is None:
         return None
-    if not getattr(encoder, "several_outputs", False):
-        if isinstance(class_weight, list):
-            raise ValueError(
-                "class_weight is a list, which is for several outputs (one entry per output); "
-                "with one output, pass a dict keyed by label or 'balanced'."
-            )
-        if isinstance(class_weight, dict):
-            _check_labels(class_weight, encoder.classes_)
-        return compute_sample_weight(class_weight, y).astype(np.float32)
-    targets = encoder._aligned(y)
-    names = encoder.names_ if encoder.names_ is not None else [str(i) for i in range(len(targets))]
-    entries = _per_output_entries(class_weight, names, keyed=encoder.names_ is not None)
-    weights = np.ones(len(targets[0]), dtype=np.float64)
-    for name, entry, target, head in zip(names, entries, targets, encoder.heads_):
-        part = _entry_weights(entry, np.asarray(target), head.classes_,
-                              f"class_weight[{name!r}]")
+    outputs, keyed = output_targets(encoder, y)
+    weights = np.ones(len(outputs[0][2]), dtype=np.float64)
+    for (name, head, target), entry in zip(outputs, _entries(class_weight, outputs, keyed)):
+        what = "class_weight" if name is None else f"class_weight[{name!r}]"
+        part = _entry_weights(entry, np.asarray(target), head.classes_, what)
         if part is not None:
             weights *= part
     return weights.astype(np.float32)

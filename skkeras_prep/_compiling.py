@@ -14,6 +14,7 @@ import keras
 from ._build import build_model, copy_trained_model, estimator_builder, output_width
 from ._compat import keras_compiled_metrics
 from ._routing import construct, keyed_items, params_for, routed_kwargs, split_routed
+from ._target_layout import default_losses, metrics_per_output, per_output, unbuilt_default_loss
 from .exceptions import RoutedArgumentError
 
 
@@ -121,55 +122,6 @@ def resolve_loss(loss, params):
         "loss__ parameters can only be applied to a loss given by name or class, not to a "
         f"{type(loss).__name__} instance; set the arguments on the instance instead."
     )
-
-
-def per_output(value, width, defaults=None, what="loss"):
-    """A loss (or metrics) setting laid out on the model's outputs. One output (``width`` an
-    int): a list or dict of one is its entry. Several outputs (``width`` a dict by output
-    name): a list is matched to the outputs in order, and a dict naming only some outputs
-    gets ``defaults[name]`` (each target's default loss) for the others."""
-    if value is None:
-        return value
-    n = len(value) if isinstance(value, (list, tuple, dict)) else None
-    if not isinstance(width, dict):
-        if n == 1:
-            return next(iter(value.values())) if isinstance(value, dict) else value[0]
-        if n is not None and what == "loss":
-            raise ValueError(
-                f"`loss` has {n} entries, but the model has one output; pass one loss."
-            )
-        return value
-    if isinstance(value, (list, tuple)):
-        if n != len(width):
-            raise ValueError(
-                f"`{what}` is a list of {n}, but the model has {len(width)} outputs "
-                f"{list(width)}; pass one entry per output, in that order, or a dict by name."
-            )
-        return dict(zip(width, value))
-    if isinstance(value, dict) and defaults is not None:
-        unknown = sorted(set(value) - set(width))
-        if unknown:
-            raise ValueError(
-                f"`{what}` names {unknown}, but the model's outputs are {list(width)}."
-            )
-        return {name: value[name] if name in value else defaults[name] for name in width}
-    return value
-
-
-def metrics_per_output(metrics, width):
-    """The metrics to compile with. One output: a list (a list of one list is that list).
-    Several outputs (``width`` a dict by output name): a list of lists is one list per
-    output, in order; any other list applies to every output, each getting its own copies;
-    a dict (by output name) is passed as it is."""
-    if metrics is None or isinstance(metrics, dict):
-        return metrics
-    metrics = list(metrics)
-    per_output_lists = bool(metrics) and all(isinstance(m, (list, tuple)) for m in metrics)
-    if not isinstance(width, dict):
-        return list(metrics[0]) if per_output_lists and len(metrics) == 1 else metrics
-    if per_output_lists:
-        return {name: list(m) for name, m in per_output(metrics, width, what="metrics").items()}
-    return {name: [copy.deepcopy(m) for m in metrics] for name in width}
 
 
 def _metric_instance(metric):
@@ -362,12 +314,10 @@ class CompileSettings:
         if self._kwargs is None:
             from .models import output_units
 
-            # Several outputs: each head's default loss, as for a model of the default widths.
-            several = getattr(self.encoder, "several_outputs", False)
-            width = None if several else output_units(self.meta)[0]
+            default = unbuilt_default_loss(self.encoder, lambda: output_units(self.meta)[0])
             self._kwargs = {
                 "optimizer": self.optimizer(),
-                "loss": self.loss(self.encoder.default_loss(width)),
+                "loss": self.loss(default),
                 "metrics": self.metrics(),
             }
         return self._kwargs
@@ -411,8 +361,7 @@ def compile_model(model, settings, encoder, *, run_eagerly=None, jit_compile=Non
     """
     width = output_width(model, settings.meta["input_shape_"])
     compiled = getattr(model, "compiled", False)
-    several = isinstance(width, dict) and getattr(encoder, "several_outputs", False)
-    defaults = encoder.default_loss(width) if several else None  # by output name
+    defaults = default_losses(encoder, width)  # by output name; None for one output
     if compiled:
         loss = settings.loss(model.loss, width, defaults) if settings.user_set["loss"] else model.loss
     else:

@@ -30,6 +30,7 @@ from ._inputs import dispatch, input_shape, reading, whole_transformer
 from ._params import BOOLEAN, CALLABLE, CLASS, NONE, STRING, HasMethods, InstanceOf, Interval, Options
 from ._params import positive_int, validate_params
 from ._routing import check_routed_names, extra_params, params_for, routed_params
+from ._target_layout import join_rows, map_heads
 from ._targets import check_target_columns
 from ._validation import check_sample_weight, check_weight_range, first_input_tags
 
@@ -410,9 +411,7 @@ class _KerasPipelineBase(PartsReprMixin, EstimatorParams):
                 self._call_model(batch)
                 for batch in _dataset.prediction_batches(source, batch_size=batch_size)
             ]
-        if isinstance(outputs[0], list):  # several outputs: one array per output
-            return [np.concatenate(parts, axis=0) for parts in zip(*outputs)]
-        return np.concatenate(outputs, axis=0)
+        return join_rows(outputs)
 
     def _call_model(self, batch):
         """The model's output for one batch, run in whole blocks of ``_padding.ROW_BLOCK``
@@ -422,15 +421,9 @@ class _KerasPipelineBase(PartsReprMixin, EstimatorParams):
         2e-7 for some weights without it). A list of arrays for several outputs."""
         forward = _build.forward_function(self.model_, self.input_shape_)
         results = [self._outputs(forward(piece), keep) for piece, keep in _padding.pieces(batch)]
-        if len(results) == 1:
-            return results[0]
-        if isinstance(results[0], list):
-            return [np.concatenate(parts, axis=0) for parts in zip(*results)]
-        return np.concatenate(results, axis=0)
+        return results[0] if len(results) == 1 else join_rows(results)
 
     def _outputs(self, out, n):
-        """The first ``n`` rows of the forward function's output, as numpy arrays."""
-        if isinstance(out, (dict, list, tuple)):  # several outputs, in the encoder's order
-            parts = [out[name] for name in self.target_encoder_.names_] if isinstance(out, dict) else out
-            return [part.numpy()[:n] for part in parts]
-        return out.numpy()[:n]
+        """The first ``n`` rows of the forward function's output, as numpy arrays (a list of
+        them in the target encoder's order for several outputs)."""
+        return map_heads(self.target_encoder_, out, lambda head, part: part.numpy()[:n])

@@ -15,9 +15,9 @@ from . import _build, _compiling, _pool, _training
 from . import distribution as _distribution
 from ._compat import sklearn_num_samples
 from ._inputs import input_shape, map_inputs, width_of
-from ._output_keys import target_dtypes
-from ._targets import encoder_for, model_output_count
+from ._target_layout import encoder_for, model_output_count
 from .exceptions import TrainingDivergedError
+from .multi_io import target_dtypes
 
 
 def check_same_rows(inputs, y):

@@ -86,16 +86,6 @@ def check_finite_target(y):
         )
 
 
-def refuse_several_outputs(width):
-    """A single target for a model with several outputs: say how to give one per output."""
-    if isinstance(width, dict):
-        raise ValueError(
-            f"The model has several outputs {list(width)}; pass y as a dict keyed by output "
-            "name (or a list in output order, or skkeras_prep.MultiOutput), one target per "
-            "output."
-        )
-
-
 def ravel_column(y):
     """A column vector y as 1-D, with scikit-learn's warning (at the caller's caller's
     caller: the user's ``fit``)."""

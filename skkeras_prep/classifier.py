@@ -9,7 +9,8 @@ from ._call_options import score_options
 from ._class_weight import row_weights
 from ._params import NONE, InstanceOf, Options
 from ._routing import routed_params
-from ._targets import ClassifierTargetEncoder, MultiOutputEncoder
+from ._target_layout import map_outputs, model_output_count
+from ._targets import ClassifierTargetEncoder
 
 
 class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
@@ -337,13 +338,13 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         """
         with np.errstate(divide="ignore"):
             proba = self.predict_proba(X, **kwargs)
-            return [np.log(p) for p in proba] if isinstance(proba, list) else np.log(proba)
+            return map_outputs(np.log, proba)
 
     def decision_function(self, X, **kwargs):
         """Log-odds of the positive class for binary targets (shape (n,)); log-probabilities
         (n, n_classes) otherwise. Larger means more confident; argmax matches ``predict``."""
         proba = self.predict_proba(X, **kwargs)
-        if isinstance(proba, list):
+        if model_output_count(self.target_encoder_) > 1:
             raise ValueError(
                 "decision_function is not defined for several outputs; use predict_proba, "
                 "which returns one array of probabilities per output."
@@ -370,7 +371,7 @@ class KerasPipelineClassifier(ClassifierMixin, _KerasPipelineBase):
         ``sklearn.metrics.accuracy_score`` (as in scikeras). With several outputs, the share
         of rows whose every output is right (subset accuracy, as scikit-learn's multi-output
         classifiers score)."""
-        if isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
+        if model_output_count(getattr(self, "target_encoder_", None)) > 1:
             if score_options(self, routed_params(self)):
                 raise ValueError(
                     "score__ parameters go to accuracy_score, which is not used with several "

@@ -9,7 +9,8 @@ from sklearn.preprocessing import StandardScaler
 
 from ._estimator import _KerasPipelineBase
 from ._params import NONE, HasMethods, Options
-from ._targets import MultiOutputEncoder, RegressorTargetEncoder
+from ._target_layout import as_predicted, model_output_count
+from ._targets import RegressorTargetEncoder
 from .exceptions import SkKerasPrepWarning
 
 _PROBE_ROWS = 1000  # rows initialize predicts to tell a model of standardized y
@@ -318,8 +319,7 @@ class KerasPipelineRegressor(RegressorMixin, _KerasPipelineBase):
         several outputs, y is given as for fit (a dict, list or ``MultiOutput``) or laid out
         as ``predict`` returns it; the default is the mean R² over the predicted columns (as
         scikit-learn's multi-output regressors score)."""
-        if isinstance(getattr(self, "target_encoder_", None), MultiOutputEncoder):
-            y = self.target_encoder_.stack(y)
+        y = as_predicted(getattr(self, "target_encoder_", None), y)
         return self._routed_score(r2_score, X, y, sample_weight)
 
 
@@ -327,7 +327,7 @@ def _warn_if_standardized(reg, X, y):
     """Warn when a wrapped model's predictions on the first rows fit standardized y far
     better than y itself (a ``model_`` of a regressor fitted with "auto" re-wrapped)."""
     head = reg._first_rows(X, _PROBE_ROWS)  # None for a lazy X or several inputs
-    if isinstance(reg.target_encoder_, MultiOutputEncoder) or head is None:
+    if model_output_count(reg.target_encoder_) > 1 or head is None:
         return
     from sklearn.utils import _safe_indexing
 

@@ -184,3 +184,80 @@ def test_the_training_modules_never_ask_how_many_inputs_or_outputs():
     for name in ("_dataset.py", "_training.py", "_compiled_epochs.py"):
         text = (PACKAGE / name).read_text()
         assert not re.search(r"\bMulti\w*|y_heads|y_dtype|isinstance\(\w+, dict\)", text), name
+
+
+# -- one output or several: the questions every encoder answers the same way -------------------
+def _one_output():
+    encoder = ClassifierTargetEncoder()
+    encoder.fit(LABELS)
+    encoder.set_output_width(3, "sparse_categorical_crossentropy")
+    return encoder
+
+
+def test_the_encoder_of_several_outputs_keeps_the_path_files_and_pickles_name():
+    from skkeras_prep import _target_layout, _targets
+
+    assert _targets.MultiOutputEncoder is _target_layout.MultiOutputEncoder
+    assert MultiOutputEncoder.__module__ == "skkeras_prep._targets"  # what pickle and skops write
+    data = pickle.dumps(_two_outputs())
+    assert b"skkeras_prep._targets" in data and b"_target_layout" not in data
+    again = pickle.loads(data)
+    assert type(again) is MultiOutputEncoder and again.names_ == ["flag", "kind"]
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        _targets.Nothing  # noqa: B018
+
+
+def test_model_outputs_are_read_per_head_for_one_output_and_several():
+    from skkeras_prep._target_layout import join_rows, map_heads, model_output_count
+
+    one, two = _one_output(), _two_outputs()
+    assert (model_output_count(one), model_output_count(two), model_output_count(None)) == (1, 2, 1)
+    assert map_heads(one, "out", lambda head, part: (head, part)) == (one, "out")
+    by_name = map_heads(two, {"kind": "k", "flag": "f"}, lambda head, part: (head, part))
+    assert by_name == [(two.heads_[0], "f"), (two.heads_[1], "k")]  # the encoder's order
+    assert map_heads(two, ["f", "k"], lambda head, part: part, join=tuple) == ("f", "k")
+    np.testing.assert_array_equal(join_rows([np.zeros((2, 1)), np.ones((1, 1))]),
+                                  [[0], [0], [1]])
+    joined = join_rows([[np.zeros((2, 1)), np.zeros((2, 3))], [np.ones((1, 1)), np.ones((1, 3))]])
+    assert [part.shape for part in joined] == [(3, 1), (3, 3)]
+
+
+def test_output_widths_read_one_output_from_a_structure_of_one():
+    from skkeras_prep._target_layout import output_widths
+
+    def width(shape, name=None):
+        return (name, shape[1])
+
+    def names(count):
+        return [f"o{i}" for i in range(count)]
+
+    assert output_widths((None, 3), width, names) == (None, 3)
+    assert output_widths([(None, 3)], width, names) == (None, 3)  # keras.Model(inp, [out])
+    assert output_widths({"a": (None, 3)}, width, names) == (None, 3)
+    assert output_widths(((None, 1), (None, 2)), width, names) == {"o0": ("o0", 1), "o1": ("o1", 2)}
+    assert output_widths({"a": (None, 1), "b": (None, 2)}, width, names) == {
+        "a": ("a", 1), "b": ("b", 2)}
+
+
+def test_losses_and_targets_are_laid_out_per_output_for_one_output_and_several():
+    from skkeras_prep._target_layout import (as_predicted, default_losses, named_outputs,
+                                             output_targets, per_output)
+
+    one, two = _one_output(), _two_outputs()
+    assert per_output(["mse"], 3) == "mse" and per_output({"a": "mse"}, 3) == "mse"
+    with pytest.raises(ValueError, match="`loss` has 2 entries, but the model has one output"):
+        per_output(["mse", "mae"], 3)
+    widths = {"flag": 1, "kind": 3}
+    assert default_losses(one, 3) is None
+    defaults = default_losses(two, widths)
+    assert defaults == {"flag": "binary_crossentropy", "kind": "sparse_categorical_crossentropy"}
+    assert per_output({"kind": "mse"}, widths, defaults) == {
+        "flag": "binary_crossentropy", "kind": "mse"}
+    outputs, keyed = output_targets(one, LABELS)
+    assert outputs == [(None, one, LABELS)] and not keyed
+    outputs, keyed = output_targets(two, {"kind": LABELS, "flag": FLAGS})
+    assert keyed and [(name, head) for name, head, _ in outputs] == [
+        ("flag", two.heads_[0]), ("kind", two.heads_[1])]
+    np.testing.assert_array_equal(outputs[1][2], LABELS)
+    assert as_predicted(one, LABELS) is LABELS
+    assert named_outputs({"output_names_": ["a", "b"]}) and not named_outputs({"output_names_": None})

@@ -233,7 +233,7 @@ def _check_consistency(estimator, path):
 
     _saved_io.check_loaded_inputs(estimator, estimator.model_, functools.partial(not_ours, path))
     encoder = getattr(estimator, "target_encoder_", None)
-    if _saved_io.several_outputs(estimator):
+    if _saved_io.named_outputs(estimator):
         width = _saved_io.check_consistency(estimator, functools.partial(not_ours, path))
         if width is None:  # several outputs: every head checked
             return

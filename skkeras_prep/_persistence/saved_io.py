@@ -16,6 +16,7 @@ checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md
 import numpy as np
 
 from .._inputs.named import InputRecord, check_loaded_inputs, fitted_names
+from .._target_layout import check_loaded_heads, heads_are_named
 
 __all__ = ["check_consistency", "check_loaded_inputs", "format_version", "input_records",
            "restore_input_records"]
@@ -32,13 +33,14 @@ _RECORD_FIELDS = {
 }
 
 
-def several_outputs(estimator):
-    return getattr(getattr(estimator, "target_encoder_", None), "several_outputs", False)
+def named_outputs(estimator):
+    """Whether the estimator's target encoder has one named head per output."""
+    return heads_are_named(getattr(estimator, "target_encoder_", None))
 
 
 def format_version(estimator):
     """The format version of the file ``estimator`` is saved in."""
-    if fitted_names(estimator) is not None or several_outputs(estimator):
+    if fitted_names(estimator) is not None or named_outputs(estimator):
         return NAMED_IO_VERSION
     return SINGLE_IO_VERSION
 
@@ -77,13 +79,6 @@ def restore_input_records(estimator, saved, refuse):
     estimator._input_records = records
 
 
-def _check_classes(estimator, heads, refuse):
-    classes = [h.classes_ for h in heads]
-    mine = getattr(estimator, "classes_", None)
-    if not (isinstance(mine, list) and len(mine) == len(classes) and all(
-        np.shape(a) == np.shape(b) and np.array_equal(a, b) for a, b in zip(mine, classes)
-    )):
-        raise refuse("its classes_ do not match its target encoding")
 
 
 def check_consistency(estimator, refuse):
@@ -93,27 +88,12 @@ def check_consistency(estimator, refuse):
     For one output (several inputs), returns the model's output width for the caller's
     single-output checks; else None."""
     from .._build import output_width
-    from .._targets import MultiOutputEncoder
 
     model = estimator.model_
     try:
         widths = output_width(model, estimator.input_shape_)
     except Exception as exc:  # whatever the file's model raises: the file is refused
         raise refuse(f"its model's output cannot be checked ({exc})") from None
-    if not several_outputs(estimator):
-        return widths
-    encoder = estimator.target_encoder_
-    heads = getattr(encoder, "heads_", None)
-    names = getattr(encoder, "names_", None)
-    if type(encoder) is not MultiOutputEncoder or not (
-        isinstance(widths, dict) and isinstance(heads, list) and names == list(widths)
-        and len(heads) == len(names)
-    ):
-        raise refuse(f"its model's outputs {widths!r} do not match its target outputs {names!r}")
-    for name, head in zip(names, heads):
-        if getattr(head, "output_width_", None) != widths[name]:
-            raise refuse(f"its model's output {name!r} has width {widths[name]}, but its "
-                         f"target encoding expects {getattr(head, 'output_width_', None)!r}")
-    if encoder.kind == "classifier":
-        _check_classes(estimator, heads, refuse)
-    return None
+    checked = check_loaded_heads(getattr(estimator, "target_encoder_", None), widths,
+                                 getattr(estimator, "classes_", None), refuse)
+    return None if checked else widths

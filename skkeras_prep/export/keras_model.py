@@ -17,7 +17,7 @@ from ._common import MISSING_STRING, NUMBER, STRING, ExportError, input_name, is
 from .heads import output_head
 from .images import exports_images, image_inputs
 from .layers import JoinFeatures
-from .structure import named_to_inputs, several_output_heads
+from .structure import named_to_inputs, output_heads
 from .translators import Block, input_kinds, merge, translate, width
 
 
@@ -120,10 +120,8 @@ def export_model(estimator, input=None):
     inputs, features = preprocessing_layers(estimator, input)
     output = one_output(_copy_model(estimator.model_)(features))  # a list or dict of one
     name = f"{type(estimator).__name__}_export"
-    encoder = estimator.target_encoder_
-    if getattr(encoder, "several_outputs", False):
-        return keras.Model(inputs, several_output_heads(encoder, output, output_head), name=name)
-    return keras.Model(inputs, output_head(encoder, output), name=name)
+    return keras.Model(inputs, output_heads(estimator.target_encoder_, output, output_head),
+                       name=name)
 
 
 def _as_text(values):

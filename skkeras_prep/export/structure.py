@@ -17,20 +17,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .._target_layout import map_heads
 from ._common import input_name
 
 
-def several_output_heads(encoder, output, output_head):
-    """The per-output heads of a ``MultiOutputEncoder``: a list of probabilities for a
+def output_heads(encoder, output, output_head):
+    """The target heads on the model's ``output``, one per output (``output_head(head
+    encoder, its output)``): one output's head; for several, a list of probabilities for a
     classifier, one float64 (n, total columns) tensor for a regressor."""
-    parts = [output[name] for name in encoder.names_] if isinstance(output, dict) else list(output)
-    heads = [output_head(head, part) for head, part in zip(encoder.heads_, parts)]
-    if encoder.kind == "classifier":
-        return heads
-    # float64 layers: a layer of the default policy would round the heads' float64 to float32
-    columns = [keras.layers.Reshape((-1,) if len(h.shape) == 2 else (1,), dtype="float64")(h)
-               for h in heads]
-    return keras.layers.Concatenate(axis=-1, dtype="float64")(columns)
+    def joined(heads):
+        if encoder.kind == "classifier":
+            return heads
+        # float64 layers: a layer of the default policy would round the heads' float64 to float32
+        columns = [keras.layers.Reshape((-1,) if len(h.shape) == 2 else (1,), dtype="float64")(h)
+                   for h in heads]
+        return keras.layers.Concatenate(axis=-1, dtype="float64")(columns)
+
+    return map_heads(encoder, output, output_head, join=joined)
 
 
 class _Inputs:
