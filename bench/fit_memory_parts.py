@@ -31,9 +31,11 @@ import gc
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -94,6 +96,39 @@ def _top(stats, limit=12):
              "count": s.count} for s in stats[:limit]]
 
 
+def _watch_training_start(row, mode):
+    """Record the state when the package starts its training batches (the first call of
+    ``_dataset.in_memory_batches`` or ``_dataset.training_dataset``, in both revisions): its
+    preparation is over (inputs read, targets encoded, model built and compiled, optimizer
+    built). Wrappers set on that module in this bench process only; they read /proc and
+    mallinfo (and tracemalloc in traced runs), nothing else."""
+    from skkeras_prep import _dataset
+
+    def watched(original):
+        def call(*args, **kwargs):
+            if "at_training" not in row:
+                row["at_training"] = dict(_state(), hwm=_status_kb("VmHWM"))
+                if mode == "trace":
+                    _trace_training_start(row)
+            return original(*args, **kwargs)
+        return call
+
+    for name in ("in_memory_batches", "training_dataset"):
+        setattr(_dataset, name, watched(getattr(_dataset, name)))
+
+
+def _trace_training_start(row):
+    import tracemalloc
+
+    row["at_training"]["traced"], row["at_training"]["traced_peak"] = tracemalloc.get_traced_memory()
+    snap = tracemalloc.take_snapshot()
+    big = [s for s in snap.statistics("traceback") if s.size >= 512 * 1024]
+    row["big_blocks_at_training"] = [
+        {"mb": s.size / MB, "count": s.count,
+         "where": [f"{f.filename}:{f.lineno}" for f in s.traceback[:8]]} for s in big[:10]]
+    tracemalloc.reset_peak()
+
+
 def worker(mode, params):
     """One fit in this (fresh) process; returns a dict of measures (bytes unless named)."""
     import warnings
@@ -108,11 +143,14 @@ def worker(mode, params):
     import skkeras_prep
 
     row = {"library": os.path.realpath(skkeras_prep.__file__), "mode": mode}
+    _watch_training_start(row, mode)
     if mode == "trace":
         import tracemalloc
 
-        tracemalloc.start(1)
+        tracemalloc.start(12)
     gc.collect()
+    if params.get("trim"):  # give malloc's free pages back before measuring (an extra run kind)
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     modules = set(sys.modules)
     before = _state()
     with open("/proc/self/clear_refs", "w") as fh:  # as bench.harness.PeakMeter
@@ -125,8 +163,9 @@ def worker(mode, params):
     row["fit_s"] = time.perf_counter() - t0
     row["peak"] = _status_kb("VmHWM")
     if mode == "trace":
-        row["traced_peak"] = tracemalloc.get_traced_memory()[1] - sum(
-            s.size for s in snap0.statistics("filename"))
+        base0 = sum(s.size for s in snap0.statistics("filename"))
+        row["traced_peak"] = tracemalloc.get_traced_memory()[1] - base0
+        row["traced_base"] = base0
         snap1 = tracemalloc.take_snapshot()
         diff = snap1.compare_to(snap0, "lineno")
         row["traced_held"] = sum(d.size_diff for d in diff)
@@ -139,10 +178,11 @@ def worker(mode, params):
 
 
 # -- driver --------------------------------------------------------------------------------
-def _run(path, mode, params, arena_max):
+def _run(path, mode, params, malloc_env):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join([path, ROOT]))
-    if arena_max:
-        env["MALLOC_ARENA_MAX"] = str(arena_max)
+    env.update(malloc_env)
+    if "PYTHONPYCACHEPREFIX" in malloc_env:  # --pyc: read (and write) compiled modules
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
     code = (f"import json, sys; sys.path.insert(0, {path!r}); from {MODULE} import worker; "
             f"print('RESULT' + json.dumps(worker({mode!r}, {params!r})))")
     proc = subprocess.run([sys.executable, "-c", code], env=env, cwd="/tmp",
@@ -170,9 +210,28 @@ def _derived(row):
                     "malloc_free_before": b["heap_free"] / MB,
                     "malloc_free_after": a["heap_free"] / MB,
                     "mmapped_after_minus_before": (a["mmapped"] - b["mmapped"]) / MB})
+    k = row.get("at_training")
+    if k:
+        out.update({"prep_peak_growth": (k["hwm"] - b["rss"]) / MB,
+                    "rss_at_training": (k["rss"] - b["rss"]) / MB})
+        if "heap_used" in k:
+            out.update({"malloc_used_at_training": (k["heap_used"] - b["heap_used"]) / MB,
+                        "malloc_free_at_training": k["heap_free"] / MB})
     if "traced_peak" in row:
         out.update({"traced_peak": row["traced_peak"] / MB, "traced_held": row["traced_held"] / MB})
+        if k:
+            out.update({"prep_traced_peak": (k["traced_peak"] - row["traced_base"]) / MB,
+                        "prep_traced_held": (k["traced"] - row["traced_base"]) / MB})
     return out
+
+
+def _malloc_env(args):
+    env = {"PYTHONPYCACHEPREFIX": args.pyc} if args.pyc else {}
+    if args.arena_max:
+        env["MALLOC_ARENA_MAX"] = str(args.arena_max)
+    if args.mmap_threshold:
+        env["MALLOC_MMAP_THRESHOLD_"] = str(args.mmap_threshold)
+    return env
 
 
 def main(argv=None):
@@ -182,13 +241,28 @@ def main(argv=None):
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--trace-reps", type=int, default=2)
     parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--arena-max", type=int, default=0)
+    parser.add_argument("--arena-max", type=int, default=0, help="MALLOC_ARENA_MAX for every run")
+    parser.add_argument("--mmap-threshold", type=int, default=0,
+                        help="MALLOC_MMAP_THRESHOLD_ (bytes) for every run: a fixed threshold "
+                             "turns off glibc's dynamic one")
+    parser.add_argument("--pyc", action="store_true",
+                        help="import compiled modules (a bytecode cache in a temporary "
+                             "PYTHONPYCACHEPREFIX, filled by one small untimed run per revision "
+                             "first) instead of compiling the package's sources in every process, "
+                             "as PYTHONDONTWRITEBYTECODE=1 makes Python do")
+    parser.add_argument("--trim", action="store_true",
+                        help="malloc_trim(0) just before the fit (free heap pages given back)")
     parser.add_argument("--out", default=os.path.join(HERE, "results", "fit_memory_parts.md"))
     args = parser.parse_args(argv)
     from . import baseline as baseline_mod
 
     base = baseline_mod.export(args.baseline)
     sides = {"current": ROOT, base["contender"]: base["path"]}
+    if args.pyc:
+        args.pyc = tempfile.mkdtemp(prefix="fit_memory_parts_pyc_")
+        for path in sides.values():  # fills the cache; not measured
+            _run(path, "plain", dict(n=2000, d=100, hidden=64, batch=512, epochs=2, seed=0),
+                 _malloc_env(args))
     rows = {name: {"plain": [], "trace": []} for name in sides}
     for rep in range(max(args.reps, args.trace_reps)):
         names = list(sides)[rep % 2:] + list(sides)[:rep % 2]
@@ -196,14 +270,18 @@ def main(argv=None):
             if rep >= (args.reps if mode == "plain" else args.trace_reps):
                 continue
             for name in names:
-                params = dict(n=args.n, d=100, hidden=64, batch=512, epochs=2, seed=rep)
-                row = _run(sides[name], mode, params, args.arena_max)
+                params = dict(n=args.n, d=100, hidden=64, batch=512, epochs=2, seed=rep,
+                              trim=args.trim)
+                row = _run(sides[name], mode, params, _malloc_env(args))
                 rows[name][mode].append(row)
                 d = _derived(row)
                 print(f"rep {rep} {mode:5} {name:22} growth {d['growth']:6.1f} MB, before "
                       f"{d['rss_before']:7.1f}, peak {d['peak']:7.1f}"
                       + (f", traced peak {d['traced_peak']:.1f}" if "traced_peak" in d else ""),
                       file=sys.stderr, flush=True)
+    if args.pyc:
+        shutil.rmtree(args.pyc, ignore_errors=True)
+        args.pyc = True
     text = render(args, argv, base, rows)
     with open(args.out, "w") as fh:
         fh.write(text)
@@ -230,10 +308,16 @@ KEYS = [
     ("plain", "malloc_free_before", "free bytes malloc keeps, before"),
     ("plain", "malloc_free_after", "free bytes malloc keeps, after"),
     ("plain", "mmapped_after_minus_before", "malloc mmapped chunks after - before"),
+    ("plain", "prep_peak_growth", "peak until training starts - before (package's preparation)"),
+    ("plain", "rss_at_training", "RSS when training starts - before"),
+    ("plain", "malloc_used_at_training", "malloc heap in use when training starts - before"),
+    ("plain", "malloc_free_at_training", "free bytes malloc keeps when training starts"),
     ("plain", "new_modules", "modules imported during fit (count)"),
     ("plain", "os_threads_added", "OS threads added during fit (count)"),
     ("plain", "fit_s", "fit s"),
-    ("trace", "traced_peak", "tracemalloc peak during fit (Python + numpy allocations)"),
+    ("trace", "prep_traced_peak", "tracemalloc peak until training starts"),
+    ("trace", "prep_traced_held", "tracemalloc held when training starts"),
+    ("trace", "traced_peak", "tracemalloc peak during training (Python + numpy allocations)"),
     ("trace", "traced_held", "tracemalloc still held after fit"),
 ]
 
@@ -245,7 +329,9 @@ def render(args, argv, base, rows):
              "python -m " + MODULE + " " + " ".join(shlex.quote(a) for a in argv), "```", "",
              f"- date: {datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')}, "
              f"{args.n:,} x 100 float32 rows, hidden 64, 2 epochs, batch 512; plain runs: {args.reps}, "
-             f"traced runs: {args.trace_reps}; MALLOC_ARENA_MAX: {args.arena_max or 'unset'}",
+             f"traced runs: {args.trace_reps}; malloc environment: {_malloc_env(argparse.Namespace(**dict(vars(args), pyc=False))) or 'unset'}; "
+             f"malloc_trim before fit: {'yes' if args.trim else 'no'}; "
+             f"package modules: {'compiled once, read from a bytecode cache' if args.pyc else 'compiled from source in every process (PYTHONDONTWRITEBYTECODE=' + os.environ.get('PYTHONDONTWRITEBYTECODE', 'unset') + ')'}",
              f"- load average at end: {[round(v, 2) for v in os.getloadavg()]}", "",
              "Cells: median (min-max) over fresh processes, MB unless named.", "",
              f"| measure | {names[0]} | {names[1]} | difference |", "|---|---:|---:|---:|"]
@@ -265,6 +351,13 @@ def render(args, argv, base, rows):
         mods = sorted({m for r in rows[n]["plain"] for m in r["new_modules"]})
         lines += ["", f"Modules imported during fit, {n} ({len(mods)}): "
                   + (", ".join(f"`{m}`" for m in mods) or "none")]
+    for n in names:
+        if rows[n]["trace"]:
+            lines += ["", f"Blocks of 512 KiB or more held when training starts "
+                      f"(tracemalloc, first traced run), {n}:", ""]
+            lines += [f"- {b['mb']:.1f} MB in {b['count']} blocks: "
+                      + " <- ".join(f"`{w}`" for w in b["where"][:4])
+                      for b in rows[n]["trace"][0].get("big_blocks_at_training", [])]
     for n in names:
         if rows[n]["trace"]:
             lines += ["", f"Top source lines still held after fit (tracemalloc, first traced run), {n}:", ""]
