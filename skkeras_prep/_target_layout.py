@@ -8,10 +8,9 @@ columns side by side in the array, cut apart into a dict ``{output name: columns
 ``_dataset`` and ``_training`` handle both the same way, and never ask how many outputs there
 are. Nothing here needs TensorFlow: a pipeline passes its own cast (``split``).
 
-The one module of the target side that knows there may be several outputs: the encoder of
-several outputs (``MultiOutputEncoder``), and what every encoder answers the same way for one
-output or several (``model_output_count``, ``map_heads``, ``output_widths``, a loss laid out
-on the outputs, y per output, a loaded file's heads). The rest of the package asks these.
+The one module of the target side that knows there may be several outputs: their encoder
+(``MultiOutputEncoder``) and what any encoder answers alike for one output or several (e.g.
+``map_heads``, ``output_widths``, a loss per output, a loaded file's heads); others ask these.
 """
 
 import copy
