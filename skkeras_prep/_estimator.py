@@ -321,7 +321,8 @@ class _KerasPipelineBase(PartsReprMixin, EstimatorParams):
         epochs_before = len(history.get("loss", []))
         validation = self._validation_rows(options["validation_data"], preprocessor, encoder)
         # continued fits (warm_start, partial_fit) augment with new draws, as they shuffle
-        augment = _augment.for_fit(self.augmentation, input_shape(source), seeds[0] + epochs_before)
+        augment = None if self.augmentation is None else _augment.for_fit(
+            self.augmentation, input_shape(source), seeds[0] + epochs_before)
         targets = encoder.targets(y)  # one head, or one per output
         settings = _training.TrainingSettings.of(self, callbacks, options)
         fraction = 0.0 if validation is not None else settings.validation_fraction

@@ -18,6 +18,7 @@ Records: a single X is checked against the estimator itself (``n_features_in_``,
 """
 
 import contextlib
+import functools
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -156,7 +157,7 @@ class NamedInputs:
     def names(self):
         return list(self.parts) if self.named else None
 
-    @property
+    @functools.cached_property
     def n_rows(self):
         return next(iter(self.parts.values())).n_rows
 
