@@ -1,6 +1,7 @@
 """The package's structure: no import cycles between its modules, counting the imports made
 inside function bodies (the only place a cycle can hide once the top level is clean), and the
-layering rule of docs/DESIGN.md: each module imports only modules listed above it."""
+layering rule of docs/DESIGN.md: each module imports only modules listed above it; and the
+size limits (no module over 500 lines, no function over 60)."""
 
 import ast
 import pathlib
@@ -282,3 +283,37 @@ def test_known_violations_stay_honest():
     found = {("p.a", "p.b"): "p.b is listed below p.a", ("p.c", "p.d"): "..."}
     known = {("p.a", "p.b"): "being refactored", ("p.e", "p.f"): "fixed since"}
     assert against_known(found, known) == ({("p.c", "p.d"): "..."}, [("p.e", "p.f")])
+
+
+# -- size: issue 22's targets ("no module over 500 lines, and no function over 60") -------------
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def _sizes(source):
+    """(lines of the module, [(lines, first line, name)] of every function in it)."""
+    tree = ast.parse(source)
+    functions = [(node.end_lineno - node.lineno + 1, node.lineno, node.name)
+                 for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return len(source.splitlines()), functions
+
+
+def test_no_module_or_function_is_too_long():
+    too_long = []
+    for name, path in sorted(_modules().items()):
+        lines, functions = _sizes(path.read_text())
+        if lines > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {lines} lines (at most {MAX_MODULE_LINES})")
+        too_long += [f"{name}:{first} {function}: {n} lines (at most {MAX_FUNCTION_LINES})"
+                     for n, first, function in functions if n > MAX_FUNCTION_LINES]
+    assert not too_long, "Split these:\n" + "\n".join(too_long)
+
+
+def test_the_size_measure_counts_decorated_and_nested_functions():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    source = f"@property\ndef outer():\n    def inner():\n        pass\n{body}\n"
+    lines, functions = _sizes(source)
+    assert lines == MAX_FUNCTION_LINES + 4
+    assert (MAX_FUNCTION_LINES + 3, 2, "outer") in functions  # from `def` to its last line
+    assert (2, 3, "inner") in functions
