@@ -339,11 +339,34 @@ def _missing_state(path, good):
     _write_members(path, members)
 
 
+def _central_entry(path, good, patch):
+    """The saved file with its first central-directory entry changed by ``patch(bytearray,
+    offset of the entry)`` (zip's layout: version needed at +6, flags at +8, name at +46)."""
+    data = bytearray(pathlib.Path(good).read_bytes())
+    patch(data, data.index(b"PK\x01\x02"))
+    pathlib.Path(path).write_bytes(bytes(data))
+
+
+def _unknown_zip_version(path, good):  # zipfile: NotImplementedError("zip file version 6.4")
+    _central_entry(path, good, lambda data, at: data.__setitem__(slice(at + 6, at + 8),
+                                                                  (64).to_bytes(2, "little")))
+
+
+def _name_not_utf8(path, good):  # flagged UTF-8, starting with a byte UTF-8 never has
+    def patch(data, at):
+        flags = int.from_bytes(data[at + 8:at + 10], "little") | 0x800
+        data[at + 8:at + 10] = flags.to_bytes(2, "little")
+        data[at + 46] = 0xFF
+    _central_entry(path, good, patch)
+
+
 @pytest.mark.parametrize(
     "make_bad_file, message",
     [
         (_random_bytes, "not a zip archive"),
         (_truncated, "not a zip archive"),
+        (_unknown_zip_version, "not a zip archive this package reads .zip file version 6.4"),
+        (_name_not_utf8, "not a zip archive this package reads .*utf-8"),
         (_flipped_byte, "'state.skops/schema.json' entry is corrupted"),
         (_foreign_zip, "no 'skkeras_prep.json' entry"),
         (_other_metadata, "does not describe a skkeras_prep estimator"),

@@ -166,6 +166,11 @@ def read_checked(path, limits):
     except zipfile.BadZipFile:
         why = "it is not a zip archive (it may be truncated or corrupted)"
         raise not_ours(path, why) from None
+    # a central directory the reader cannot take: a zip feature it lacks ("zip file version
+    # 6.4"), a file name flagged UTF-8 that is not
+    except (NotImplementedError, UnicodeDecodeError) as exc:
+        why = f"it is not a zip archive this package reads ({exc}); it may be corrupted"
+        raise not_ours(path, why) from None
     budget = Budget(limits)
     with archive:
         infos = check_archive(archive, os.fspath(path), os.path.getsize(path), budget)
