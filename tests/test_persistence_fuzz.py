@@ -3,9 +3,10 @@ attacker would (the JSON metadata, the skops schema, the Keras configs, the HDF5
 the zip layers), must load or give a ValueError, within 10 s and 300 MB, importing no module
 outside the trusted set, leaving the environment as it was, creating no file.
 
-The default run is ``FAST_EXAMPLES`` examples, derandomized so that CI sees the same ones
-(about 15 s on one core); the ``slow`` run is ``SLOW_EXAMPLES`` new random ones (about 3
-minutes). ``SKKERAS_FUZZ_EXAMPLES`` overrides both.
+The default run is ``FAST_EXAMPLES`` examples, derandomized: the same mutations every run
+(about 15 s on one core). They mutate files saved afresh, whose zip entries carry the time of
+saving, so the bytes they hit are not the same from one run to the next. The ``slow`` run is
+``SLOW_EXAMPLES`` new random ones (about 3 minutes). ``SKKERAS_FUZZ_EXAMPLES`` overrides both.
 """
 
 import base64
