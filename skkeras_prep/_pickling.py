@@ -84,7 +84,7 @@ def _classes_of(obj, functions=None):
 def _user_functions(value):
     """``{name: function}`` of the user's plain functions in ``value``, at any depth of its
     dicts, lists and tuples (a loss or metrics given as functions, per output too)."""
-    return {item.__name__: item for item in _leaves(value)
+    return {item.__name__: item for item in leaves(value)
             if isinstance(item, types.FunctionType)
             and (item.__module__ or "").split(".")[0] not in _OWN_MODULES}
 
@@ -115,22 +115,22 @@ def _wrapped(value, functions):
     return value
 
 
-def _leaves(value):
+def leaves(value):
     """The items of ``value`` at any depth of its dicts, lists and tuples (a loss per output,
     metrics per output), as ``_wrapped`` walks them; other values are their own leaf."""
     if isinstance(value, dict):
         for item in value.values():
-            yield from _leaves(item)
+            yield from leaves(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _leaves(item)
+            yield from leaves(item)
     else:
         yield value
 
 
 def _keras_objects(value):
-    """The Keras objects in ``value``, at any depth (``_leaves``)."""
-    return (item for item in _leaves(value) if isinstance(item, _KERAS_OBJECTS))
+    """The Keras objects in ``value``, at any depth (``leaves``)."""
+    return (item for item in leaves(value) if isinstance(item, _KERAS_OBJECTS))
 
 
 def classes_scope(values):

@@ -15,25 +15,20 @@ import contextlib
 import types
 
 from ._compat import keras_user_losses_and_metrics
+from ._pickling import leaves
 
 
-def _leaves(value):
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            yield from _leaves(item)
-    elif value is not None:
-        yield value
+def _ours_or_keras(item):
+    return type(item).__module__.startswith(("keras", "skkeras_prep"))
 
 
 def _codes(value, kind):
     """``{code object: kind}`` of the user's functions in a loss or metrics structure."""
     codes = {}
-    for item in _leaves(value):
+    for item in leaves(value):
         if isinstance(item, types.FunctionType):
             codes[item.__code__] = kind
-        elif not type(item).__module__.startswith(("keras", "skkeras_prep")) and not isinstance(item, str):
+        elif item is not None and not isinstance(item, str) and not _ours_or_keras(item):
             for method in vars(type(item)).values():  # a Loss or Metric class of the user's
                 if isinstance(method, types.FunctionType):
                     codes[method.__code__] = kind
