@@ -463,12 +463,9 @@ def as_predicted(encoder, y):
 
 
 def check_loaded_heads(encoder, widths, classes, refuse):
-    """For a loaded file, whose every part is untrusted: the heads of an encoder of several
-    outputs agree with the model's output ``widths`` and, for a classifier, with the
-    estimator's ``classes``; ``refuse(why)`` makes the error raised. Returns whether the
-    outputs were checked here (False for one output: the caller checks its width)."""
-    if not isinstance(encoder, MultiOutputEncoder):
-        return False
+    """For a loaded file of several outputs, whose every part is untrusted: the heads of its
+    encoder agree with the model's output ``widths`` and, for a classifier, with the
+    estimator's ``classes``; ``refuse(why)`` makes the error raised."""
     heads = getattr(encoder, "heads_", None)
     names = getattr(encoder, "names_", None)
     if type(encoder) is not MultiOutputEncoder or not (
@@ -480,13 +477,14 @@ def check_loaded_heads(encoder, widths, classes, refuse):
         if getattr(head, "output_width_", None) != widths[name]:
             raise refuse(f"its model's output {name!r} has width {widths[name]}, but its "
                          f"target encoding expects {getattr(head, 'output_width_', None)!r}")
+    if getattr(encoder, "kind", None) not in ("classifier", "regressor"):
+        raise refuse("its target encoding has no kind (classifier or regressor)")
     if encoder.kind == "classifier":
         expected = [h.classes_ for h in heads]
         if not (isinstance(classes, list) and len(classes) == len(expected) and all(
             np.shape(a) == np.shape(b) and np.array_equal(a, b) for a, b in zip(classes, expected)
         )):
             raise refuse("its classes_ do not match its target encoding")
-    return True
 
 
 def named_outputs(meta):
@@ -497,4 +495,4 @@ def named_outputs(meta):
 
 def head_names(encoder):
     """The output names of a target encoder, in its order: None for one output."""
-    return list(encoder.names_) if getattr(encoder, "several_outputs", False) else None
+    return list(encoder.names_) if heads_are_named(encoder) else None

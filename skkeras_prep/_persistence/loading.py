@@ -231,19 +231,20 @@ def _check_consistency(estimator, path):
     """The fitted parts of a loaded estimator must agree with each other."""
     from .._build import output_width
 
-    _saved_io.check_loaded_inputs(estimator, estimator.model_, functools.partial(not_ours, path))
+    refuse = functools.partial(not_ours, path)
+    _saved_io.check_loaded_inputs(estimator, estimator.model_, refuse)
     encoder = getattr(estimator, "target_encoder_", None)
-    if _saved_io.named_outputs(estimator):
-        width = _saved_io.check_consistency(estimator, functools.partial(not_ours, path))
-        if width is None:  # several outputs: every head checked
-            return
-    if encoder is None or type_name(type(encoder)) not in TARGET_ENCODERS:
+    named = _saved_io.named_outputs(estimator)
+    if not named and (encoder is None or type_name(type(encoder)) not in TARGET_ENCODERS):
         raise not_ours(path, "its target encoder is missing or of the wrong type")
     try:
         width = output_width(estimator.model_, estimator.input_shape_)
-    except Exception as exc:
+    except Exception as exc:  # whatever the file's model raises: the file is refused
         raise not_ours(path, f"its model's output cannot be checked ({exc})") from None
-    _check_outputs(estimator, encoder, width, path)
+    if named:  # several outputs: every head
+        _saved_io.check_loaded_heads(encoder, width, getattr(estimator, "classes_", None), refuse)
+    else:
+        _check_outputs(estimator, encoder, width, path)
 
 
 def _check_outputs(estimator, encoder, width, path):

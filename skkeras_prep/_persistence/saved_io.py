@@ -9,8 +9,8 @@ checks of it on load (``saving`` and ``loading`` call these; docs/persistence.md
   ``feature_names_in_``, a DataFrame input's columns and dtypes) are private attributes of
   the estimator, so the state stores them as plain values (``input_records``), and load
   rebuilds them after checking their names and kinds.
-- A loaded estimator's inputs (``check_loaded_inputs``, one or several) and outputs must
-  agree with its model (``check_consistency``: several outputs).
+- A loaded estimator's inputs (``check_loaded_inputs``, one or several) and several
+  outputs (``check_loaded_heads``) must agree with its model.
 """
 
 import numpy as np
@@ -18,8 +18,8 @@ import numpy as np
 from .._inputs.named import InputRecord, check_loaded_inputs, fitted_names
 from .._target_layout import check_loaded_heads, heads_are_named
 
-__all__ = ["check_consistency", "check_loaded_inputs", "format_version", "input_records",
-           "restore_input_records"]
+__all__ = ["check_loaded_heads", "check_loaded_inputs", "format_version", "input_records",
+           "named_outputs", "restore_input_records"]
 
 SINGLE_IO_VERSION = 1
 NAMED_IO_VERSION = 2
@@ -77,23 +77,3 @@ def restore_input_records(estimator, saved, refuse):
         vars(record).update(fields)
         records[name] = record
     estimator._input_records = records
-
-
-
-
-def check_consistency(estimator, refuse):
-    """The inputs and outputs of a loaded estimator fitted with several of them agree with
-    its model (their inputs: ``check_loaded_inputs``): each output's width with its
-    target head, and the classes with the heads'. ``refuse(why)`` makes the error raised.
-    For one output (several inputs), returns the model's output width for the caller's
-    single-output checks; else None."""
-    from .._build import output_width
-
-    model = estimator.model_
-    try:
-        widths = output_width(model, estimator.input_shape_)
-    except Exception as exc:  # whatever the file's model raises: the file is refused
-        raise refuse(f"its model's output cannot be checked ({exc})") from None
-    checked = check_loaded_heads(getattr(estimator, "target_encoder_", None), widths,
-                                 getattr(estimator, "classes_", None), refuse)
-    return None if checked else widths
