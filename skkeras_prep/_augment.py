@@ -182,13 +182,12 @@ def user_layers(augmentation):
 
 
 def for_fit(augmentation, row_shape, seed):
-    """The augmentation of one fit as a function batch -> batch of TensorFlow ops, or None.
+    """The ``augmentation`` of one fit (the estimator's parameter, not None: the estimator
+    asks only when there is one) as a function batch -> batch of TensorFlow ops.
 
     ``row_shape`` is the shape of one row as the model receives it: images ``(h, w)`` or
     ``(h, w, c)``. Rows of shape ``(h, w)`` get a channel axis for the layers and lose it
     after. Tabular rows (one axis) are refused."""
-    if augmentation is None:
-        return None
     row_shape = tuple(one_input(
         row_shape, "augmentation is not supported for X with several inputs {names}; pass "
         "augmentation=None, and put augmentation layers inside the model (they are active "

@@ -58,7 +58,7 @@ def _adapter(X):
 def dispatch(X):
     """X as ``NamedInputs``, each input the adapter of its kind (the structure reads X:
     ``NamedInputs.of``). Refuses an X without rows (None, an iterator) with what to pass."""
-    if isinstance(X, np.ndarray) and X.dtype.kind in "biufc":  # the common case, at once
+    if _numeric_array(X):  # the common case, at once
         return NamedInputs({None: ArrayInput(X)})
     check_present(X)
     return NamedInputs.of(X, _adapter)
