@@ -141,3 +141,12 @@ def test_input_records_that_do_not_match_the_inputs_are_refused(fresh, tmp_path,
     monkeypatch.undo()
     with pytest.raises(ValueError, match=r"input records \['a'\] do not match its inputs"):
         skkeras_prep.load(tmp_path / "bad.skkeras")
+
+
+def test_an_encoder_of_several_outputs_without_its_kind_is_refused(fresh, tmp_path, monkeypatch):
+    estimator = fresh["multi_outputs"]
+    monkeypatch.delattr(estimator.target_encoder_, "kind")  # as a crafted file may hold it
+    estimator.save(tmp_path / "bad.skkeras")
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r"target encoding has no kind"):
+        skkeras_prep.load(tmp_path / "bad.skkeras")
